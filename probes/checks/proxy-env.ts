@@ -1,0 +1,83 @@
+import { request as httpsRequest } from 'node:https';
+import { SocksProxyAgent } from 'socks-proxy-agent';
+import { EnvHttpProxyAgent, request, errors as undiciErrors } from 'undici';
+import type { Observation, ProxyEnvCheck } from '../model.js';
+import { errorCode, errorText, socketOutcome } from './socket-outcome.js';
+
+type Partial = Omit<Observation, 'durationMs'>;
+
+/** The proxy an application would pick for `url` from the environment, as curl and undici read it. */
+export function proxyFromEnv(url: string, env: NodeJS.ProcessEnv): string | undefined {
+  const names = new URL(url).protocol === 'https:' ? ['https_proxy', 'HTTPS_PROXY'] : ['http_proxy', 'HTTP_PROXY'];
+  return [...names, 'all_proxy', 'ALL_PROXY'].map((n) => env[n]).find((v) => v !== undefined && v !== '');
+}
+
+/**
+ * A request exactly as the application makes it: HTTPS_PROXY / NO_PROXY from the pod's
+ * environment, through undici's EnvHttpProxyAgent (or a SOCKS agent for socks5 proxies).
+ */
+export async function runProxyEnv(check: ProxyEnvCheck, signal: AbortSignal): Promise<Partial> {
+  const proxy = proxyFromEnv(check.url, process.env);
+  const facts = { proxy: proxy ?? 'none', noProxy: process.env.no_proxy ?? process.env.NO_PROXY ?? '' };
+  try {
+    const status = proxy?.startsWith('socks') ? await socksGet(check, proxy, signal) : await undiciGet(check, signal);
+    if (status >= 502 && status <= 504) {
+      return { outcome: 'upstream-error', class: 'indeterminate', detail: `proxy answered ${status}: origin not reached`, facts };
+    }
+    return {
+      outcome: 'http-response',
+      class: 'reached',
+      detail: `HTTP ${status} via ${facts.proxy}`,
+      facts: { ...facts, httpStatus: status },
+    };
+  } catch (err) {
+    return { ...classifyEnvError(err, signal), facts };
+  }
+}
+
+async function undiciGet(check: ProxyEnvCheck, signal: AbortSignal): Promise<number> {
+  const tls = check.caPem === undefined ? {} : { ca: check.caPem };
+  const dispatcher = new EnvHttpProxyAgent({ connect: tls, requestTls: tls });
+  try {
+    const res = await request(check.url, { dispatcher, signal, headers: { 'user-agent': 'egress-verify' } });
+    await res.body.dump();
+    return res.statusCode;
+  } finally {
+    await dispatcher.destroy();
+  }
+}
+
+function socksGet(check: ProxyEnvCheck, proxy: string, signal: AbortSignal): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const agent = new SocksProxyAgent(proxy);
+    const req = httpsRequest(check.url, { agent, ca: check.caPem, signal, headers: { 'user-agent': 'egress-verify' } });
+    req.once('response', (res) => {
+      res.resume();
+      resolve(res.statusCode ?? 0);
+    });
+    req.once('error', reject);
+    req.end();
+  });
+}
+
+function classifyEnvError(err: unknown, signal: AbortSignal): Omit<Partial, 'facts'> {
+  const text = errorText(err instanceof Error && err.cause !== undefined ? err.cause : err);
+  if (signal.aborted) return { outcome: 'timeout', class: 'blocked', detail: 'no response before the deadline', error: text };
+  const proxyStatus = /Proxy response \((\d{3})\)/.exec(text)?.[1];
+  if (proxyStatus !== undefined) {
+    const status = Number(proxyStatus);
+    const detail = `proxy answered CONNECT with ${status}`;
+    return status >= 500
+      ? { outcome: 'upstream-error', class: 'indeterminate', detail, error: text }
+      : { outcome: 'proxy-refused', class: 'blocked', detail, error: text };
+  }
+  // The application would refuse this certificate: its path is broken, whichever CA issued it.
+  if (/certificate|self.signed|UNABLE_TO_VERIFY|CERT_/i.test(text))
+    return { outcome: 'tls-error', class: 'blocked', detail: `TLS: ${text}`, error: text };
+  const cause = err instanceof Error && err.cause !== undefined ? err.cause : err;
+  const code = errorCode(cause);
+  if (err instanceof undiciErrors.ConnectTimeoutError) return { outcome: 'timeout', class: 'blocked', detail: text, error: text };
+  if (code === 'ENOTFOUND' || code === 'EAI_AGAIN')
+    return { outcome: 'dns-failure', class: 'blocked', detail: `name does not resolve: ${text}`, error: text };
+  return { ...socketOutcome(code), detail: text, error: text };
+}

@@ -1,0 +1,172 @@
+/**
+ * The probe's data: a plan of checks in, observations and verdicts out.
+ * Everything here is plain data so that every arrow of plan → observation → verdict → report
+ * can be a pure function.
+ */
+
+/** What the policy must do to a check's traffic. */
+export type Expectation = 'blocked' | 'reachable';
+
+export type Verdict = 'pass' | 'fail' | 'inconclusive' | 'error';
+
+/** Where a companion proxy listens; the scheme picks HTTP CONNECT or SOCKS5. */
+export interface Companion {
+  url: string;
+  /** PEM of the CA the companion signs intercepted certificates with. */
+  caPem?: string;
+}
+
+interface CheckBase {
+  id: string;
+  expect: Expectation;
+  deadlineMs: number;
+  /** Id of a check that must reach the same host through the companion for "blocked" to count. */
+  control?: string;
+}
+
+/** Raw TCP connect to a literal address. */
+export interface TcpCheck extends CheckBase {
+  kind: 'tcp';
+  host: string;
+  port: number;
+}
+
+/** A datagram to a literal address that answers; any reply means the route is open. */
+export interface UdpCheck extends CheckBase {
+  kind: 'udp';
+  host: string;
+  port: number;
+  /** Hex payload; the default is a QUIC-looking long-header packet. */
+  payloadHex?: string;
+}
+
+/** The real curl binary, with the proxy environment cleared or overridden by --noproxy '*'. */
+export interface CurlCheck extends CheckBase {
+  kind: 'curl';
+  url: string;
+  mode: 'env-cleared' | 'noproxy';
+  /** Literal address to pin the URL's host to; resolved through the pod's resolver when absent. */
+  address?: string;
+}
+
+/** A lookup through the pod's own resolver (search list and all), as applications do it. */
+export interface DnsResolveCheck extends CheckBase {
+  kind: 'dns';
+  mode: 'resolve';
+  name: string;
+}
+
+/** A query sent straight to a resolver by address, bypassing the cluster resolver. */
+export interface DnsDirectCheck extends CheckBase {
+  kind: 'dns';
+  mode: 'direct';
+  server: string;
+  transport: 'udp' | 'tcp' | 'tls';
+  port: number;
+  name: string;
+}
+
+/** A fresh random name under a zone the user controls, through the cluster resolver. */
+export interface DnsRecursionCheck extends CheckBase {
+  kind: 'dns';
+  mode: 'recursion';
+  zone: string;
+}
+
+export type DnsCheck = DnsResolveCheck | DnsDirectCheck | DnsRecursionCheck;
+
+/** HTTPS to an origin through the companion; checks TLS interception when the CA is known. */
+export interface ProxyHttpsCheck extends CheckBase {
+  kind: 'proxy-https';
+  url: string;
+  companion: Companion;
+}
+
+/** A tunnel through the companion to host:port, without speaking the origin's protocol. */
+export interface ProxyConnectCheck extends CheckBase {
+  kind: 'proxy-connect';
+  host: string;
+  port: number;
+  companion: Companion;
+}
+
+/** The application's own path: a request with the pod's HTTPS_PROXY / NO_PROXY honoured. */
+export interface ProxyEnvCheck extends CheckBase {
+  kind: 'proxy-env';
+  url: string;
+  /** PEM the application trusts for the origin (normally the companion's CA). */
+  caPem?: string;
+}
+
+export type Check = TcpCheck | UdpCheck | CurlCheck | DnsCheck | ProxyHttpsCheck | ProxyConnectCheck | ProxyEnvCheck;
+
+export type CheckKind = Check['kind'];
+
+export interface ProbePlan {
+  version: 1;
+  checks: Check[];
+}
+
+/**
+ * What the network did. `reached` means traffic got to the target and back, `blocked` that the
+ * network refused or dropped it, `indeterminate` that the attempt says nothing about the route
+ * (a name that did not resolve, an origin down behind a working proxy), `error` that the probe
+ * itself could not run the check.
+ */
+export type ObservationClass = 'reached' | 'blocked' | 'indeterminate' | 'error';
+
+export type Outcome =
+  | 'connected'
+  | 'answered'
+  | 'http-response'
+  | 'timeout'
+  | 'refused'
+  | 'unreachable'
+  | 'reset'
+  | 'filtered'
+  | 'nxdomain'
+  | 'servfail'
+  | 'dns-failure'
+  | 'tls-error'
+  | 'proxy-unreachable'
+  | 'proxy-refused'
+  | 'upstream-error'
+  | 'probe-error';
+
+export interface Observation {
+  outcome: Outcome;
+  class: ObservationClass;
+  durationMs: number;
+  /** One human line about what happened, e.g. "curl exit 28: Connection timed out". */
+  detail: string;
+  /** The raw error code or message, kept as evidence. */
+  error?: string;
+  /** Facts gathered on the way: resolved address, curl exit code, certificate issuer... */
+  facts?: Record<string, string | number | boolean>;
+  /** A property the check asserts beyond reachability, e.g. that TLS is intercepted. */
+  finding?: Finding;
+}
+
+export type FindingCode = 'tls-not-intercepted' | 'dns-recursion-exfiltration' | 'interception-unverified';
+
+export interface Finding {
+  code: FindingCode;
+  /** A failing finding turns a reachable observation into a fail. */
+  failing: boolean;
+  message: string;
+}
+
+export interface CheckResult {
+  id: string;
+  kind: CheckKind;
+  expect: Expectation;
+  target: string;
+  verdict: Verdict;
+  reason: string;
+  observation: Observation;
+  control?: string;
+  finding?: Finding;
+  /** Filled by the controller: where the probe ran. */
+  pod?: string;
+  node?: string;
+}

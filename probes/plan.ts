@@ -1,0 +1,83 @@
+/**
+ * The probe plan's boundary: JSON in, a validated ProbePlan out, or one PlanError line.
+ * Past this point the rest of the probe trusts the types.
+ */
+import { isIP } from 'node:net';
+import { Ajv2020 } from 'ajv/dist/2020.js';
+import { PlanError } from '../src/errors.js';
+import { readPackageFile } from '../src/package-root.js';
+import type { Check, ProbePlan } from './model.js';
+import { endpointOf } from './verdict.js';
+
+const ajv = new Ajv2020({ useDefaults: true, allErrors: false, strict: false });
+const validateSchema = ajv.compile<ProbePlan>(JSON.parse(readPackageFile('probes/plan.schema.json')));
+
+const CONTROL_KINDS: ReadonlySet<Check['kind']> = new Set(['proxy-https', 'proxy-connect', 'proxy-env']);
+
+export function parsePlan(text: string, source: string): ProbePlan {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(text);
+  } catch (err) {
+    throw new PlanError(`${source}: not valid JSON (${(err as Error).message})`, { cause: err });
+  }
+  return validatePlan(raw, source);
+}
+
+export function validatePlan(raw: unknown, source: string): ProbePlan {
+  if (!validateSchema(raw)) {
+    const e = validateSchema.errors?.[0];
+    const where = e?.instancePath === '' || e === undefined ? '' : ` at ${e.instancePath}`;
+    const extra = e?.params && 'allowedValues' in e.params ? ` ${JSON.stringify(e.params.allowedValues)}` : '';
+    const unknownKey = e?.params && 'unevaluatedProperty' in e.params ? ` "${String(e.params.unevaluatedProperty)}"` : '';
+    throw new PlanError(`${source}: invalid plan${where}: ${e?.message ?? 'does not match the schema'}${extra}${unknownKey}`);
+  }
+  const plan = raw;
+  const byId = new Map<string, Check>();
+  for (const check of plan.checks) {
+    if (byId.has(check.id)) throw new PlanError(`${source}: duplicate check id "${check.id}"`);
+    byId.set(check.id, check);
+    checkAddresses(check, source);
+  }
+  for (const check of plan.checks) {
+    if (check.control === undefined) continue;
+    const control = byId.get(check.control);
+    if (control === undefined) throw new PlanError(`${source}: check "${check.id}" names unknown control "${check.control}"`);
+    if (!CONTROL_KINDS.has(control.kind) || control.expect !== 'reachable' || control.control !== undefined) {
+      throw new PlanError(
+        `${source}: control "${control.id}" of "${check.id}" must be a reachable proxy-https/proxy-connect/proxy-env check without a control of its own`,
+      );
+    }
+    if (check.expect !== 'blocked') throw new PlanError(`${source}: check "${check.id}" expects reachable and cannot have a control`);
+    const target = endpointOf(check)?.host;
+    const controlTarget = endpointOf(control)?.host;
+    if (target !== undefined && target !== controlTarget) {
+      throw new PlanError(`${source}: control "${control.id}" reaches ${controlTarget}, not the target ${target} of "${check.id}"`);
+    }
+  }
+  return plan;
+}
+
+/** Must-fail checks dial literal addresses: a DNS failure must never pass for a blocked route. */
+function checkAddresses(check: Check, source: string): void {
+  const literal = (value: string, field: string): void => {
+    if (isIP(value) === 0) throw new PlanError(`${source}: check "${check.id}": ${field} "${value}" is not a literal IP address`);
+  };
+  if (check.kind === 'tcp' || check.kind === 'udp') literal(check.host, 'host');
+  if (check.kind === 'dns' && check.mode === 'direct') literal(check.server, 'server');
+  if (check.kind === 'curl' && check.address !== undefined) literal(check.address, 'address');
+  if (check.kind === 'curl' || check.kind === 'proxy-https' || check.kind === 'proxy-env') {
+    try {
+      new URL(check.url);
+    } catch {
+      throw new PlanError(`${source}: check "${check.id}": url "${check.url}" is not a URL`);
+    }
+  }
+  if (check.kind === 'proxy-https' || check.kind === 'proxy-connect') {
+    try {
+      new URL(check.companion.url);
+    } catch {
+      throw new PlanError(`${source}: check "${check.id}": companion url "${check.companion.url}" is not a URL`);
+    }
+  }
+}

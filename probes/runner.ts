@@ -1,0 +1,128 @@
+/**
+ * Runs a plan: every check at once, each under its own deadline, then judges the observations
+ * against the truth table. Only the check modules touch the network.
+ */
+
+import { runCurl } from './checks/curl.js';
+import { runDns } from './checks/dns.js';
+import { runProxyConnect, runProxyHttps } from './checks/proxy.js';
+import { runProxyEnv } from './checks/proxy-env.js';
+import { runTcp } from './checks/tcp.js';
+import { runUdp } from './checks/udp.js';
+import type { Check, CheckKind, CheckResult, Observation, ProbePlan } from './model.js';
+import { type ControlState, controlScope, decide } from './verdict.js';
+
+type Partial = Omit<Observation, 'durationMs'>;
+type Runner<K extends CheckKind> = (check: Extract<Check, { kind: K }>, signal: AbortSignal) => Promise<Partial>;
+
+const RUNNERS: { [K in CheckKind]: Runner<K> } = {
+  tcp: runTcp,
+  udp: runUdp,
+  curl: runCurl,
+  dns: runDns,
+  'proxy-https': runProxyHttps,
+  'proxy-connect': runProxyConnect,
+  'proxy-env': runProxyEnv,
+};
+
+/** Must-succeed checks may retry within their deadline; bounded so a flapping path cannot spin. */
+const MAX_ATTEMPTS = 5;
+const RETRY_PAUSE_MS = 200;
+/** Past the deadline a check module has this long to return before the runner gives up on it. */
+const GRACE_MS = 1000;
+
+export async function observe(check: Check): Promise<Observation> {
+  const started = performance.now();
+  const signal = AbortSignal.timeout(check.deadlineMs);
+  const run = RUNNERS[check.kind] as Runner<CheckKind>;
+  let attempt = 0;
+  let last: Partial;
+  for (;;) {
+    attempt++;
+    last = await withGrace(run(check, signal), check.deadlineMs - (performance.now() - started) + GRACE_MS);
+    // A must-fail check is never retried away: one success is a bypass.
+    const retry =
+      check.expect === 'reachable' && last.class !== 'reached' && last.class !== 'error' && !signal.aborted && attempt < MAX_ATTEMPTS;
+    if (!retry) break;
+    await new Promise((r) => setTimeout(r, RETRY_PAUSE_MS));
+    if (signal.aborted) break;
+  }
+  const facts = attempt > 1 ? { ...last.facts, attempts: attempt } : last.facts;
+  return { ...last, ...(facts === undefined ? {} : { facts }), durationMs: Math.round(performance.now() - started) };
+}
+
+function withGrace(work: Promise<Partial>, ms: number): Promise<Partial> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<Partial>((resolve) => {
+    timer = setTimeout(
+      () => resolve({ outcome: 'probe-error', class: 'error', detail: 'the check did not return after its deadline' }),
+      Math.max(ms, GRACE_MS),
+    );
+  });
+  return Promise.race([
+    work.catch((err: unknown): Partial => ({ outcome: 'probe-error', class: 'error', detail: String(err), error: String(err) })),
+    late,
+  ]).finally(() => clearTimeout(timer));
+}
+
+export function describeTarget(check: Check): string {
+  switch (check.kind) {
+    case 'tcp':
+      return `${check.host}:${check.port}/tcp`;
+    case 'udp':
+      return `${check.host}:${check.port}/udp`;
+    case 'curl':
+      return `${check.url} (curl, ${check.mode})`;
+    case 'dns':
+      if (check.mode === 'resolve') return `${check.name} via the pod resolver`;
+      if (check.mode === 'direct') return `${check.name} @${check.server}:${check.port}/${check.transport}`;
+      return `*.${check.zone} via the cluster resolver`;
+    case 'proxy-https':
+      return `${check.url} via ${check.companion.url}`;
+    case 'proxy-connect':
+      return `${check.host}:${check.port} via ${check.companion.url}`;
+    case 'proxy-env':
+      return `${check.url} via the pod's proxy environment`;
+  }
+}
+
+/** Pure: observations in, results out. Controls are judged first, then the checks that name them. */
+export function judge(plan: ProbePlan, observations: ReadonlyMap<string, Observation>): CheckResult[] {
+  const byId = new Map(plan.checks.map((c) => [c.id, c]));
+  const verdicts = new Map<string, CheckResult>();
+  const resultOf = (check: Check): CheckResult => {
+    const cached = verdicts.get(check.id);
+    if (cached) return cached;
+    const observation = observations.get(check.id) ?? {
+      outcome: 'probe-error',
+      class: 'error',
+      durationMs: 0,
+      detail: 'no observation was recorded for this check',
+    };
+    let control: ControlState = 'absent';
+    if (check.control !== undefined) {
+      const controlCheck = byId.get(check.control);
+      control = controlCheck !== undefined && resultOf(controlCheck).verdict === 'pass' ? controlScope(check, controlCheck) : 'not-proven';
+    }
+    const { verdict, reason } = decide(check.expect, observation, control);
+    const result: CheckResult = {
+      id: check.id,
+      kind: check.kind,
+      expect: check.expect,
+      target: describeTarget(check),
+      verdict,
+      reason: observation.finding?.failing ? `${reason}: ${observation.finding.message}` : reason,
+      observation,
+      ...(check.control === undefined ? {} : { control: check.control }),
+      ...(observation.finding === undefined ? {} : { finding: observation.finding }),
+    };
+    verdicts.set(check.id, result);
+    return result;
+  };
+  return plan.checks.map(resultOf);
+}
+
+export async function runPlan(plan: ProbePlan): Promise<CheckResult[]> {
+  const observed = await Promise.all(plan.checks.map(async (c) => [c.id, await observe(c)] as const));
+  return judge(plan, new Map(observed));
+}

@@ -1,0 +1,147 @@
+/**
+ * The truth table: how an observation and its positive control become a verdict.
+ * It is data plus one function so that the README's table and the tests read the same rows.
+ */
+import type { Check, Expectation, Observation, ObservationClass, Outcome, Verdict } from './model.js';
+
+/**
+ * What the positive control proved about the target: that the same host and port answered
+ * through the companion, only the same host (another port or protocol), nothing, or there was
+ * no control at all.
+ */
+export type ControlState = 'proven-port' | 'proven-host' | 'not-proven' | 'absent';
+
+export interface TruthRow {
+  expect: Expectation;
+  observed: ObservationClass;
+  /** Restricts the row to these outcomes; any outcome of the class when absent. */
+  outcomes?: readonly Outcome[];
+  /** Restricts the row to these control states; any when absent. */
+  control?: readonly ControlState[];
+  /** Restricts the row to observations carrying a failing finding. */
+  failingFinding?: boolean;
+  verdict: Verdict;
+  reason: string;
+}
+
+/** A refusal or reset can come from the target's closed port as well as from a filter. */
+const AMBIGUOUS_BLOCKS: readonly Outcome[] = ['refused', 'reset'];
+const SILENT_BLOCKS: readonly Outcome[] = ['timeout', 'unreachable', 'filtered', 'servfail'];
+
+/** First matching row wins. */
+export const TRUTH_TABLE: readonly TruthRow[] = [
+  { expect: 'blocked', observed: 'error', verdict: 'error', reason: 'the probe could not run the check' },
+  { expect: 'blocked', observed: 'reached', verdict: 'fail', reason: 'bypass: the target answered on a path that must be blocked' },
+  {
+    expect: 'blocked',
+    observed: 'blocked',
+    control: ['absent'],
+    verdict: 'inconclusive',
+    reason: 'blocked, but no positive control shows the target is reachable through the companion',
+  },
+  {
+    expect: 'blocked',
+    observed: 'blocked',
+    control: ['not-proven'],
+    verdict: 'inconclusive',
+    reason: 'blocked, but the positive control did not reach the target through the companion (target may be down)',
+  },
+  {
+    expect: 'blocked',
+    observed: 'blocked',
+    outcomes: SILENT_BLOCKS,
+    control: ['proven-port', 'proven-host'],
+    verdict: 'pass',
+    reason: 'blocked, and the same target is reachable through the companion',
+  },
+  {
+    expect: 'blocked',
+    observed: 'blocked',
+    outcomes: AMBIGUOUS_BLOCKS,
+    control: ['proven-port'],
+    verdict: 'pass',
+    reason: 'refused on the direct path while the same port answers through the companion',
+  },
+  {
+    expect: 'blocked',
+    observed: 'blocked',
+    outcomes: AMBIGUOUS_BLOCKS,
+    control: ['proven-host'],
+    verdict: 'inconclusive',
+    reason: 'refused, but the control reached another port: a closed port looks the same as a reject',
+  },
+  {
+    expect: 'blocked',
+    observed: 'indeterminate',
+    verdict: 'inconclusive',
+    reason: 'the attempt says nothing about the route (e.g. a name that did not resolve)',
+  },
+  { expect: 'reachable', observed: 'error', verdict: 'error', reason: 'the probe could not run the check' },
+  {
+    expect: 'reachable',
+    observed: 'reached',
+    failingFinding: true,
+    verdict: 'fail',
+    reason: 'reachable, but a required property does not hold',
+  },
+  { expect: 'reachable', observed: 'reached', verdict: 'pass', reason: 'reachable the allowed way' },
+  { expect: 'reachable', observed: 'blocked', verdict: 'fail', reason: 'the allowed path is broken' },
+  {
+    expect: 'reachable',
+    observed: 'indeterminate',
+    verdict: 'inconclusive',
+    reason: 'the companion answered but the origin did not: the allowed path is not proven either way',
+  },
+];
+
+export function decide(expect: Expectation, observation: Observation, control: ControlState): { verdict: Verdict; reason: string } {
+  const failing = observation.finding?.failing === true;
+  const row = TRUTH_TABLE.find(
+    (r) =>
+      r.expect === expect &&
+      r.observed === observation.class &&
+      (r.outcomes === undefined || r.outcomes.includes(observation.outcome)) &&
+      (r.control === undefined || r.control.includes(control)) &&
+      (r.failingFinding === undefined || r.failingFinding === failing),
+  );
+  // An unmatched combination is a gap in the table; never let it read as a pass.
+  return row ?? { verdict: 'inconclusive', reason: `no rule for ${expect}/${observation.class}/${observation.outcome}/${control}` };
+}
+
+/** Host, port and protocol a check's traffic goes to, for matching a control to its check. */
+export interface Endpoint {
+  host: string;
+  port: number;
+  protocol: 'tcp' | 'udp';
+}
+
+export function endpointOf(check: Check): Endpoint | undefined {
+  switch (check.kind) {
+    case 'tcp':
+    case 'proxy-connect':
+      return { host: check.host, port: check.port, protocol: 'tcp' };
+    case 'udp':
+      return { host: check.host, port: check.port, protocol: 'udp' };
+    case 'curl':
+    case 'proxy-https':
+    case 'proxy-env':
+      return urlEndpoint(check.url);
+    case 'dns':
+      if (check.mode !== 'direct') return undefined;
+      return { host: check.server, port: check.port, protocol: check.transport === 'udp' ? 'udp' : 'tcp' };
+  }
+}
+
+export function urlEndpoint(url: string): Endpoint {
+  const u = new URL(url);
+  const port = u.port !== '' ? Number(u.port) : u.protocol === 'http:' ? 80 : 443;
+  return { host: u.hostname.replace(/^\[|\]$/g, ''), port, protocol: 'tcp' };
+}
+
+/** How much a passed control proves about `check`'s target. */
+export function controlScope(check: Check, control: Check): 'proven-port' | 'proven-host' {
+  const a = endpointOf(check);
+  const b = endpointOf(control);
+  if (a && b && a.host === b.host && a.port === b.port && a.protocol === b.protocol) return 'proven-port';
+  return 'proven-host';
+}

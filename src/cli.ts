@@ -1,0 +1,65 @@
+#!/usr/bin/env node
+/**
+ * The one binary: `egress-verify <subcommand>`. Every failure ends as one line on stderr and a
+ * documented exit code (README, "Exit codes").
+ */
+import { Command, CommanderError, Option } from 'commander';
+import { probeCommand } from './commands/probe.js';
+import { reportRenderCommand } from './commands/report.js';
+import { ExitCode, oneLine } from './errors.js';
+import { log } from './log.js';
+import { FORMATS } from './output.js';
+import { toolVersion } from './package-root.js';
+
+const collect = (value: string, previous: string[]): string[] => [...previous, value];
+
+function program(): Command {
+  const cli = new Command('egress-verify')
+    .description('Prove that a workload cannot reach the internet except through its egress companion.')
+    .version(toolVersion, '--version')
+    .exitOverride()
+    .showHelpAfterError(false)
+    .configureOutput({ writeErr: (s) => process.stderr.write(s.split('\n')[0] ? `${s.split('\n')[0]}\n` : s) });
+
+  cli
+    .command('probe')
+    .description('run a probe plan here (inside a probe pod) and print one JSON line per check')
+    .option('--plan <file>', 'plan JSON file, or - for stdin (default: $EGRESS_VERIFY_PLAN)')
+    .option('--companion <url>', 'expand the target catalogue for this companion (http://, socks5://, socks5h://)')
+    .option('--companion-ca <file>', "PEM of the companion's interception CA")
+    .option('--catalogue <file>', 'replace the default target catalogue (YAML)')
+    .option('--extend <file>', 'add the targets of this catalogue (YAML); repeatable', collect, [])
+    .option('--print-plan', 'print the plan and exit without probing', false)
+    .addOption(new Option('-o, --output <format[=file]>', `output; repeatable (${FORMATS.join(', ')})`).argParser(collect).default([]))
+    .option('--termination-log <path>', 'also write a summary of at most 4 KiB here (e.g. /dev/termination-log)')
+    .action(async (opts) => {
+      process.exitCode = await probeCommand(opts);
+    });
+
+  const report = cli.command('report').description('work with JSON reports');
+  report
+    .command('render <report>')
+    .description('render a JSON report as TAP, JUnit or JSON lines')
+    .addOption(new Option('-o, --output <format[=file]>', `output; repeatable (${FORMATS.join(', ')})`).argParser(collect).default([]))
+    .action((file: string, opts: { output: string[] }) => {
+      process.exitCode = reportRenderCommand(file, opts.output);
+    });
+  return cli;
+}
+
+async function main(argv: string[]): Promise<void> {
+  try {
+    await program().parseAsync(argv);
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      // --help and --version exit through here too, with code 0.
+      process.exitCode = err.exitCode === 0 ? ExitCode.pass : ExitCode.usage;
+      return;
+    }
+    log.debug({ err }, 'command failed');
+    process.stderr.write(`${oneLine(err)}\n`);
+    process.exitCode = err !== null && typeof err === 'object' && 'exitCode' in err ? (err.exitCode as number) : ExitCode.infrastructure;
+  }
+}
+
+await main(process.argv);

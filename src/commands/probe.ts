@@ -1,0 +1,88 @@
+/**
+ * `egress-verify probe`: the program inside a probe pod. Reads a plan, runs it, prints results.
+ */
+
+import { X509Certificate } from 'node:crypto';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { defaultCatalogue, expandCatalogue, extendCatalogue, parseCatalogue } from '../../probes/catalogue.js';
+import type { ProbePlan } from '../../probes/model.js';
+import { parsePlan } from '../../probes/plan.js';
+import { runPlan } from '../../probes/runner.js';
+import { exitCodeFor, UsageError } from '../errors.js';
+import { log } from '../log.js';
+import { parseOutputs, writeOutputs } from '../output.js';
+import { renderTerminationMessage } from '../report/lines.js';
+import { buildReport } from '../report/report.js';
+
+export interface ProbeOptions {
+  plan?: string;
+  catalogue?: string;
+  extend: string[];
+  companion?: string;
+  companionCa?: string;
+  printPlan: boolean;
+  output: string[];
+  terminationLog?: string;
+}
+
+/** Environment variable the controller puts the plan in. */
+export const PLAN_ENV = 'EGRESS_VERIFY_PLAN';
+
+function readInput(path: string, what: string): string {
+  try {
+    return path === '-' ? readFileSync(0, 'utf8') : readFileSync(path, 'utf8');
+  } catch (err) {
+    throw new UsageError(`cannot read ${what} ${path}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`, { cause: err });
+  }
+}
+
+export function loadPlan(opts: ProbeOptions): ProbePlan {
+  if (opts.plan !== undefined) return parsePlan(readInput(opts.plan, 'plan'), opts.plan === '-' ? 'stdin' : opts.plan);
+  const fromEnv = process.env[PLAN_ENV];
+  if (fromEnv !== undefined && fromEnv !== '') return parsePlan(fromEnv, `$${PLAN_ENV}`);
+  if (opts.companion === undefined) {
+    throw new UsageError(
+      `no plan: give --plan FILE (or - for stdin), set $${PLAN_ENV}, or give --companion URL to expand the target catalogue`,
+    );
+  }
+  let caPem: string | undefined;
+  if (opts.companionCa !== undefined) {
+    caPem = readInput(opts.companionCa, 'companion CA');
+    try {
+      new X509Certificate(caPem);
+    } catch (err) {
+      throw new UsageError(`companion CA ${opts.companionCa} is not a PEM certificate`, { cause: err });
+    }
+  }
+  let catalogue =
+    opts.catalogue === undefined ? defaultCatalogue() : parseCatalogue(readInput(opts.catalogue, 'catalogue'), opts.catalogue);
+  for (const file of opts.extend) catalogue = extendCatalogue(catalogue, parseCatalogue(readInput(file, 'catalogue'), file));
+  try {
+    new URL(opts.companion);
+  } catch {
+    throw new UsageError(`--companion "${opts.companion}" is not a URL (e.g. http://egress-guardian-svc:8080)`);
+  }
+  return expandCatalogue(catalogue, caPem === undefined ? { url: opts.companion } : { url: opts.companion, caPem });
+}
+
+export async function probeCommand(opts: ProbeOptions): Promise<number> {
+  const outputs = parseOutputs(opts.output.length > 0 ? opts.output : ['jsonl']);
+  const plan = loadPlan(opts);
+  if (opts.printPlan) {
+    process.stdout.write(`${JSON.stringify(plan, null, 2)}\n`);
+    return 0;
+  }
+  const startedAt = new Date();
+  log.info({ checks: plan.checks.length }, 'probe started');
+  const results = await runPlan(plan);
+  const report = buildReport('probe', results, startedAt, new Date());
+  writeOutputs(outputs, report);
+  if (opts.terminationLog !== undefined) {
+    try {
+      writeFileSync(opts.terminationLog, renderTerminationMessage(report));
+    } catch (err) {
+      log.warn({ path: opts.terminationLog, err: String(err) }, 'could not write the termination message');
+    }
+  }
+  return exitCodeFor(report.verdict);
+}

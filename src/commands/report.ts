@@ -1,0 +1,41 @@
+import { readFileSync } from 'node:fs';
+import { Ajv2020, type ValidateFunction } from 'ajv/dist/2020.js';
+import addFormats from 'ajv-formats';
+import { exitCodeFor, UsageError } from '../errors.js';
+import { parseOutputs, writeOutputs } from '../output.js';
+import { readPackageFile } from '../package-root.js';
+import type { Report } from '../report/report.js';
+
+let validator: ValidateFunction<Report> | undefined;
+
+/** Compiled on first use: most commands never read a report back. */
+export function reportValidator(): ValidateFunction<Report> {
+  if (validator === undefined) {
+    const ajv = new Ajv2020({ strict: false });
+    addFormats.default(ajv);
+    validator = ajv.compile<Report>(JSON.parse(readPackageFile('reports/report.schema.json')));
+  }
+  return validator;
+}
+
+export function readReport(path: string): Report {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(readFileSync(path, 'utf8'));
+  } catch (err) {
+    throw new UsageError(`cannot read report ${path}: ${(err as Error).message.split('\n')[0]}`, { cause: err });
+  }
+  const validateReport = reportValidator();
+  if (!validateReport(raw)) {
+    const e = validateReport.errors?.[0];
+    throw new UsageError(`${path}: not an egress-verify report (${e?.instancePath || '/'} ${e?.message ?? ''})`);
+  }
+  return raw;
+}
+
+/** Re-renders a saved report; exits with the report's verdict so CI can gate on a stored run. */
+export function reportRenderCommand(path: string, output: string[]): number {
+  const report = readReport(path);
+  writeOutputs(parseOutputs(output.length > 0 ? output : ['tap']), report);
+  return exitCodeFor(report.verdict);
+}

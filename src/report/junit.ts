@@ -1,0 +1,40 @@
+import type { Report } from './report.js';
+
+const escapeXml = (s: string): string =>
+  s.replace(/[<>&"']/g, (c) => ({ '<': '&lt;', '>': '&gt;', '&': '&amp;', '"': '&quot;', "'": '&apos;' })[c] ?? c);
+
+/**
+ * JUnit XML for CI dashboards. Inconclusive checks are failures of type "inconclusive", never
+ * <skipped/>: dashboards count skipped tests as green.
+ */
+export function renderJunit(report: Report): string {
+  const s = report.summary;
+  const seconds = (ms: number): string => (ms / 1000).toFixed(3);
+  const total = report.results.reduce((sum, r) => sum + r.observation.durationMs, 0);
+  const cases = report.results.map((r) => {
+    const name = escapeXml(r.id);
+    const classname = escapeXml(`egress-verify.${r.kind}`);
+    const text = escapeXml(
+      [
+        `target: ${r.target}`,
+        `observed: ${r.observation.outcome}`,
+        `detail: ${r.observation.detail}`,
+        ...(r.pod ? [`pod: ${r.pod}`] : []),
+        ...(r.node ? [`node: ${r.node}`] : []),
+      ].join('\n'),
+    );
+    const open = `    <testcase classname="${classname}" name="${name}" time="${seconds(r.observation.durationMs)}">`;
+    if (r.verdict === 'pass') return `${open}</testcase>`;
+    const tag = r.verdict === 'error' ? 'error' : 'failure';
+    return `${open}\n      <${tag} type="${r.verdict}" message="${escapeXml(r.reason)}">${text}</${tag}>\n    </testcase>`;
+  });
+  return [
+    '<?xml version="1.0" encoding="UTF-8"?>',
+    `<testsuites name="egress-verify" tests="${s.total}" failures="${s.fail + s.inconclusive}" errors="${s.error}" time="${seconds(total)}">`,
+    `  <testsuite name="egress-verify ${report.command}" tests="${s.total}" failures="${s.fail + s.inconclusive}" errors="${s.error}" skipped="0" timestamp="${report.startedAt}" time="${seconds(total)}">`,
+    ...cases,
+    '  </testsuite>',
+    '</testsuites>',
+    '',
+  ].join('\n');
+}
