@@ -21,7 +21,7 @@ export class EgressVerifyError extends Error {
   readonly exitCode: ExitCode;
   constructor(code: ErrorCode, message: string, exitCode: ExitCode, options?: { cause?: unknown }) {
     super(message, options);
-    this.name = 'EgressVerifyError';
+    this.name = new.target.name;
     this.code = code;
     this.exitCode = exitCode;
   }

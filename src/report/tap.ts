@@ -10,7 +10,7 @@ export function renderTap(report: Report): string {
   const lines = ['TAP version 14', `1..${report.results.length}`];
   report.results.forEach((r, i) => {
     const status = r.verdict === 'pass' ? 'ok' : 'not ok';
-    lines.push(`${status} ${i + 1} - ${escapeDescription(r.id)}${r.verdict === 'pass' ? '' : ` # ${r.verdict}`}`);
+    lines.push(`${status} ${i + 1} - ${escapeDescription(r.id)}`);
     lines.push('  ---');
     for (const line of dump(diagnostic(r), { lineWidth: -1, noRefs: true }).trimEnd().split('\n')) lines.push(`  ${line}`);
     lines.push('  ...');

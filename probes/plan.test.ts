@@ -1,0 +1,74 @@
+import t from 'tap';
+import { PlanError } from '../src/errors.js';
+import { parsePlan } from './plan.js';
+
+const companion = { url: 'http://10.0.0.5:8080' };
+const good = {
+  version: 1,
+  checks: [
+    { id: 'ctl', kind: 'proxy-https', expect: 'reachable', url: 'https://203.0.113.10/', companion },
+    { id: 'tcp', kind: 'tcp', expect: 'blocked', host: '203.0.113.10', port: 443, control: 'ctl', deadlineMs: 1500 },
+    { id: 'v6', kind: 'tcp', expect: 'blocked', host: '2001:db8::10', port: 443 },
+  ],
+};
+const withCheck = (check: object): string => JSON.stringify({ version: 1, checks: [...good.checks, check] });
+
+t.test('a valid plan parses, with the default deadline filled in', async (t) => {
+  const plan = parsePlan(JSON.stringify(good), 'plan.json');
+  t.equal(plan.checks.length, 3);
+  t.equal(plan.checks[0]?.deadlineMs, 5000);
+  t.equal(plan.checks[1]?.deadlineMs, 1500);
+});
+
+const BAD: [string, string, RegExp][] = [
+  ['malformed JSON', '{"version": 1,', /not valid JSON/],
+  ['wrong version', JSON.stringify({ ...good, version: 2 }), /\/version/],
+  ['no checks', JSON.stringify({ version: 1, checks: [] }), /\/checks/],
+  ['unknown kind', withCheck({ id: 'x', kind: 'icmp', expect: 'blocked' }), /kind.*allowed values/],
+  ['unknown property', withCheck({ id: 'x', kind: 'tcp', expect: 'blocked', host: '203.0.113.1', port: 1, hots: 1 }), /"hots"/],
+  ['port out of range', withCheck({ id: 'x', kind: 'tcp', expect: 'blocked', host: '203.0.113.1', port: 70000 }), /port/],
+  ['name instead of address', withCheck({ id: 'x', kind: 'tcp', expect: 'blocked', host: 'example.com', port: 443 }), /not a literal IP/],
+  [
+    'bad DNS server',
+    withCheck({ id: 'x', kind: 'dns', mode: 'direct', expect: 'blocked', server: 'dns.google', transport: 'udp', name: 'a' }),
+    /not a literal IP/,
+  ],
+  ['duplicate id', withCheck({ id: 'tcp', kind: 'tcp', expect: 'blocked', host: '203.0.113.1', port: 1 }), /duplicate check id "tcp"/],
+  [
+    'unknown control',
+    withCheck({ id: 'x', kind: 'tcp', expect: 'blocked', host: '203.0.113.10', port: 1, control: 'nope' }),
+    /unknown control/,
+  ],
+  [
+    'control that is not a proxy check',
+    withCheck({ id: 'x', kind: 'tcp', expect: 'blocked', host: '203.0.113.10', port: 1, control: 'v6' }),
+    /must be a reachable/,
+  ],
+  [
+    'control to another host',
+    withCheck({ id: 'x', kind: 'tcp', expect: 'blocked', host: '198.51.100.1', port: 443, control: 'ctl' }),
+    /not the target 198.51.100.1/,
+  ],
+  [
+    'control on a reachable check',
+    withCheck({ id: 'x', kind: 'proxy-env', expect: 'reachable', url: 'https://203.0.113.10/', control: 'ctl' }),
+    /cannot have a control/,
+  ],
+  [
+    'companion with an unknown scheme',
+    withCheck({ id: 'x', kind: 'proxy-connect', expect: 'reachable', host: 'a', port: 1, companion: { url: 'ftp://x' } }),
+    /companion\/url/,
+  ],
+];
+
+t.test('bad plans are one-line PlanErrors', async (t) => {
+  for (const [what, text, message] of BAD) {
+    t.throws(() => parsePlan(text, 'plan.json'), PlanError, what);
+    try {
+      parsePlan(text, 'plan.json');
+    } catch (err) {
+      t.match((err as Error).message, message, what);
+      t.notMatch((err as Error).message, /\n/, `${what}: one line`);
+    }
+  }
+});

@@ -1,0 +1,80 @@
+import t from 'tap';
+import type { Check, Observation, ObservationClass, Outcome } from './model.js';
+import { type ControlState, controlScope, decide, TRUTH_TABLE } from './verdict.js';
+
+const obs = (cls: ObservationClass, outcome: Outcome, failing?: boolean): Observation => ({
+  class: cls,
+  outcome,
+  durationMs: 1,
+  detail: 'test',
+  ...(failing === undefined ? {} : { finding: { code: 'tls-not-intercepted', failing, message: 'm' } }),
+});
+
+// Every row of the README's truth table, as [expect, class, outcome, control, finding?, verdict].
+const ROWS: [Check['expect'], ObservationClass, Outcome, ControlState, boolean | undefined, string][] = [
+  ['blocked', 'error', 'probe-error', 'proven-port', undefined, 'error'],
+  ['blocked', 'reached', 'connected', 'proven-port', undefined, 'fail'],
+  ['blocked', 'reached', 'http-response', 'absent', undefined, 'fail'],
+  ['blocked', 'reached', 'answered', 'not-proven', undefined, 'fail'],
+  ['blocked', 'blocked', 'timeout', 'absent', undefined, 'inconclusive'],
+  ['blocked', 'blocked', 'timeout', 'not-proven', undefined, 'inconclusive'],
+  ['blocked', 'blocked', 'timeout', 'proven-port', undefined, 'pass'],
+  ['blocked', 'blocked', 'unreachable', 'proven-host', undefined, 'pass'],
+  ['blocked', 'blocked', 'filtered', 'proven-host', undefined, 'pass'],
+  ['blocked', 'blocked', 'servfail', 'proven-host', undefined, 'pass'],
+  ['blocked', 'blocked', 'refused', 'proven-port', undefined, 'pass'],
+  ['blocked', 'blocked', 'reset', 'proven-port', undefined, 'pass'],
+  ['blocked', 'blocked', 'refused', 'proven-host', undefined, 'inconclusive'],
+  ['blocked', 'blocked', 'reset', 'proven-host', undefined, 'inconclusive'],
+  ['blocked', 'indeterminate', 'dns-failure', 'proven-port', undefined, 'inconclusive'],
+  ['reachable', 'error', 'probe-error', 'absent', undefined, 'error'],
+  ['reachable', 'reached', 'http-response', 'absent', true, 'fail'],
+  ['reachable', 'reached', 'http-response', 'absent', false, 'pass'],
+  ['reachable', 'reached', 'answered', 'absent', undefined, 'pass'],
+  ['reachable', 'blocked', 'proxy-unreachable', 'absent', undefined, 'fail'],
+  ['reachable', 'blocked', 'nxdomain', 'absent', undefined, 'fail'],
+  ['reachable', 'indeterminate', 'upstream-error', 'absent', undefined, 'inconclusive'],
+];
+
+t.test('every truth-table row decides as documented', async (t) => {
+  for (const [expect, cls, outcome, control, failing, verdict] of ROWS) {
+    t.equal(decide(expect, obs(cls, outcome, failing), control).verdict, verdict, `${expect}/${cls}/${outcome}/${control}/${failing}`);
+  }
+});
+
+t.test('each table row is exercised by some case above', async (t) => {
+  for (const row of TRUTH_TABLE) {
+    const hit = ROWS.some(([expect, cls, outcome, control, failing]) => {
+      const d = decide(expect, obs(cls, outcome, failing), control);
+      return expect === row.expect && cls === row.observed && d.reason === row.reason;
+    });
+    t.ok(hit, `row "${row.reason}" (${row.expect}/${row.observed}) is covered`);
+  }
+});
+
+t.test('a blocked observation never passes without a proven control', async (t) => {
+  const outcomes: Outcome[] = ['timeout', 'refused', 'unreachable', 'reset', 'filtered', 'servfail', 'proxy-refused'];
+  for (const outcome of outcomes) {
+    for (const control of ['absent', 'not-proven'] as const) {
+      t.not(decide('blocked', obs('blocked', outcome), control).verdict, 'pass', `${outcome}/${control}`);
+    }
+  }
+});
+
+t.test('a combination the table does not know is inconclusive, never pass', async (t) => {
+  const d = decide('blocked', obs('blocked', 'proxy-refused'), 'proven-port');
+  t.equal(d.verdict, 'inconclusive');
+  t.match(d.reason, /no rule/);
+});
+
+t.test('control scope: same host and port, or host only', async (t) => {
+  const base = { expect: 'blocked' as const, deadlineMs: 1000 };
+  const companion = { url: 'http://c:8080' };
+  const tcp: Check = { ...base, id: 't', kind: 'tcp', host: '203.0.113.10', port: 443 };
+  const https: Check = { ...base, id: 'p', kind: 'proxy-https', expect: 'reachable', url: 'https://203.0.113.10/', companion };
+  const other: Check = { ...base, id: 'c', kind: 'proxy-connect', expect: 'reachable', host: '203.0.113.10', port: 53, companion };
+  const udp: Check = { ...base, id: 'u', kind: 'udp', host: '203.0.113.10', port: 443 };
+  t.equal(controlScope(tcp, https), 'proven-port');
+  t.equal(controlScope(tcp, other), 'proven-host');
+  t.equal(controlScope(udp, https), 'proven-host', 'UDP is never proven by a TCP control at port level');
+});

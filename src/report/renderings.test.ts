@@ -1,0 +1,101 @@
+import { Ajv2020 } from 'ajv/dist/2020.js';
+import t from 'tap';
+import { Parser } from 'tap-parser';
+import type { CheckResult, Verdict } from '../../probes/model.js';
+import { reportValidator } from '../commands/report.js';
+import { renderJunit } from './junit.js';
+import { renderJsonLines, renderTerminationMessage, TERMINATION_MESSAGE_LIMIT } from './lines.js';
+import { buildReport, overallVerdict } from './report.js';
+import { renderTap } from './tap.js';
+
+const result = (id: string, verdict: Verdict): CheckResult => ({
+  id,
+  kind: 'tcp',
+  expect: 'blocked',
+  target: '203.0.113.10:443/tcp',
+  verdict,
+  reason: `because # ${verdict}`,
+  observation: { outcome: 'timeout', class: 'blocked', durationMs: 1500, detail: 'no handshake: <&>"' },
+  control: 'proxy-https/site',
+});
+
+const report = buildReport(
+  'probe',
+  [result('tcp/a', 'pass'), result('tcp/b#1', 'fail'), result('tcp/c', 'inconclusive'), result('tcp/d', 'error')],
+  new Date('2026-11-27T00:00:00Z'),
+  new Date('2026-11-27T00:00:02Z'),
+);
+
+t.test('overall verdict: fail > error > inconclusive > pass; nothing proven is not a pass', async (t) => {
+  t.equal(report.verdict, 'fail');
+  t.equal(overallVerdict([result('a', 'pass'), result('b', 'inconclusive'), result('c', 'error')]), 'error');
+  t.equal(overallVerdict([result('a', 'pass'), result('b', 'inconclusive')]), 'inconclusive');
+  t.equal(overallVerdict([result('a', 'pass')]), 'pass');
+  t.equal(overallVerdict([]), 'inconclusive');
+  t.same(report.summary, { total: 4, pass: 1, fail: 1, inconclusive: 1, error: 1 });
+});
+
+t.test('the JSON report matches the published schema', async (t) => {
+  const validate = reportValidator();
+  t.ok(validate(JSON.parse(JSON.stringify(report))), JSON.stringify(validate.errors));
+  t.notOk(validate({ ...report, verdict: 'maybe' }), 'an unknown verdict is rejected');
+  t.ok(new Ajv2020({ strict: true, validateFormats: false }).validateSchema(JSON.parse(JSON.stringify(validate.schema))));
+});
+
+t.test('TAP 14: only a pass is ok, and diagnostics parse as YAML', async (t) => {
+  const tap = renderTap(report);
+  const points: { ok: boolean; name: string; diag: Record<string, unknown> | null }[] = [];
+  const parser = new Parser();
+  parser.on('assert', (a: { ok: boolean; name: string; diag: Record<string, unknown> | null }) => points.push(a));
+  const done = new Promise<{ ok: boolean }>((resolve) => parser.on('complete', resolve));
+  parser.end(tap);
+  const final = await done;
+  t.ok(tap.startsWith('TAP version 14\n1..4\n'));
+  t.equal(final.ok, false, 'a stream with a fail is not ok');
+  t.same(
+    points.map((p) => p.ok),
+    [true, false, false, false],
+  );
+  t.equal(points[1]?.name, 'tcp/b#1', 'a # in an id is escaped, not a directive');
+  t.match(points[2]?.diag, { verdict: 'inconclusive', observed: 'timeout', target: '203.0.113.10:443/tcp' });
+});
+
+t.test('JUnit: inconclusive is a failure, never skipped; XML is escaped', async (t) => {
+  const xml = renderJunit(report);
+  t.match(xml, /tests="4" failures="2" errors="1"/);
+  t.match(xml, /<failure type="inconclusive"/);
+  t.notMatch(xml, /<skipped/);
+  t.match(xml, /no handshake: &lt;&amp;&gt;&quot;/);
+});
+
+t.test('JSON lines: one result per line, then a summary', async (t) => {
+  const lines = renderJsonLines(report)
+    .trimEnd()
+    .split('\n')
+    .map((l) => JSON.parse(l) as { type: string });
+  t.equal(lines.length, 5);
+  t.same(
+    lines.map((l) => l.type),
+    ['result', 'result', 'result', 'result', 'summary'],
+  );
+  t.match(lines[4], { verdict: 'fail', summary: { total: 4 } });
+});
+
+t.test('the termination message stays within 4 KiB and says when it cut the list', async (t) => {
+  const many = buildReport(
+    'probe',
+    Array.from({ length: 400 }, (_, i) => result(`tcp/target-with-a-long-name-${i}`, 'fail')),
+    new Date(),
+    new Date(),
+  );
+  const text = renderTerminationMessage(many);
+  t.ok(Buffer.byteLength(text) <= TERMINATION_MESSAGE_LIMIT);
+  const parsed = JSON.parse(text) as { truncated: boolean; notPassed: string[]; verdict: string };
+  t.equal(parsed.truncated, true);
+  t.equal(parsed.verdict, 'fail');
+  t.ok(parsed.notPassed.length > 0);
+  t.match(JSON.parse(renderTerminationMessage(report)), {
+    truncated: false,
+    notPassed: ['fail:tcp/b#1', 'inconclusive:tcp/c', 'error:tcp/d'],
+  });
+});
