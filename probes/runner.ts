@@ -86,26 +86,28 @@ export function describeTarget(check: Check): string {
   }
 }
 
-/** Pure: observations in, results out. Controls are judged first, then the checks that name them. */
+const MISSING: Observation = {
+  outcome: 'probe-error',
+  class: 'error',
+  durationMs: 0,
+  detail: 'no observation was recorded for this check',
+};
+
+/** Pure: observations in, results out. */
 export function judge(plan: ProbePlan, observations: ReadonlyMap<string, Observation>): CheckResult[] {
   const byId = new Map(plan.checks.map((c) => [c.id, c]));
-  const verdicts = new Map<string, CheckResult>();
-  const resultOf = (check: Check): CheckResult => {
-    const cached = verdicts.get(check.id);
-    if (cached) return cached;
-    const observation = observations.get(check.id) ?? {
-      outcome: 'probe-error',
-      class: 'error',
-      durationMs: 0,
-      detail: 'no observation was recorded for this check',
-    };
+  return plan.checks.map((check): CheckResult => {
+    const observation = observations.get(check.id) ?? MISSING;
     let control: ControlState = 'absent';
     if (check.control !== undefined) {
       const controlCheck = byId.get(check.control);
-      control = controlCheck !== undefined && resultOf(controlCheck).verdict === 'pass' ? controlScope(check, controlCheck) : 'not-proven';
+      // A control proves reachability only. Its own findings (e.g. TLS not intercepted) are
+      // reported on the control and do not make the target any less reachable.
+      const reached = controlCheck !== undefined && observations.get(controlCheck.id)?.class === 'reached';
+      control = reached ? controlScope(check, controlCheck) : 'not-proven';
     }
     const { verdict, reason } = decide(check.expect, observation, control);
-    const result: CheckResult = {
+    return {
       id: check.id,
       kind: check.kind,
       expect: check.expect,
@@ -116,10 +118,7 @@ export function judge(plan: ProbePlan, observations: ReadonlyMap<string, Observa
       ...(check.control === undefined ? {} : { control: check.control }),
       ...(observation.finding === undefined ? {} : { finding: observation.finding }),
     };
-    verdicts.set(check.id, result);
-    return result;
-  };
-  return plan.checks.map(resultOf);
+  });
 }
 
 export async function runPlan(plan: ProbePlan): Promise<CheckResult[]> {

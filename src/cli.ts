@@ -3,6 +3,7 @@
  * The one binary: `egress-verify <subcommand>`. Every failure ends as one line on stderr and a
  * documented exit code (README, "Exit codes").
  */
+import './threadpool.js';
 import { Command, CommanderError, Option } from 'commander';
 import { probeCommand } from './commands/probe.js';
 import { reportRenderCommand } from './commands/report.js';
@@ -63,3 +64,6 @@ async function main(argv: string[]): Promise<void> {
 }
 
 await main(process.argv);
+// Work that cannot be cancelled (a getaddrinfo stuck on a dead resolver) must not keep a probe
+// pod alive after its report is written. stdout and stderr are synchronous for files and pipes.
+process.exit();

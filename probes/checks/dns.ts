@@ -5,6 +5,7 @@ import { isIPv6, connect as netConnect, type Socket } from 'node:net';
 import { connect as tlsConnect } from 'node:tls';
 import * as packet from 'dns-packet';
 import type { DnsCheck, DnsDirectCheck, DnsRecursionCheck, DnsResolveCheck, Observation } from '../model.js';
+import { abortable } from './deadline.js';
 import { errorCode, errorText, socketOutcome } from './socket-outcome.js';
 
 type Partial = Omit<Observation, 'durationMs'>;
@@ -18,24 +19,6 @@ export function runDns(check: DnsCheck, signal: AbortSignal): Promise<Partial> {
     case 'recursion':
       return probeRecursion(check, signal);
   }
-}
-
-function abortable<T>(work: Promise<T>, signal: AbortSignal): Promise<T | 'deadline'> {
-  return new Promise((resolve, reject) => {
-    if (signal.aborted) return resolve('deadline');
-    const onAbort = (): void => resolve('deadline');
-    signal.addEventListener('abort', onAbort, { once: true });
-    work.then(
-      (v) => {
-        signal.removeEventListener('abort', onAbort);
-        resolve(v);
-      },
-      (e: unknown) => {
-        signal.removeEventListener('abort', onAbort);
-        reject(e);
-      },
-    );
-  });
 }
 
 /** getaddrinfo, as applications resolve: the pod's resolv.conf, search list and ndots apply. */

@@ -1,7 +1,9 @@
 import { request as httpsRequest } from 'node:https';
+import { connect } from 'node:net';
 import { SocksProxyAgent } from 'socks-proxy-agent';
 import { EnvHttpProxyAgent, request, errors as undiciErrors } from 'undici';
 import type { Observation, ProxyEnvCheck } from '../model.js';
+import { abortable } from './deadline.js';
 import { errorCode, errorText, socketOutcome } from './socket-outcome.js';
 
 type Partial = Omit<Observation, 'durationMs'>;
@@ -20,7 +22,25 @@ export async function runProxyEnv(check: ProxyEnvCheck, signal: AbortSignal): Pr
   const proxy = proxyFromEnv(check.url, process.env);
   const facts = { proxy: proxy ?? 'none', noProxy: process.env.no_proxy ?? process.env.NO_PROXY ?? '' };
   try {
-    const status = proxy?.startsWith('socks') ? await socksGet(check, proxy, signal) : await undiciGet(check, signal);
+    // Whether the companion accepts connections at all tells a broken path from a slow origin.
+    const companionUp = proxy === undefined ? Promise.resolve(false) : accepts(proxy, signal);
+    const status = await abortable(proxy?.startsWith('socks') ? socksGet(check, proxy, signal) : undiciGet(check, signal), signal);
+    if (status === 'deadline') {
+      if (await companionUp) {
+        return {
+          outcome: 'upstream-error',
+          class: 'indeterminate',
+          detail: `${proxy} accepted the connection but no response came before the deadline`,
+          facts,
+        };
+      }
+      return {
+        outcome: proxy === undefined ? 'timeout' : 'proxy-unreachable',
+        class: 'blocked',
+        detail: `no response before the deadline via ${facts.proxy}`,
+        facts,
+      };
+    }
     if (status >= 502 && status <= 504) {
       return { outcome: 'upstream-error', class: 'indeterminate', detail: `proxy answered ${status}: origin not reached`, facts };
     }
@@ -43,8 +63,25 @@ async function undiciGet(check: ProxyEnvCheck, signal: AbortSignal): Promise<num
     await res.body.dump();
     return res.statusCode;
   } finally {
-    await dispatcher.destroy();
+    // Not awaited: destroy waits for a connect stuck in getaddrinfo, which cannot be cancelled.
+    void dispatcher.destroy().catch(() => undefined);
   }
+}
+
+function accepts(proxy: string, signal: AbortSignal): Promise<boolean> {
+  const url = new URL(proxy);
+  const port = url.port !== '' ? Number(url.port) : url.protocol === 'http:' ? 80 : 1080;
+  return new Promise((resolve) => {
+    const socket = connect({ host: url.hostname.replace(/^\[|\]$/g, ''), port });
+    const done = (up: boolean): void => {
+      signal.removeEventListener('abort', onAbort);
+      socket.destroy();
+      resolve(up);
+    };
+    const onAbort = (): void => done(false);
+    signal.addEventListener('abort', onAbort, { once: true });
+    socket.once('connect', () => done(true)).once('error', () => done(false));
+  });
 }
 
 function socksGet(check: ProxyEnvCheck, proxy: string, signal: AbortSignal): Promise<number> {

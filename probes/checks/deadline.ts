@@ -1,0 +1,22 @@
+/**
+ * Settles with 'deadline' when the signal aborts first. For work that cannot be cancelled
+ * (getaddrinfo, a proxy tunnel being set up inside a library): the check returns at its
+ * deadline and the stray work is left to finish on its own.
+ */
+export function abortable<T>(work: Promise<T>, signal: AbortSignal): Promise<T | 'deadline'> {
+  return new Promise((resolve, reject) => {
+    if (signal.aborted) return resolve('deadline');
+    const onAbort = (): void => resolve('deadline');
+    signal.addEventListener('abort', onAbort, { once: true });
+    work.then(
+      (v) => {
+        signal.removeEventListener('abort', onAbort);
+        resolve(v);
+      },
+      (e: unknown) => {
+        signal.removeEventListener('abort', onAbort);
+        reject(e);
+      },
+    );
+  });
+}

@@ -1,0 +1,53 @@
+import t from 'tap';
+import type { Observation, ProbePlan } from './model.js';
+import { judge } from './runner.js';
+
+const companion = { url: 'http://egress-guardian-svc:8080', caPem: 'x' };
+const plan: ProbePlan = {
+  version: 1,
+  checks: [
+    { id: 'ctl', kind: 'proxy-https', expect: 'reachable', url: 'https://203.0.113.10/', companion, deadlineMs: 1000 },
+    { id: 'tcp', kind: 'tcp', expect: 'blocked', host: '203.0.113.10', port: 443, control: 'ctl', deadlineMs: 1000 },
+  ],
+};
+const o = (partial: Partial<Observation> & Pick<Observation, 'class' | 'outcome'>): Observation => ({
+  durationMs: 5,
+  detail: 'd',
+  ...partial,
+});
+
+t.test('a control proves reachability even when its own TLS finding fails it', async (t) => {
+  const results = judge(
+    plan,
+    new Map([
+      [
+        'ctl',
+        o({
+          class: 'reached',
+          outcome: 'http-response',
+          finding: { code: 'tls-not-intercepted', failing: true, message: 'not intercepted' },
+        }),
+      ],
+      ['tcp', o({ class: 'blocked', outcome: 'timeout' })],
+    ]),
+  );
+  t.match(results[0], { verdict: 'fail', finding: { code: 'tls-not-intercepted' }, reason: /not intercepted/ });
+  t.match(results[1], { verdict: 'pass', control: 'ctl' });
+});
+
+t.test('a control that did not reach its target leaves the check inconclusive', async (t) => {
+  const results = judge(
+    plan,
+    new Map([
+      ['ctl', o({ class: 'indeterminate', outcome: 'upstream-error' })],
+      ['tcp', o({ class: 'blocked', outcome: 'timeout' })],
+    ]),
+  );
+  t.match(results[0], { verdict: 'inconclusive' });
+  t.match(results[1], { verdict: 'inconclusive' });
+});
+
+t.test('a check without an observation is an error, not a pass', async (t) => {
+  const results = judge(plan, new Map([['ctl', o({ class: 'reached', outcome: 'http-response' })]]));
+  t.match(results[1], { verdict: 'error', observation: { outcome: 'probe-error' } });
+});
