@@ -10,6 +10,7 @@ skip() { [[ ",${EGRESS_VERIFY_SKIP:-}," == *",$1,"* ]]; }
 
 echo "== typecheck and lint"
 npx tsc -p tsconfig.json
+npx tsc -p tsconfig.check.json
 npx biome check .
 
 echo "== unit tests"

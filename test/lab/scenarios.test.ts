@@ -9,12 +9,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import t, { type Test } from 'tap';
-import { type Catalogue, expandCatalogue } from '../../probes/catalogue.js';
 import type { CheckResult, ProbePlan, Verdict } from '../../probes/model.js';
-import { validatePlan } from '../../probes/plan.js';
 import { reportValidator } from '../../src/commands/report.js';
 import type { Report } from '../../src/report/report.js';
 import { type Lab, startLab } from './lab.js';
+import { APP_ENV, labPlan } from './plan.js';
 
 t.setTimeout(300_000);
 
@@ -27,52 +26,7 @@ t.teardown(() => lab.close());
 const scratch = mkdtempSync(join(tmpdir(), 'evl-scenarios-'));
 t.teardown(() => rmSync(scratch, { recursive: true, force: true }));
 
-/** The companion as the article's workload names it: the Service's short name, via the search list. */
-const COMPANION_NAME = 'egress-guardian-svc';
-
-/** Lab targets only: the product's default catalogue (public resolvers...) is never dialled here. */
-function labPlan(extra: Partial<Catalogue> = {}): ProbePlan {
-  const { addr, names } = lab;
-  const catalogue: Catalogue = {
-    version: 1,
-    deadlineMs: 1500,
-    outside: [
-      {
-        name: 'site',
-        url: `https://${names.outside}/`,
-        address: addr.outsideHttps,
-        address6: addr.outsideHttps6,
-        tcpPorts: [443, 80],
-        udpPorts: [443],
-      },
-    ],
-    resolvers: [{ address: addr.outsideResolver, transports: ['udp', 'tcp', 'tls'] }],
-    queryName: names.outside,
-    clusterNames: [names.kubernetes],
-    internal: [
-      { name: 'cloud-metadata', host: addr.metadata, port: 80 },
-      { name: 'node', host: addr.node, port: 10250 },
-      { name: 'api-server', host: addr.apiServer, port: 6443 },
-      { name: 'companion-other', host: addr.companion, port: 9090 },
-    ],
-    application: [`https://${names.outside}/`],
-    ...extra,
-  };
-  const plan = expandCatalogue(catalogue, { url: `http://${COMPANION_NAME}:8080`, caPem: lab.companionCaPem });
-  const socks = {
-    id: 'proxy-https/site/socks5h',
-    kind: 'proxy-https' as const,
-    expect: 'reachable' as const,
-    deadlineMs: 1500,
-    url: `https://${names.outside}/`,
-    companion: { url: `socks5h://${COMPANION_NAME}:1080`, caPem: lab.companionCaPem },
-  };
-  return validatePlan({ version: 1, checks: [...plan.checks, socks] }, 'lab plan');
-}
-
-const PLAN = labPlan();
-/** The application's own environment, as the article's data-processor Deployment sets it. */
-const APP_ENV = { HTTPS_PROXY: `http://${COMPANION_NAME}:8080`, NO_PROXY: 'localhost,127.0.0.1,.cluster.local' };
+const PLAN = labPlan(lab);
 
 interface ProbeRun {
   code: number | null;
@@ -224,7 +178,7 @@ t.test('internet host down: checks against it are inconclusive, never pass', asy
 
 t.test('DNS recursion: the cluster resolver carries a fresh name to the outside authoritative server', async (t) => {
   await lab.setPolicy('article');
-  const plan = labPlan({ recursion: { zone: lab.names.exfilZone, server: lab.addr.authDns } });
+  const plan = labPlan(lab, { recursion: { zone: lab.names.exfilZone, server: lab.addr.authDns } });
   const run = await probe(plan);
   const id = `dns/recursion/${lab.names.exfilZone}`;
   const result = run.results.find((r) => r.id === id);

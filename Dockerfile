@@ -1,0 +1,36 @@
+# egress-verify: one image for the controller (`run`) and the probe (`probe`).
+# NODE_IMAGE is the base for both stages; a locally made base works where no registry is
+# reachable (lab/cluster builds it with buildah). It needs node, npm, curl and CA certificates.
+ARG NODE_IMAGE=docker.io/library/node:22-bookworm-slim
+
+FROM ${NODE_IMAGE} AS build
+WORKDIR /app
+COPY package.json package-lock.json ./
+RUN npm ci --no-audit --no-fund --ignore-scripts
+COPY tsconfig.json ./
+COPY src ./src
+COPY probes ./probes
+COPY reports/report.schema.json ./reports/
+RUN npx tsc -p tsconfig.json && npm prune --omit=dev --ignore-scripts
+
+FROM ${NODE_IMAGE}
+ARG VERSION=0.1.0
+LABEL org.opencontainers.image.title="egress-verify" \
+      org.opencontainers.image.description="Proves a workload cannot reach the internet except through its egress companion" \
+      org.opencontainers.image.version="${VERSION}" \
+      org.opencontainers.image.licenses="Apache-2.0"
+# The curl check runs the real curl binary; the official slim image does not ship it.
+RUN if ! command -v curl >/dev/null; then \
+      apt-get update && apt-get install -y --no-install-recommends curl ca-certificates && rm -rf /var/lib/apt/lists/*; \
+    fi
+WORKDIR /app
+COPY --from=build /app/package.json ./
+COPY --from=build /app/node_modules ./node_modules
+COPY --from=build /app/dist ./dist
+COPY probes/catalogue.yaml probes/catalogue.schema.json probes/plan.schema.json ./probes/
+COPY reports/report.schema.json ./reports/
+ENV NODE_ENV=production
+# Pod Security "restricted": a numeric non-root user, and nothing written to the image.
+USER 65532:65532
+ENTRYPOINT ["node", "/app/dist/src/cli.js"]
+CMD ["--help"]

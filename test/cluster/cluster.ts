@@ -1,0 +1,149 @@
+// Helpers for the tests against the lab cluster made by lab/cluster/up.sh.
+// Everything goes through kubectl (the v1.34 client up.sh links next to the kubeconfig);
+// every wait is bounded.
+import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const STATE_DIR = process.env.EV_CLUSTER_STATE ?? '/var/lib/egress-verify-cluster';
+export const KUBECONFIG = process.env.EV_KUBECONFIG ?? `${STATE_DIR}/admin.kubeconfig`;
+export const KUBECTL = process.env.EV_KUBECTL ?? (existsSync(`${STATE_DIR}/bin/kubectl`) ? `${STATE_DIR}/bin/kubectl` : 'kubectl');
+export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
+
+export const TOOLS_IMAGE = 'localhost/ev-tools:1';
+export const OUTSIDE_IP = '203.0.113.10';
+export const OUTSIDE_NAME = 'site.egress-lab.test';
+export const OUTSIDE_BODY = 'egress-verify outside site 203.0.113.10 OK';
+export const REFERENCE_NS = 'production-agents';
+
+/** Why the suite cannot run, or undefined when a cluster seems to be up. */
+export function clusterUnavailable(): string | undefined {
+  if (!existsSync(KUBECONFIG)) return `no kubeconfig at ${KUBECONFIG}; run \`npm run cluster:up\``;
+  const r = kubectl(['get', '--raw', '/readyz'], { timeoutMs: 10_000 });
+  if (r.code !== 0) return `API server not ready: ${r.stderr.trim()}`;
+  return undefined;
+}
+
+export interface Result {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+export function run(cmd: string, args: string[], opts: { input?: string; timeoutMs?: number } = {}): Result {
+  const r = spawnSync(cmd, args, {
+    input: opts.input,
+    encoding: 'utf8',
+    timeout: opts.timeoutMs ?? 60_000,
+    maxBuffer: 16 * 1024 * 1024,
+  });
+  return {
+    code: r.status ?? (r.error ? 127 : 128),
+    stdout: r.stdout ?? '',
+    stderr: (r.stderr ?? '') + (r.error ? String(r.error) : ''),
+  };
+}
+
+export function kubectl(args: string[], opts: { input?: string; timeoutMs?: number } = {}): Result {
+  return run(KUBECTL, ['--kubeconfig', KUBECONFIG, ...args], opts);
+}
+
+/** kubectl that must succeed. */
+export function kc(args: string[], opts: { input?: string; timeoutMs?: number } = {}): string {
+  const r = kubectl(args, opts);
+  if (r.code !== 0) throw new Error(`kubectl ${args.join(' ')} failed (${r.code}): ${r.stderr}`);
+  return r.stdout;
+}
+
+export function apply(yaml: string): void {
+  kc(['apply', '-f', '-'], { input: yaml });
+}
+
+/** Run a command in a pod's first container; a hung exec is cut off by timeoutMs. */
+export function execIn(ns: string, pod: string, command: string[], timeoutMs = 30_000): Result {
+  return kubectl(['-n', ns, 'exec', pod, '--', ...command], { timeoutMs });
+}
+
+export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** Poll fn until it returns a value other than undefined, at most timeoutMs. */
+export async function eventually<T>(what: string, timeoutMs: number, fn: () => T | undefined, intervalMs = 1000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown;
+  for (;;) {
+    try {
+      const v = fn();
+      if (v !== undefined) return v;
+    } catch (e) {
+      last = e;
+    }
+    if (Date.now() > deadline) {
+      throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${last ? `: ${String(last)}` : ''}`);
+    }
+    await sleep(intervalMs);
+  }
+}
+
+export function uniqueName(prefix: string): string {
+  return `${prefix}-${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 6)}`;
+}
+
+/** A sleeping tools pod (restricted-compliant), waited Ready. */
+export function toolsPodYaml(ns: string, name: string, labels: Record<string, string> = {}, command?: string[]): string {
+  const lab = Object.entries({ app: name, ...labels })
+    .map(([k, v]) => `    ${k}: ${JSON.stringify(v)}`)
+    .join('\n');
+  const cmd = JSON.stringify(command ?? ['sleep', '3600']);
+  return `apiVersion: v1
+kind: Pod
+metadata:
+  name: ${name}
+  namespace: ${ns}
+  labels:
+${lab}
+spec:
+  terminationGracePeriodSeconds: 1
+  securityContext:
+    runAsNonRoot: true
+    runAsUser: 1000
+    seccompProfile: {type: RuntimeDefault}
+  containers:
+    - name: tools
+      image: ${TOOLS_IMAGE}
+      imagePullPolicy: Never
+      command: ${cmd}
+      securityContext:
+        allowPrivilegeEscalation: false
+        capabilities: {drop: [ALL]}
+`;
+}
+
+export function waitPodReady(ns: string, pod: string, timeoutS = 90): void {
+  kc(['-n', ns, 'wait', '--for=condition=Ready', `pod/${pod}`, `--timeout=${timeoutS}s`], {
+    timeoutMs: (timeoutS + 10) * 1000,
+  });
+}
+
+export function firstPod(ns: string, selector: string): string {
+  const name = kc(['-n', ns, 'get', 'pods', '-l', selector, '-o', 'jsonpath={.items[0].metadata.name}']).trim();
+  if (!name) throw new Error(`no pod matches ${selector} in ${ns}`);
+  return name;
+}
+
+/** A direct TCP+TLS attempt to the outside site that ignores any proxy settings. */
+export function directHttps(ns: string, pod: string, connectTimeoutS = 3): Result {
+  return execIn(ns, pod, [
+    'env',
+    '-i',
+    'curl',
+    '-sk',
+    '--noproxy',
+    '*',
+    '--connect-timeout',
+    String(connectTimeoutS),
+    '--max-time',
+    String(connectTimeoutS + 3),
+    `https://${OUTSIDE_IP}/`,
+  ]);
+}
