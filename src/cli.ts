@@ -7,6 +7,7 @@ import './threadpool.js';
 import { Command, CommanderError, Option } from 'commander';
 import { probeCommand } from './commands/probe.js';
 import { reportRenderCommand } from './commands/report.js';
+import { runCommand } from './commands/run.js';
 import { ExitCode, oneLine } from './errors.js';
 import { log } from './log.js';
 import { FORMATS } from './output.js';
@@ -35,6 +36,40 @@ function program(): Command {
     .option('--termination-log <path>', 'also write a summary of at most 4 KiB here (e.g. /dev/termination-log)')
     .action(async (opts) => {
       process.exitCode = await probeCommand(opts);
+    });
+
+  cli
+    .command('run')
+    .description('start probe pods that carry the workload identity and report what they could reach')
+    .option('-n, --namespace <namespace>', "the workload's namespace")
+    .option('-l, --selector <key=value,...>', 'the workload, by its pod labels')
+    .option('--workload <kind/name>', 'the workload: deployment/NAME, statefulset/, daemonset/, cronjob/ or pod/')
+    .option('--companion <url>', "the companion proxy (default: the workload's HTTPS_PROXY)")
+    .option('--companion-ca <file|secret/NAME[:key]>', "PEM of the companion's interception CA")
+    .option('--catalogue <file>', 'replace the default target catalogue (YAML)')
+    .option('--extend <file>', 'add the targets of this catalogue (YAML); repeatable', collect, [])
+    .option('--image <image>', 'probe image (default: $EGRESS_VERIFY_IMAGE, else the release image)')
+    .option('--image-pull-policy <policy>', 'Always, IfNotPresent or Never', 'IfNotPresent')
+    .option('--per-node', 'one probe pod per schedulable node', false)
+    .option('--start-timeout <seconds>', 'how long a probe pod may take to start', '60')
+    .option('--stale-after <seconds>', 'sweep probe pods of killed runs older than this', '600')
+    .option('--kubeconfig <file>', 'kubeconfig file (default: $KUBECONFIG, ~/.kube/config, in-cluster)')
+    .option('--context <name>', 'kubeconfig context')
+    .addOption(
+      new Option('-o, --output <format[=file]>', `output; repeatable (${FORMATS.join(', ')}); default: tap and json=REPORT_DIR/...`)
+        .argParser(collect)
+        .default([]),
+    )
+    .option('--report-dir <dir>', 'where the default JSON report goes', 'reports')
+    .action(async (opts) => {
+      const interrupt = new AbortController();
+      const onSignal = (): void => interrupt.abort();
+      process.once('SIGINT', onSignal).once('SIGTERM', onSignal);
+      try {
+        process.exitCode = await runCommand(opts, interrupt.signal);
+      } finally {
+        process.off('SIGINT', onSignal).off('SIGTERM', onSignal);
+      }
     });
 
   const report = cli.command('report').description('work with JSON reports');

@@ -28,7 +28,7 @@ export interface ProbeOptions {
 /** Environment variable the controller puts the plan in. */
 export const PLAN_ENV = 'EGRESS_VERIFY_PLAN';
 
-function readInput(path: string, what: string): string {
+export function readInput(path: string, what: string): string {
   try {
     return path === '-' ? readFileSync(0, 'utf8') : readFileSync(path, 'utf8');
   } catch (err) {
@@ -45,24 +45,34 @@ export function loadPlan(opts: ProbeOptions): ProbePlan {
       `no plan: give --plan FILE (or - for stdin), set $${PLAN_ENV}, or give --companion URL to expand the target catalogue`,
     );
   }
-  let caPem: string | undefined;
-  if (opts.companionCa !== undefined) {
-    caPem = readInput(opts.companionCa, 'companion CA');
-    try {
-      new X509Certificate(caPem);
-    } catch (err) {
-      throw new UsageError(`companion CA ${opts.companionCa} is not a PEM certificate`, { cause: err });
-    }
+  const caPem = opts.companionCa === undefined ? undefined : readCompanionCa(opts.companionCa);
+  return planFromCatalogue(opts, opts.companion, caPem);
+}
+
+export function readCompanionCa(path: string): string {
+  return checkPem(readInput(path, 'companion CA'), path);
+}
+
+export function checkPem(pem: string, source: string): string {
+  try {
+    new X509Certificate(pem);
+  } catch (err) {
+    throw new UsageError(`companion CA ${source} is not a PEM certificate`, { cause: err });
   }
+  return pem;
+}
+
+/** The default catalogue, or --catalogue, plus every --extend, expanded for this companion. */
+export function planFromCatalogue(opts: { catalogue?: string; extend: string[] }, companion: string, caPem: string | undefined): ProbePlan {
   let catalogue =
     opts.catalogue === undefined ? defaultCatalogue() : parseCatalogue(readInput(opts.catalogue, 'catalogue'), opts.catalogue);
   for (const file of opts.extend) catalogue = extendCatalogue(catalogue, parseCatalogue(readInput(file, 'catalogue'), file));
   try {
-    new URL(opts.companion);
+    new URL(companion);
   } catch {
-    throw new UsageError(`--companion "${opts.companion}" is not a URL (e.g. http://egress-guardian-svc:8080)`);
+    throw new UsageError(`companion "${companion}" is not a URL (e.g. http://egress-guardian-svc:8080)`);
   }
-  return expandCatalogue(catalogue, caPem === undefined ? { url: opts.companion } : { url: opts.companion, caPem });
+  return expandCatalogue(catalogue, caPem === undefined ? { url: companion } : { url: companion, caPem });
 }
 
 export async function probeCommand(opts: ProbeOptions): Promise<number> {

@@ -24,6 +24,19 @@ export interface Report {
   verdict: Verdict;
   summary: Summary;
   results: CheckResult[];
+  warnings?: string[];
+  subject?: Subject;
+}
+
+/** What a `run` tested, as observed through the API. */
+export interface Subject {
+  cluster?: string;
+  namespace?: string;
+  workload?: string;
+  runId?: string;
+  companion?: string;
+  image?: string;
+  pods?: { name: string; node?: string; outcome?: string }[];
 }
 
 /** Any fail beats an error, an error beats inconclusive; nothing proven is not a pass. */

@@ -1,0 +1,129 @@
+/**
+ * Checks before any pod is created. Each problem is a one-line error (the run cannot prove
+ * anything) or a warning carried into the report (the run can, but the reader must know).
+ */
+import type { V1NetworkPolicy } from '@kubernetes/client-node';
+import { InfrastructureError, UsageError } from '../errors.js';
+import { isNotFound, type Kube, kubeCall, kubeError } from '../kube/client.js';
+import { egressPoliciesSelecting, type Labels } from '../kube/selector.js';
+import type { WorkloadTarget } from './target.js';
+
+/** What `run` does through the API; each is checked with a SelfSubjectAccessReview. */
+export const RUN_PERMISSIONS: readonly { verb: string; resource: string; subresource?: string; group?: string }[] = [
+  { verb: 'create', resource: 'pods' },
+  { verb: 'get', resource: 'pods' },
+  { verb: 'list', resource: 'pods' },
+  { verb: 'watch', resource: 'pods' },
+  { verb: 'delete', resource: 'pods' },
+  { verb: 'get', resource: 'pods', subresource: 'log' },
+  { verb: 'create', resource: 'configmaps' },
+  { verb: 'delete', resource: 'configmaps' },
+  { verb: 'list', resource: 'configmaps' },
+  { verb: 'get', resource: 'services' },
+  { verb: 'list', resource: 'endpointslices', group: 'discovery.k8s.io' },
+  { verb: 'list', resource: 'networkpolicies', group: 'networking.k8s.io' },
+];
+
+export async function checkNamespace(kube: Kube, namespace: string): Promise<void> {
+  try {
+    await kube.core.readNamespace({ name: namespace });
+  } catch (err) {
+    if (isNotFound(err)) throw new UsageError(`namespace "${namespace}" not found`, { cause: err });
+    // Forbidden to read namespaces is fine: namespaced RBAC is all a run needs.
+    if ((err as { code?: number }).code === 403) return;
+    throw kubeError(`reading namespace ${namespace}`, err);
+  }
+}
+
+export async function checkPermissions(kube: Kube, namespace: string): Promise<void> {
+  const denied: string[] = [];
+  await Promise.all(
+    RUN_PERMISSIONS.map(async (p) => {
+      const review = await kubeCall('asking the API server what this identity may do', () =>
+        kube.authz.createSelfSubjectAccessReview({
+          body: {
+            apiVersion: 'authorization.k8s.io/v1',
+            kind: 'SelfSubjectAccessReview',
+            spec: {
+              resourceAttributes: { namespace, verb: p.verb, resource: p.resource, group: p.group ?? '', subresource: p.subresource ?? '' },
+            },
+          },
+        }),
+      );
+      if (review.status?.allowed !== true) denied.push(`${p.verb} ${p.resource}${p.subresource ? `/${p.subresource}` : ''}`);
+    }),
+  );
+  if (denied.length > 0)
+    throw new InfrastructureError(`RBAC denies what a run needs in namespace ${namespace}: ${denied.sort().join(', ')}`);
+}
+
+/** The companion named by a URL like http://egress-guardian-svc:8080 or ...svc.ns.svc.cluster.local. */
+export function companionService(url: string, namespace: string): { name: string; namespace: string; port: number } | undefined {
+  const u = new URL(url);
+  const parts = u.hostname.split('.');
+  if (/^[0-9.]+$/.test(u.hostname) || u.hostname.includes(':')) return undefined;
+  const port = u.port !== '' ? Number(u.port) : u.protocol === 'http:' ? 80 : 1080;
+  if (parts.length === 1) return { name: u.hostname, namespace, port };
+  if (parts.length >= 2 && (parts.length === 2 || parts[2] === 'svc'))
+    return { name: parts[0] ?? '', namespace: parts[1] ?? namespace, port };
+  return undefined;
+}
+
+export async function checkCompanion(kube: Kube, url: string, namespace: string, warnings: string[]): Promise<void> {
+  const svc = companionService(url, namespace);
+  if (svc === undefined) {
+    warnings.push(`companion ${url} is not a cluster Service name; its endpoints were not checked`);
+    return;
+  }
+  try {
+    await kube.core.readNamespacedService({ name: svc.name, namespace: svc.namespace });
+  } catch (err) {
+    if (isNotFound(err))
+      throw new InfrastructureError(`companion Service ${svc.namespace}/${svc.name} not found (from ${url})`, { cause: err });
+    throw kubeError(`reading companion Service ${svc.namespace}/${svc.name}`, err);
+  }
+  const slices = await kubeCall(`listing EndpointSlices of ${svc.name}`, () =>
+    kube.discovery.listNamespacedEndpointSlice({ namespace: svc.namespace, labelSelector: `kubernetes.io/service-name=${svc.name}` }),
+  );
+  const ready = slices.items.flatMap((s) => s.endpoints).filter((e) => e.conditions?.ready === true).length;
+  if (ready === 0)
+    throw new InfrastructureError(
+      `companion Service ${svc.namespace}/${svc.name} has no ready endpoints: every check would be inconclusive`,
+    );
+  if (ready === 1)
+    warnings.push(`companion Service ${svc.namespace}/${svc.name} has one ready endpoint: a single companion is a single point of failure`);
+}
+
+/**
+ * The probe must be selected by exactly the policies that select the live workload pods;
+ * otherwise it tests some other policy set. No Egress policy at all means bypasses are certain.
+ */
+export async function checkIdentity(kube: Kube, target: WorkloadTarget, probeLabels: Labels, warnings: string[]): Promise<string[]> {
+  const policies: V1NetworkPolicy[] = (
+    await kubeCall(`listing NetworkPolicies in ${target.namespace}`, () =>
+      kube.networking.listNamespacedNetworkPolicy({ namespace: target.namespace }),
+    )
+  ).items;
+  const probeSet = egressPoliciesSelecting(policies, probeLabels);
+  const pods = await kubeCall(`listing the workload's pods in ${target.namespace}`, () =>
+    kube.core.listNamespacedPod({ namespace: target.namespace, labelSelector: target.liveSelector, limit: 100 }),
+  );
+  for (const pod of pods.items) {
+    if (pod.metadata?.labels?.['egress-verify.dev/run']) continue;
+    const podSet = egressPoliciesSelecting(policies, pod.metadata?.labels ?? {});
+    if (podSet.join(',') !== probeSet.join(',')) {
+      throw new UsageError(
+        `probe identity differs from pod ${pod.metadata?.name}: Egress policies [${podSet.join(', ')}] select the pod, [${probeSet.join(', ')}] the probe`,
+      );
+    }
+    const sa = pod.spec?.serviceAccountName ?? 'default';
+    if (sa !== (target.serviceAccountName ?? 'default'))
+      warnings.push(`pod ${pod.metadata?.name} runs as service account ${sa}, not ${target.serviceAccountName ?? 'default'}`);
+  }
+  if (pods.items.length === 0)
+    warnings.push(`no live pod matches ${target.liveSelector}: the probe's identity could not be compared with the workload's`);
+  if (probeSet.length === 0) {
+    warnings.push(`no NetworkPolicy with policyTypes Egress selects ${target.description}: egress is unrestricted, expect bypasses`);
+  }
+  return probeSet;
+}

@@ -1,0 +1,55 @@
+import t from 'tap';
+import { buildProbePod, NEVER_READY_GATE, RUN_LABEL } from './probe-pod.js';
+import type { WorkloadTarget } from './target.js';
+import { withoutControllerHashes } from './target.js';
+
+const target: WorkloadTarget = {
+  namespace: 'production-agents',
+  description: 'deployment/data-processor',
+  labels: withoutControllerHashes({ role: 'agent-workload', app: 'data-processor', 'pod-template-hash': 'abc' }),
+  proxyEnv: [{ name: 'HTTPS_PROXY', value: 'http://egress-guardian-svc:8080' }],
+  serviceAccountName: 'data-processor',
+  liveSelector: 'role=agent-workload',
+};
+const pod = buildProbePod({
+  runId: 'r1',
+  index: 0,
+  target,
+  image: 'localhost/egress-verify:dev',
+  imagePullPolicy: 'Never',
+  planJson: '{}',
+  runObject: { name: 'egress-verify-run-r1', uid: 'u-1' },
+  activeDeadlineSeconds: 120,
+  node: 'node-a',
+});
+
+t.test('the probe carries the workload identity and none of its controller hashes', async (t) => {
+  t.match(pod.metadata?.labels, { role: 'agent-workload', app: 'data-processor', [RUN_LABEL]: 'r1' });
+  t.notOk(pod.metadata?.labels?.['pod-template-hash']);
+  t.equal(pod.spec?.serviceAccountName, 'data-processor');
+  t.match(pod.spec?.containers[0]?.env, [
+    { name: 'EGRESS_VERIFY_PLAN' },
+    { name: 'HTTPS_PROXY', value: 'http://egress-guardian-svc:8080' },
+  ]);
+});
+
+t.test('a controller owner of its own, and never Ready for Services', async (t) => {
+  t.same(pod.metadata?.ownerReferences, [
+    { apiVersion: 'v1', kind: 'ConfigMap', name: 'egress-verify-run-r1', uid: 'u-1', controller: true },
+  ]);
+  t.same(pod.spec?.readinessGates, [{ conditionType: NEVER_READY_GATE }]);
+});
+
+t.test('Pod Security "restricted", no service account token, bounded in time and resources', async (t) => {
+  const spec = pod.spec;
+  t.equal(spec?.automountServiceAccountToken, false);
+  t.equal(spec?.restartPolicy, 'Never');
+  t.equal(spec?.activeDeadlineSeconds, 120);
+  t.match(spec?.securityContext, { runAsNonRoot: true, seccompProfile: { type: 'RuntimeDefault' } });
+  const c = spec?.containers[0];
+  t.match(c?.securityContext, { allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: { drop: ['ALL'] } });
+  t.ok(c?.resources?.limits?.memory);
+  t.match(spec?.affinity?.nodeAffinity?.requiredDuringSchedulingIgnoredDuringExecution?.nodeSelectorTerms, [
+    { matchFields: [{ key: 'metadata.name', values: ['node-a'] }] },
+  ]);
+});

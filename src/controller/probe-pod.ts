@@ -1,0 +1,113 @@
+/**
+ * The probe pod, as a pure function of the run. It must be selected by exactly the workload's
+ * policies, meet Pod Security "restricted", and never disturb the real workload: a controller
+ * ownerReference of its own so no ReplicaSet adopts it, no controller hash labels, and a
+ * readiness gate nothing satisfies so it never joins the workload's Service endpoints.
+ */
+import type { V1ConfigMap, V1OwnerReference, V1Pod } from '@kubernetes/client-node';
+import type { WorkloadTarget } from './target.js';
+
+export const RUN_LABEL = 'egress-verify.dev/run';
+export const MANAGED_BY = 'app.kubernetes.io/managed-by';
+export const NEVER_READY_GATE = 'egress-verify.dev/never-ready';
+export const PLAN_ENV = 'EGRESS_VERIFY_PLAN';
+/** Probe results are written to the log; this is the fallback Kubernetes keeps (4 KiB). */
+export const TERMINATION_LOG = '/dev/termination-log';
+
+export interface ProbePodInput {
+  runId: string;
+  index: number;
+  target: WorkloadTarget;
+  image: string;
+  imagePullPolicy: 'Always' | 'IfNotPresent' | 'Never';
+  planJson: string;
+  /** The run's ConfigMap: the probe pods' controller, so deleting it collects them. */
+  runObject: { name: string; uid: string };
+  activeDeadlineSeconds: number;
+  node?: string;
+}
+
+export function runObjectOwner(runObject: { name: string; uid: string }): V1OwnerReference {
+  return { apiVersion: 'v1', kind: 'ConfigMap', name: runObject.name, uid: runObject.uid, controller: true };
+}
+
+export function probeLabels(target: WorkloadTarget, runId: string): Record<string, string> {
+  // The workload's own managed-by value wins: changing it could change which policies select us.
+  return { [MANAGED_BY]: 'egress-verify', ...target.labels, [RUN_LABEL]: runId };
+}
+
+export function buildRunObject(runId: string, namespace: string, planJson: string, owner?: V1OwnerReference): V1ConfigMap {
+  return {
+    apiVersion: 'v1',
+    kind: 'ConfigMap',
+    metadata: {
+      name: `egress-verify-run-${runId}`,
+      namespace,
+      labels: { [MANAGED_BY]: 'egress-verify', [RUN_LABEL]: runId },
+      ...(owner ? { ownerReferences: [owner] } : {}),
+    },
+    data: { 'plan.json': planJson },
+  };
+}
+
+export function buildProbePod(input: ProbePodInput): V1Pod {
+  const { target, runId } = input;
+  return {
+    apiVersion: 'v1',
+    kind: 'Pod',
+    metadata: {
+      name: `egress-verify-${runId}-${input.index}`,
+      namespace: target.namespace,
+      labels: probeLabels(target, runId),
+      annotations: { 'egress-verify.dev/target': target.description },
+      ownerReferences: [runObjectOwner(input.runObject)],
+    },
+    spec: {
+      restartPolicy: 'Never',
+      activeDeadlineSeconds: input.activeDeadlineSeconds,
+      automountServiceAccountToken: false,
+      enableServiceLinks: false,
+      ...(target.serviceAccountName ? { serviceAccountName: target.serviceAccountName } : {}),
+      readinessGates: [{ conditionType: NEVER_READY_GATE }],
+      ...(input.node
+        ? {
+            affinity: {
+              nodeAffinity: {
+                requiredDuringSchedulingIgnoredDuringExecution: {
+                  nodeSelectorTerms: [{ matchFields: [{ key: 'metadata.name', operator: 'In', values: [input.node] }] }],
+                },
+              },
+            },
+          }
+        : {}),
+      securityContext: {
+        runAsNonRoot: true,
+        runAsUser: 65532,
+        runAsGroup: 65532,
+        seccompProfile: { type: 'RuntimeDefault' },
+      },
+      containers: [
+        {
+          name: 'probe',
+          image: input.image,
+          imagePullPolicy: input.imagePullPolicy,
+          args: ['probe', '--termination-log', TERMINATION_LOG],
+          env: [{ name: PLAN_ENV, value: input.planJson }, ...target.proxyEnv],
+          terminationMessagePath: TERMINATION_LOG,
+          terminationMessagePolicy: 'File',
+          securityContext: {
+            allowPrivilegeEscalation: false,
+            readOnlyRootFilesystem: true,
+            runAsNonRoot: true,
+            capabilities: { drop: ['ALL'] },
+            seccompProfile: { type: 'RuntimeDefault' },
+          },
+          resources: {
+            requests: { cpu: '50m', memory: '64Mi' },
+            limits: { cpu: '500m', memory: '256Mi' },
+          },
+        },
+      ],
+    },
+  };
+}

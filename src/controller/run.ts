@@ -1,0 +1,292 @@
+/**
+ * `run`: probe pods that carry the workload's identity, one watch until they finish, results
+ * read back through the API (logs, termination message), and cleanup on every path out.
+ */
+import { randomBytes } from 'node:crypto';
+import { type V1OwnerReference, type V1Pod, Watch } from '@kubernetes/client-node';
+import type { CheckResult, ProbePlan } from '../../probes/model.js';
+import { InfrastructureError, UsageError } from '../errors.js';
+import { apiStatus, isNotFound, type Kube, kubeCall, kubeError } from '../kube/client.js';
+import { log } from '../log.js';
+import { type PodProgress, podProgress } from './pod-progress.js';
+import { errorResults, type PodRef, resultsFromLog } from './probe-output.js';
+import { buildProbePod, buildRunObject, probeLabels, RUN_LABEL } from './probe-pod.js';
+import type { WorkloadTarget } from './target.js';
+
+export interface RunSettings {
+  target: WorkloadTarget;
+  plan: ProbePlan;
+  image: string;
+  imagePullPolicy: 'Always' | 'IfNotPresent' | 'Never';
+  perNode: boolean;
+  /** How long a probe pod may take to start before its Kubernetes reason is reported. */
+  startTimeoutMs: number;
+  /** Probe pods of runs older than this are swept as left behind by a killed run. */
+  staleAfterMs: number;
+  signal: AbortSignal;
+  onProgress?: (pod: string, state: string) => void;
+}
+
+export interface RunOutcome {
+  runId: string;
+  results: CheckResult[];
+  pods: { name: string; node?: string; outcome: string }[];
+  warnings: string[];
+}
+
+/** Set by the Job/CronJob manifests through the downward API. */
+function controllerPodOwner(): V1OwnerReference | undefined {
+  const name = process.env.EGRESS_VERIFY_POD_NAME;
+  const uid = process.env.EGRESS_VERIFY_POD_UID;
+  return name && uid ? { apiVersion: 'v1', kind: 'Pod', name, uid } : undefined;
+}
+
+/** Deletes probe pods and run objects left by runs killed before their cleanup. */
+export async function sweepStale(kube: Kube, namespace: string, staleAfterMs: number): Promise<number> {
+  const cutoff = Date.now() - staleAfterMs;
+  const old = (t: Date | undefined): boolean => t !== undefined && new Date(t).getTime() < cutoff;
+  const [pods, maps] = await Promise.all([
+    kubeCall('listing probe pods to sweep', () => kube.core.listNamespacedPod({ namespace, labelSelector: RUN_LABEL })),
+    kubeCall('listing run objects to sweep', () => kube.core.listNamespacedConfigMap({ namespace, labelSelector: RUN_LABEL })),
+  ]);
+  const stalePods = pods.items.filter((p) => old(p.metadata?.creationTimestamp));
+  const staleMaps = maps.items.filter((m) => old(m.metadata?.creationTimestamp));
+  await Promise.all([
+    ...stalePods.map((p) =>
+      deleteQuietly(() => kube.core.deleteNamespacedPod({ name: p.metadata?.name ?? '', namespace, gracePeriodSeconds: 0 })),
+    ),
+    ...staleMaps.map((m) => deleteQuietly(() => kube.core.deleteNamespacedConfigMap({ name: m.metadata?.name ?? '', namespace }))),
+  ]);
+  return stalePods.length;
+}
+
+async function deleteQuietly(call: () => Promise<unknown>): Promise<void> {
+  try {
+    await call();
+  } catch (err) {
+    if (!isNotFound(err)) log.warn({ err: apiStatus(err) ?? String(err) }, 'cleanup: delete failed');
+  }
+}
+
+async function schedulableNodes(kube: Kube): Promise<string[]> {
+  const nodes = await kubeCall('listing nodes for --per-node', () => kube.core.listNode());
+  const names = nodes.items.filter((n) => n.spec?.unschedulable !== true).map((n) => n.metadata?.name ?? '');
+  if (names.length === 0) throw new InfrastructureError('--per-node: no schedulable node');
+  return names;
+}
+
+export async function runProbes(kube: Kube, settings: RunSettings): Promise<RunOutcome> {
+  const { target, plan } = settings;
+  const namespace = target.namespace;
+  const warnings: string[] = [];
+  const swept = await sweepStale(kube, namespace, settings.staleAfterMs);
+  if (swept > 0) warnings.push(`swept ${swept} probe pod(s) left behind by an earlier run`);
+
+  const runId = `${Date.now().toString(36)}-${randomBytes(3).toString('hex')}`;
+  const planJson = JSON.stringify(plan);
+  const longestCheckMs = Math.max(...plan.checks.map((c) => c.deadlineMs));
+  // The probe retries must-succeed checks within their deadline; the rest is start-up slack.
+  const activeDeadlineSeconds = Math.ceil((settings.startTimeoutMs + longestCheckMs) / 1000) + 30;
+  const nodes: (string | undefined)[] = settings.perNode ? await schedulableNodes(kube) : [undefined];
+
+  const runObject = await kubeCall(`creating the run object in ${namespace}`, () =>
+    kube.core.createNamespacedConfigMap({ namespace, body: buildRunObject(runId, namespace, planJson, controllerPodOwner()) }),
+  );
+  const owner = { name: runObject.metadata?.name ?? '', uid: runObject.metadata?.uid ?? '' };
+  try {
+    for (const [index, node] of nodes.entries()) {
+      const pod = buildProbePod({
+        runId,
+        index,
+        target,
+        image: settings.image,
+        imagePullPolicy: settings.imagePullPolicy,
+        planJson,
+        runObject: owner,
+        activeDeadlineSeconds,
+        ...(node ? { node } : {}),
+      });
+      try {
+        await kube.core.createNamespacedPod({ namespace, body: pod });
+      } catch (err) {
+        const status = apiStatus(err);
+        if (status?.code === 403 && /violates PodSecurity|admission|denied the request/i.test(status.message)) {
+          throw new InfrastructureError(`probe pod rejected by admission: ${status.message}`, { cause: err });
+        }
+        throw kubeError(`creating probe pod ${pod.metadata?.name}`, err);
+      }
+    }
+    const finished = await watchUntilDone(kube, namespace, runId, nodes.length, settings, activeDeadlineSeconds * 1000);
+    const results: CheckResult[] = [];
+    const pods: RunOutcome['pods'] = [];
+    for (const [name, state] of finished) {
+      const where: PodRef = { pod: name, ...(state.node ? { node: state.node } : {}) };
+      pods.push({ name, ...(state.node ? { node: state.node } : {}), outcome: describe(state.progress) });
+      results.push(...(await collect(kube, namespace, plan, where, state.progress)));
+    }
+    return { runId, results, pods, warnings };
+  } finally {
+    await cleanup(kube, namespace, runId, owner.name);
+  }
+}
+
+function describe(p: PodProgress): string {
+  switch (p.state) {
+    case 'done':
+      return `exited ${p.exitCode}`;
+    case 'stuck':
+      return `did not run: ${p.reason}`;
+    case 'running':
+      return 'still running at the deadline';
+    case 'pending':
+      return `never started${p.reason ? `: ${p.reason}` : ''}`;
+  }
+}
+
+async function cleanup(kube: Kube, namespace: string, runId: string, runObjectName: string): Promise<void> {
+  // Pods first and explicitly: the garbage collector would get them via the run object, later.
+  await deleteQuietly(() =>
+    kube.core.deleteCollectionNamespacedPod({ namespace, labelSelector: `${RUN_LABEL}=${runId}`, gracePeriodSeconds: 0 }),
+  );
+  await deleteQuietly(() => kube.core.deleteNamespacedConfigMap({ name: runObjectName, namespace }));
+}
+
+interface PodState {
+  node?: string;
+  progress: PodProgress;
+}
+
+/**
+ * One watch on the run's pods until every pod is done or cannot run. A pod still pending when
+ * the start timeout passes is reported with its last Kubernetes reason; the run deadline bounds
+ * everything. A watch the server closes early is resumed a bounded number of times.
+ */
+function watchUntilDone(
+  kube: Kube,
+  namespace: string,
+  runId: string,
+  expected: number,
+  settings: RunSettings,
+  runDeadlineMs: number,
+): Promise<Map<string, PodState>> {
+  const states = new Map<string, PodState>();
+  const watch = new Watch(kube.config);
+  const MAX_REWATCH = 5;
+  return new Promise((resolve, reject) => {
+    let request: AbortController | undefined;
+    let rewatches = 0;
+    let settled = false;
+    const terminal = (s: PodState): boolean => s.progress.state === 'done' || s.progress.state === 'stuck';
+    const finish = (error?: Error): void => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(startTimer);
+      clearTimeout(runTimer);
+      settings.signal.removeEventListener('abort', onAbort);
+      // Aborting inside the watch callback crashed client-node 1.4 on Node 20: defer it.
+      setImmediate(() => request?.abort());
+      if (error) reject(error);
+      else resolve(states);
+    };
+    const onAbort = (): void => finish(new InfrastructureError('interrupted: probe pods deleted, no report'));
+    settings.signal.addEventListener('abort', onAbort, { once: true });
+    const startTimer = setTimeout(() => {
+      for (const [name, s] of states) {
+        if (s.progress.state === 'pending')
+          states.set(name, { ...s, progress: { state: 'stuck', reason: s.progress.reason ?? 'not started before the start timeout' } });
+      }
+      if (states.size < expected) {
+        finish(new InfrastructureError(`probe pods were created but ${expected - states.size} never appeared in the watch`));
+        return;
+      }
+      if ([...states.values()].every(terminal)) finish();
+    }, settings.startTimeoutMs);
+    const runTimer = setTimeout(() => finish(), runDeadlineMs);
+    const onEvent = (type: string, pod: V1Pod): void => {
+      const name = pod.metadata?.name;
+      if (name === undefined || type === 'DELETED' || settled) return;
+      const before = states.get(name);
+      // A pod declared stuck at the start timeout stays stuck unless it finished after all.
+      const progress = podProgress(pod);
+      if (before && terminal(before) && progress.state !== 'done') return;
+      const node = pod.spec?.nodeName;
+      states.set(name, { ...(node ? { node } : {}), progress });
+      if (before?.progress.state !== progress.state) {
+        settings.onProgress?.(
+          name,
+          `${progress.state}${node ? ` on ${node}` : ''}${'reason' in progress && progress.reason ? ` (${progress.reason})` : ''}`,
+        );
+      }
+      if (states.size === expected && [...states.values()].every(terminal)) finish();
+    };
+    const start = (): void => {
+      watch
+        .watch(`/api/v1/namespaces/${namespace}/pods`, { labelSelector: `${RUN_LABEL}=${runId}` }, onEvent, (err: unknown) => {
+          if (settled) return;
+          if (rewatches++ < MAX_REWATCH) start();
+          else finish(kubeError('watching probe pods', err ?? new Error('the watch kept closing')));
+        })
+        .then(
+          (controller) => {
+            request = controller;
+            if (settled) setImmediate(() => controller.abort());
+          },
+          (err: unknown) => finish(kubeError('watching probe pods', err)),
+        );
+    };
+    start();
+  });
+}
+
+async function collect(kube: Kube, namespace: string, plan: ProbePlan, where: PodRef, progress: PodProgress): Promise<CheckResult[]> {
+  if (progress.state !== 'done') return errorResults(plan, where, `probe pod ${describe(progress)}`);
+  let logText: string | undefined;
+  try {
+    logText = await kube.core.readNamespacedPodLog({ name: where.pod, namespace, container: 'probe' });
+  } catch (err) {
+    log.warn({ pod: where.pod, err: apiStatus(err) ?? String(err) }, 'probe log unavailable; using the termination message');
+  }
+  if (logText !== undefined && logText.trim() !== '') return resultsFromLog(logText, plan, where);
+  if (progress.terminationMessage !== undefined) return resultsFromTerminationMessage(progress.terminationMessage, plan, where);
+  return errorResults(plan, where, `probe pod exited ${progress.exitCode} with neither a log nor a termination message`);
+}
+
+/**
+ * The fallback when the log is lost: the probe's own summary names every check that did not
+ * pass. Unlisted checks passed only when the list was not truncated; otherwise they are errors.
+ */
+export function resultsFromTerminationMessage(message: string, plan: ProbePlan, where: PodRef): CheckResult[] {
+  let summary: { notPassed?: unknown; truncated?: unknown };
+  try {
+    summary = JSON.parse(message) as typeof summary;
+  } catch {
+    return errorResults(plan, where, `termination message of ${where.pod} is not a probe summary`);
+  }
+  if (!Array.isArray(summary.notPassed) || typeof summary.truncated !== 'boolean') {
+    return errorResults(plan, where, `termination message of ${where.pod} is not a probe summary`);
+  }
+  const listed = new Map<string, string>();
+  for (const entry of summary.notPassed) {
+    const m = /^(fail|inconclusive|error):(.*)$/.exec(String(entry));
+    if (m?.[1] && m[2]) listed.set(m[2], m[1]);
+  }
+  return plan.checks.map((check) => {
+    const verdict = listed.get(check.id) ?? (summary.truncated ? 'error' : 'pass');
+    const base = errorResults({ version: 1, checks: [check] }, where, '')[0] as CheckResult;
+    const reason = `from ${where.pod}'s termination message (log unavailable): ${verdict}`;
+    return { ...base, verdict: verdict as CheckResult['verdict'], reason, observation: { ...base.observation, detail: reason } };
+  });
+}
+
+export function probeIdentity(target: WorkloadTarget): Record<string, string> {
+  return probeLabels(target, 'preflight');
+}
+
+export function requireCompanion(target: WorkloadTarget, companion: string | undefined): string {
+  if (companion !== undefined) return companion;
+  const fromEnv = target.proxyEnv.find((e) => e.name === 'HTTPS_PROXY' || e.name === 'https_proxy')?.value;
+  if (fromEnv === undefined || fromEnv === '') {
+    throw new UsageError(`${target.description} sets no HTTPS_PROXY: name the companion with --companion URL`);
+  }
+  return fromEnv;
+}

@@ -1,0 +1,107 @@
+/**
+ * The Kubernetes edge: loading credentials like kubectl, typed API clients, and turning API
+ * failures into one-line errors with the documented exit codes.
+ */
+import {
+  ApiException,
+  AppsV1Api,
+  AuthorizationV1Api,
+  BatchV1Api,
+  CoreV1Api,
+  DiscoveryV1Api,
+  KubeConfig,
+  NetworkingV1Api,
+} from '@kubernetes/client-node';
+import { InfrastructureError, UsageError } from '../errors.js';
+
+export interface KubeOptions {
+  kubeconfig?: string;
+  context?: string;
+}
+
+export interface Kube {
+  config: KubeConfig;
+  core: CoreV1Api;
+  apps: AppsV1Api;
+  batch: BatchV1Api;
+  networking: NetworkingV1Api;
+  discovery: DiscoveryV1Api;
+  authz: AuthorizationV1Api;
+  server: string;
+}
+
+export function connectKube(opts: KubeOptions): Kube {
+  const config = new KubeConfig();
+  try {
+    if (opts.kubeconfig !== undefined) config.loadFromFile(opts.kubeconfig);
+    else config.loadFromDefault();
+  } catch (err) {
+    throw new UsageError(`cannot load kubeconfig ${opts.kubeconfig ?? '(default)'}: ${(err as Error).message.split('\n')[0]}`, {
+      cause: err,
+    });
+  }
+  if (opts.context !== undefined) {
+    if (!config.getContexts().some((c) => c.name === opts.context))
+      throw new UsageError(`context "${opts.context}" is not in the kubeconfig`);
+    config.setCurrentContext(opts.context);
+  }
+  const cluster = config.getCurrentCluster();
+  if (cluster === null) throw new UsageError('the kubeconfig has no current cluster');
+  return {
+    config,
+    core: config.makeApiClient(CoreV1Api),
+    apps: config.makeApiClient(AppsV1Api),
+    batch: config.makeApiClient(BatchV1Api),
+    networking: config.makeApiClient(NetworkingV1Api),
+    discovery: config.makeApiClient(DiscoveryV1Api),
+    authz: config.makeApiClient(AuthorizationV1Api),
+    server: cluster.server,
+  };
+}
+
+/** The API's reason (NotFound, Forbidden, ...) and message, from an ApiException's JSON body. */
+export function apiStatus(err: unknown): { code: number; reason: string; message: string } | undefined {
+  if (!(err instanceof ApiException)) return undefined;
+  let reason = '';
+  let message = '';
+  try {
+    const body = (typeof err.body === 'string' ? JSON.parse(err.body) : err.body) as { reason?: string; message?: string };
+    reason = body.reason ?? '';
+    message = body.message ?? '';
+  } catch {
+    message = String(err.body).slice(0, 200);
+  }
+  return { code: err.code, reason, message };
+}
+
+export const isNotFound = (err: unknown): boolean => apiStatus(err)?.code === 404;
+
+/** Wraps an API call so any failure reads as one line naming what was being done. */
+export async function kubeCall<T>(what: string, call: () => Promise<T>): Promise<T> {
+  try {
+    return await call();
+  } catch (err) {
+    throw kubeError(what, err);
+  }
+}
+
+export function kubeError(what: string, err: unknown): Error {
+  const status = apiStatus(err);
+  if (status !== undefined) {
+    const detail = status.message || status.reason || `HTTP ${status.code}`;
+    if (status.code === 403) return new InfrastructureError(`${what}: forbidden by RBAC (${detail})`, { cause: err });
+    return new InfrastructureError(`${what}: ${detail}`, { cause: err });
+  }
+  const code = (err as { code?: string; cause?: { code?: string } }).code ?? (err as { cause?: { code?: string } }).cause?.code;
+  const text = (err as Error).message?.split('\n')[0] ?? String(err);
+  if (
+    code === 'ECONNREFUSED' ||
+    code === 'EHOSTUNREACH' ||
+    code === 'ENOTFOUND' ||
+    code === 'ETIMEDOUT' ||
+    /ECONNREFUSED|ETIMEDOUT|ENOTFOUND/.test(text)
+  ) {
+    return new InfrastructureError(`${what}: the API server is unreachable (${text})`, { cause: err });
+  }
+  return new InfrastructureError(`${what}: ${text}`, { cause: err });
+}
