@@ -2,7 +2,7 @@
  * Reads a probe pod's output back (pure): its log of JSON lines, or, when the log is lost, the
  * termination message. Anything unreadable becomes an error result per check, never a pass.
  */
-import type { CheckResult, ProbePlan } from '../../probes/model.js';
+import type { Check, CheckResult, ProbePlan } from '../../probes/model.js';
 import { describeTarget } from '../../probes/runner.js';
 
 export interface PodRef {
@@ -10,18 +10,22 @@ export interface PodRef {
   node?: string;
 }
 
-export function errorResults(plan: ProbePlan, where: PodRef, reason: string): CheckResult[] {
-  return plan.checks.map((c) => ({
-    id: c.id,
-    kind: c.kind,
-    expect: c.expect,
-    target: describeTarget(c),
+export function errorResult(check: Check, where: PodRef, reason: string): CheckResult {
+  return {
+    id: check.id,
+    kind: check.kind,
+    expect: check.expect,
+    target: describeTarget(check),
     verdict: 'error',
     reason,
     observation: { outcome: 'probe-error', class: 'error', durationMs: 0, detail: reason },
     pod: where.pod,
     ...(where.node ? { node: where.node } : {}),
-  }));
+  };
+}
+
+export function errorResults(plan: ProbePlan, where: PodRef, reason: string): CheckResult[] {
+  return plan.checks.map((c) => errorResult(c, where, reason));
 }
 
 function isResult(value: unknown): value is CheckResult & { type: 'result' } {
@@ -60,7 +64,5 @@ export function resultsFromLog(log: string, plan: ProbePlan, where: PodRef): Che
   }
   if (!summary) return errorResults(plan, where, `probe output incomplete: ${where.pod}'s log has no summary line`);
   // A check the plan asked for and the log does not mention is an error, not a silent gap.
-  return plan.checks.map(
-    (c) => byId.get(c.id) ?? errorResults({ version: 1, checks: [c] }, where, `no result for ${c.id} in ${where.pod}'s log`)[0]!,
-  );
+  return plan.checks.map((c) => byId.get(c.id) ?? errorResult(c, where, `no result for ${c.id} in ${where.pod}'s log`));
 }

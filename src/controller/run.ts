@@ -9,7 +9,7 @@ import { InfrastructureError, UsageError } from '../errors.js';
 import { apiStatus, isNotFound, type Kube, kubeCall, kubeError } from '../kube/client.js';
 import { log } from '../log.js';
 import { type PodProgress, podProgress } from './pod-progress.js';
-import { errorResults, type PodRef, resultsFromLog } from './probe-output.js';
+import { errorResult, errorResults, type PodRef, resultsFromLog } from './probe-output.js';
 import { buildProbePod, buildRunObject, probeLabels, RUN_LABEL } from './probe-pod.js';
 import type { WorkloadTarget } from './target.js';
 
@@ -272,7 +272,7 @@ export function resultsFromTerminationMessage(message: string, plan: ProbePlan, 
   }
   return plan.checks.map((check) => {
     const verdict = listed.get(check.id) ?? (summary.truncated ? 'error' : 'pass');
-    const base = errorResults({ version: 1, checks: [check] }, where, '')[0] as CheckResult;
+    const base = errorResult(check, where, '');
     const reason = `from ${where.pod}'s termination message (log unavailable): ${verdict}`;
     return { ...base, verdict: verdict as CheckResult['verdict'], reason, observation: { ...base.observation, detail: reason } };
   });

@@ -52,10 +52,23 @@ describe('lab cluster smoke', { skip, timeout: 240_000 }, () => {
       return r.code === 0 && r.stdout.includes(apiIP) ? r.stdout : undefined;
     });
     assert.match(out, new RegExp(apiIP.replace(/\./g, '\\.')));
-    // The short name through the pod's search path, and kube-dns's own name.
-    const short = execIn(ns, pod, ['nslookup', 'kube-dns.kube-system']);
-    assert.equal(short.code, 0, short.stdout + short.stderr);
-    assert.match(short.stdout, new RegExp(dnsIP.replace(/\./g, '\\.')));
+    // kube-dns's own FQDN (busybox nslookup), and a short name through the pod's
+    // search path with the glibc resolver (curl), as applications resolve.
+    const fqdn = execIn(ns, pod, ['nslookup', 'kube-dns.kube-system.svc.cluster.local']);
+    assert.ok(fqdn.stdout.includes(dnsIP), fqdn.stdout + fqdn.stderr);
+    const short = execIn(ns, pod, [
+      'curl',
+      '-sk',
+      '--max-time',
+      '5',
+      '-o',
+      '/dev/null',
+      '-w',
+      '%{remote_ip}',
+      'https://kubernetes.default/livez',
+    ]);
+    assert.equal(short.code, 0, short.stderr);
+    assert.equal(short.stdout.trim(), apiIP);
   });
 
   test('a pod reaches the API server through its Service (kube-proxy)', () => {
