@@ -15,6 +15,7 @@ export const RUN_PERMISSIONS: readonly { verb: string; resource: string; subreso
   { verb: 'list', resource: 'pods' },
   { verb: 'watch', resource: 'pods' },
   { verb: 'delete', resource: 'pods' },
+  { verb: 'deletecollection', resource: 'pods' },
   { verb: 'get', resource: 'pods', subresource: 'log' },
   { verb: 'create', resource: 'configmaps' },
   { verb: 'delete', resource: 'configmaps' },
