@@ -77,4 +77,6 @@ t.test('control scope: same host and port, or host only', async (t) => {
   t.equal(controlScope(tcp, https), 'proven-port');
   t.equal(controlScope(tcp, other), 'proven-host');
   t.equal(controlScope(udp, https), 'proven-host', 'UDP is never proven by a TCP control at port level');
+  const dnsUdp: Check = { ...base, id: 'd', kind: 'dns', mode: 'direct', server: '203.0.113.10', transport: 'udp', port: 53, name: 'x' };
+  t.equal(controlScope(dnsUdp, other), 'proven-port', "a resolver's TCP port proves its UDP port (RFC 7766)");
 });

@@ -128,7 +128,9 @@ export function endpointOf(check: Check): Endpoint | undefined {
       return urlEndpoint(check.url);
     case 'dns':
       if (check.mode !== 'direct') return undefined;
-      return { host: check.server, port: check.port, protocol: check.transport === 'udp' ? 'udp' : 'tcp' };
+      // A resolver serves the same port over UDP and TCP (RFC 7766), so a control that reached
+      // its TCP port proves the UDP one as well: a refusal there comes from a filter.
+      return { host: check.server, port: check.port, protocol: 'tcp' };
   }
 }
 

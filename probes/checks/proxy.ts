@@ -80,11 +80,14 @@ export async function runProxyHttps(check: ProxyHttpsCheck, signal: AbortSignal)
 function handshake(socket: Socket, host: string, ca: string | undefined, signal: AbortSignal): Promise<TLSSocket> {
   return new Promise((resolve, reject) => {
     // The chain is judged below, not by OpenSSL's accept/reject, so an untrusted one is recorded.
+    // `authorized` then reflects the chain alone; the name is checked separately, below.
     const tls = tlsConnect({
       socket,
+      host,
       servername: isIP(host) === 0 ? host : undefined,
       ca,
       rejectUnauthorized: false,
+      checkServerIdentity: () => undefined,
       ALPNProtocols: ['http/1.1'],
     });
     const onAbort = (): void => {

@@ -1,0 +1,449 @@
+/**
+ * `egress-verify run` against the lab cluster with the article's reference architecture
+ * (manifests/reference): verdicts, the workload left untouched, cleanup after kills, the
+ * Job/CronJob manifests, and bad input. Every run passes the lab catalogue
+ * (test/cluster/catalogue.yaml): only the lab's outside hosts are ever dialled.
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { dump, load, loadAll } from 'js-yaml';
+import t from 'tap';
+import type { Report } from '../../src/report/report.js';
+import { apply, clusterUnavailable, eventually, KUBECONFIG, kc, kubectl, REFERENCE_NS, REPO_ROOT, run, sleep } from './cluster.js';
+
+t.setTimeout(900_000);
+const unavailable = clusterUnavailable();
+if (unavailable !== undefined) {
+  t.fail(`cluster tests cannot run: ${unavailable}`);
+  process.exit(1);
+}
+
+const CLI = join(REPO_ROOT, 'dist/src/cli.js');
+const IMAGE = process.env.EV_PROBE_IMAGE ?? 'localhost/egress-verify:0.1.0';
+const CATALOGUE = join(REPO_ROOT, 'test/cluster/catalogue.yaml');
+const NS = REFERENCE_NS;
+const scratch = mkdtempSync(join(tmpdir(), 'ev-run-'));
+t.teardown(() => rmSync(scratch, { recursive: true, force: true }));
+
+const BASE_ARGS = [
+  'run',
+  '--kubeconfig',
+  KUBECONFIG,
+  '--image',
+  IMAGE,
+  '--image-pull-policy',
+  'Never',
+  '--catalogue',
+  CATALOGUE,
+  '--companion-ca',
+  'secret/guardian-tls-ca:ca.pem',
+  '--start-timeout',
+  '60',
+];
+
+interface CliRun {
+  code: number;
+  stdout: string;
+  stderr: string;
+  report?: Report;
+}
+
+function egressVerify(args: string[], timeoutMs = 180_000): CliRun {
+  const reportFile = join(scratch, `report-${Date.now()}.json`);
+  const r = run('node', [CLI, ...BASE_ARGS, ...args, '-o', 'tap', '-o', `json=${reportFile}`], { timeoutMs });
+  let report: Report | undefined;
+  try {
+    report = JSON.parse(readFileSync(reportFile, 'utf8')) as Report;
+  } catch {
+    report = undefined;
+  }
+  return { ...r, ...(report ? { report } : {}) };
+}
+
+const probePods = (ns = NS): string[] =>
+  kc(['-n', ns, 'get', 'pods', '-l', 'egress-verify.dev/run', '-o', 'jsonpath={.items[*].metadata.name}']).split(' ').filter(Boolean);
+
+/** Replaces restrict-workload-egress with a policy that allows all egress, for the duration of fn. */
+async function withWideOpenEgress<T>(fn: () => Promise<T>): Promise<T> {
+  const original = kc(['-n', NS, 'get', 'networkpolicy', 'restrict-workload-egress', '-o', 'yaml']);
+  const policy = load(original) as { metadata: Record<string, unknown>; spec: Record<string, unknown> };
+  const open = {
+    apiVersion: 'networking.k8s.io/v1',
+    kind: 'NetworkPolicy',
+    metadata: { name: 'restrict-workload-egress', namespace: NS },
+    spec: { podSelector: policy.spec.podSelector, policyTypes: ['Egress'], egress: [{}] },
+  };
+  kc(['-n', NS, 'replace', '-f', '-'], { input: dump(open) });
+  try {
+    await sleep(3000); // kube-router applies policy changes asynchronously
+    return await fn();
+  } finally {
+    const restored = { ...policy, metadata: { name: 'restrict-workload-egress', namespace: NS } };
+    kc(['-n', NS, 'replace', '-f', '-'], { input: dump(restored) });
+    await sleep(3000);
+  }
+}
+
+t.test('the reference architecture passes every check', async (t) => {
+  const r = egressVerify(['-n', NS, '--workload', 'deployment/data-processor']);
+  t.equal(
+    r.code,
+    0,
+    `exit 0\n${r.stdout
+      .split('\n')
+      .filter((l) => l.startsWith('not ok'))
+      .join('\n')}\n${r.stderr}`,
+  );
+  t.ok(r.report, 'a JSON report was written');
+  t.equal(r.report?.verdict, 'pass');
+  t.ok((r.report?.results.length ?? 0) >= 10);
+  for (const result of r.report?.results ?? []) {
+    t.equal(result.verdict, 'pass', `${result.id}: ${result.observation.detail}`);
+    t.match(result, { pod: /^egress-verify-/, node: /.+/ }, 'each result names its pod and node');
+  }
+  t.match(r.report?.subject, { namespace: NS, workload: 'deployment/data-processor', companion: 'http://egress-guardian-svc:8080' });
+  t.same(probePods(), [], 'no probe pod is left behind');
+});
+
+t.test('egress wide open: the bypasses are reported and the exit code says so', async (t) => {
+  await withWideOpenEgress(async () => {
+    const r = egressVerify(['-n', NS, '--workload', 'deployment/data-processor']);
+    t.equal(r.code, 1, 'exit 1 (bypass)');
+    const failed = (r.report?.results ?? []).filter((x) => x.verdict === 'fail').map((x) => x.id);
+    for (const id of ['tcp/site/203.0.113.10:443', 'curl/env-cleared/site', 'curl/noproxy/site', 'dns/direct/198.51.100.53:53/udp']) {
+      t.ok(failed.includes(id), `${id} is a bypass`);
+    }
+  });
+});
+
+t.test('a run leaves the real workload untouched', async (t) => {
+  apply(`apiVersion: v1
+kind: Service
+metadata:
+  name: data-processor
+  namespace: ${NS}
+spec:
+  selector:
+    role: agent-workload
+  ports:
+    - port: 80
+      targetPort: 8080
+`);
+  t.teardown(() => kubectl(['-n', NS, 'delete', 'service', 'data-processor', '--ignore-not-found']));
+  const snapshot = () => ({
+    replicas: kc([
+      '-n',
+      NS,
+      'get',
+      'rs',
+      '-l',
+      'role=agent-workload',
+      '-o',
+      'jsonpath={range .items[*]}{.metadata.name}={.status.replicas}/{.spec.replicas} {end}',
+    ]).trim(),
+    pods: kc([
+      '-n',
+      NS,
+      'get',
+      'pods',
+      '-l',
+      'role=agent-workload,!egress-verify.dev/run',
+      '-o',
+      'jsonpath={.items[*].metadata.name}',
+    ]).trim(),
+    ready: kc([
+      '-n',
+      NS,
+      'get',
+      'endpointslices',
+      '-l',
+      'kubernetes.io/service-name=data-processor',
+      '-o',
+      'jsonpath={range .items[*].endpoints[?(@.conditions.ready==true)]}{.targetRef.name} {end}',
+    ]).trim(),
+  });
+  const before = await eventually('the Service to have its ready endpoint', 30_000, () => {
+    const s = snapshot();
+    return s.ready !== '' ? s : undefined;
+  });
+  const child = spawn(
+    'node',
+    [CLI, ...BASE_ARGS, '-n', NS, '--workload', 'deployment/data-processor', '-o', `json=${join(scratch, 'untouched.json')}`],
+    {
+      stdio: 'ignore',
+    },
+  );
+  const done = new Promise<number | null>((resolve) => child.once('exit', resolve));
+  const during = [];
+  for (let i = 0; i < 60 && child.exitCode === null; i++) {
+    if (probePods().length > 0) during.push(snapshot());
+    await sleep(500);
+  }
+  t.equal(await done, 0);
+  t.ok(during.length > 0, 'observed the workload while probe pods existed');
+  for (const s of during) t.same(s, before, 'replicas, pods and ready Service endpoints unchanged during the run');
+  t.same(snapshot(), before, 'and after it');
+});
+
+t.test('probe pods are admitted where Pod Security "restricted" is enforced', async (t) => {
+  kc(['label', '--overwrite', 'namespace', NS, 'pod-security.kubernetes.io/enforce=restricted']);
+  t.teardown(() => kubectl(['label', 'namespace', NS, 'pod-security.kubernetes.io/enforce-']));
+  const r = egressVerify(['-n', NS, '--selector', 'role=agent-workload']);
+  t.equal(r.code, 0, r.stderr);
+});
+
+function startRun(args: string[]): ChildProcess {
+  return spawn('node', [CLI, ...BASE_ARGS, ...args, '-o', `json=${join(scratch, `killed-${Date.now()}.json`)}`], { stdio: 'ignore' });
+}
+
+async function untilProbePodExists(): Promise<void> {
+  await eventually('a probe pod to exist', 60_000, () => (probePods().length > 0 ? true : undefined), 250);
+}
+
+t.test('SIGTERM mid-run: the controller deletes its probe pods before exiting', async (t) => {
+  const child = startRun(['-n', NS, '--workload', 'deployment/data-processor']);
+  await untilProbePodExists();
+  child.kill('SIGTERM');
+  const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
+  t.not(code, 0, 'an interrupted run never exits 0');
+  await eventually('probe pods to be gone', 60_000, () => (probePods().length === 0 ? true : undefined));
+  t.pass('no probe pod left');
+});
+
+t.test('SIGKILL mid-run: the next run sweeps what was left behind', async (t) => {
+  const child = startRun(['-n', NS, '--workload', 'deployment/data-processor']);
+  await untilProbePodExists();
+  child.kill('SIGKILL');
+  await new Promise((resolve) => child.once('exit', resolve));
+  t.ok(probePods().length > 0, 'the killed run left its probe pod');
+  await sleep(2000);
+  const r = egressVerify(['-n', NS, '--workload', 'deployment/data-processor', '--stale-after', '1']);
+  t.equal(r.code, 0);
+  t.match(r.report?.warnings, [/swept 1 probe pod/]);
+  await eventually('probe pods to be gone', 60_000, () => (probePods().length === 0 ? true : undefined));
+  t.same(kc(['-n', NS, 'get', 'configmaps', '-l', 'egress-verify.dev/run', '-o', 'name']).trim(), '', 'and its run object');
+});
+
+/** The shipped Job/CronJob manifests, pointed at the lab: local image, lab catalogue. */
+function labJobTemplate(kind: 'Job' | 'CronJob'): Record<string, unknown> {
+  const file = kind === 'Job' ? 'manifests/job.yaml' : 'manifests/cronjob.yaml';
+  const doc = load(readFileSync(join(REPO_ROOT, file), 'utf8')) as Record<string, any>;
+  const jobSpec = kind === 'Job' ? doc.spec : doc.spec.jobTemplate.spec;
+  const pod = jobSpec.template.spec;
+  const c = pod.containers[0];
+  c.image = IMAGE;
+  c.imagePullPolicy = 'Never';
+  c.args.push('--image-pull-policy=Never', '--catalogue=/catalogue/catalogue.yaml');
+  c.env = c.env.map((e: { name: string }) => (e.name === 'EGRESS_VERIFY_IMAGE' ? { ...e, value: IMAGE } : e));
+  c.volumeMounts.push({ name: 'catalogue', mountPath: '/catalogue', readOnly: true });
+  pod.volumes.push({ name: 'catalogue', configMap: { name: 'egress-verify-lab-catalogue' } });
+  return doc;
+}
+
+t.test('the Job and CronJob manifests run to completion in the cluster and leave a report', async (t) => {
+  for (const doc of loadAll(readFileSync(join(REPO_ROOT, 'manifests/rbac.yaml'), 'utf8'))) apply(dump(doc));
+  apply(readFileSync(join(REPO_ROOT, 'manifests/controller-networkpolicy.yaml'), 'utf8'));
+  kc(
+    [
+      '-n',
+      NS,
+      'create',
+      'configmap',
+      'egress-verify-lab-catalogue',
+      `--from-file=catalogue.yaml=${CATALOGUE}`,
+      '--dry-run=client',
+      '-o',
+      'yaml',
+    ],
+    {},
+  );
+  apply(
+    kc([
+      '-n',
+      NS,
+      'create',
+      'configmap',
+      'egress-verify-lab-catalogue',
+      `--from-file=catalogue.yaml=${CATALOGUE}`,
+      '--dry-run=client',
+      '-o',
+      'yaml',
+    ]),
+  );
+  t.teardown(() => {
+    kubectl([
+      '-n',
+      NS,
+      'delete',
+      'job',
+      'egress-verify-smoke',
+      'egress-verify-audit-manual',
+      'egress-verify-audit-broken',
+      '--ignore-not-found',
+    ]);
+    kubectl(['-n', NS, 'delete', 'cronjob', 'egress-verify-audit', '--ignore-not-found']);
+  });
+  kubectl(['-n', NS, 'delete', 'job', 'egress-verify-smoke', '--ignore-not-found', '--wait=true']);
+  apply(dump(labJobTemplate('Job')));
+  const complete = await eventually(
+    'the smoke Job to finish',
+    240_000,
+    () => {
+      const s = kc(['-n', NS, 'get', 'job', 'egress-verify-smoke', '-o', 'jsonpath={.status.succeeded}/{.status.failed}']).trim();
+      return s === '1/' ? 'succeeded' : s.endsWith('/1') ? 'failed' : undefined;
+    },
+    2000,
+  );
+  const logs = kc(['-n', NS, 'logs', 'job/egress-verify-smoke']);
+  t.equal(complete, 'succeeded', logs.slice(-2000));
+  t.match(logs, /^TAP version 14/m, 'the Job log holds the TAP report');
+  t.match(logs, /# verdict: pass/);
+
+  apply(dump(labJobTemplate('CronJob')));
+  kc(['-n', NS, 'create', 'job', 'egress-verify-audit-manual', '--from=cronjob/egress-verify-audit']);
+  const audit = await eventually(
+    'the CronJob-made Job to finish',
+    240_000,
+    () => {
+      const s = kc(['-n', NS, 'get', 'job', 'egress-verify-audit-manual', '-o', 'jsonpath={.status.succeeded}/{.status.failed}']).trim();
+      return s === '1/' ? 'succeeded' : s.endsWith('/1') ? 'failed' : undefined;
+    },
+    2000,
+  );
+  t.equal(audit, 'succeeded');
+
+  await withWideOpenEgress(async () => {
+    kc(['-n', NS, 'create', 'job', 'egress-verify-audit-broken', '--from=cronjob/egress-verify-audit']);
+    const broken = await eventually(
+      'the audit Job to finish',
+      240_000,
+      () => {
+        const s = kc(['-n', NS, 'get', 'job', 'egress-verify-audit-broken', '-o', 'jsonpath={.status.succeeded}/{.status.failed}']).trim();
+        return s === '1/' ? 'succeeded' : s.endsWith('/1') ? 'failed' : undefined;
+      },
+      2000,
+    );
+    t.equal(broken, 'failed', 'a bypass found by the CronJob is a failed Job');
+  });
+  t.same(probePods(), [], 'no probe pod is left behind by the in-cluster controller');
+});
+
+t.test('bad input: one line, the documented exit code, no probe pod left', async (t) => {
+  const cases: [string, string[], number, RegExp][] = [
+    [
+      'unknown namespace',
+      ['-n', 'no-such-namespace', '--workload', 'deployment/data-processor'],
+      2,
+      /namespace "no-such-namespace" not found/,
+    ],
+    ['unknown workload', ['-n', NS, '--workload', 'deployment/nope'], 2, /deployment\/nope not found/],
+    ['selector that matches nothing', ['-n', NS, '--selector', 'role=nobody'], 2, /matches no pod/],
+    [
+      'companion Service missing',
+      ['-n', NS, '--workload', 'deployment/data-processor', '--companion', 'http://no-such-svc:8080'],
+      4,
+      /companion Service .*no-such-svc not found/,
+    ],
+    [
+      'malformed catalogue',
+      ['-n', NS, '--workload', 'deployment/data-processor', '--catalogue', join(REPO_ROOT, 'package.json')],
+      2,
+      /invalid catalogue/,
+    ],
+  ];
+  for (const [what, args, code, message] of cases) {
+    const r = egressVerify(args);
+    t.equal(r.code, code, `${what}: exit ${code}`);
+    t.match(r.stderr.trim(), message, what);
+    t.equal(r.stderr.trim().split('\n').length, 1, `${what}: one line`);
+  }
+  t.same(probePods(), []);
+});
+
+t.test('bad input: API server unreachable', async (t) => {
+  const config = load(readFileSync(KUBECONFIG, 'utf8')) as { clusters: { cluster: { server: string } }[] };
+  for (const c of config.clusters) c.cluster.server = 'https://127.0.0.1:1';
+  const file = join(scratch, 'unreachable.kubeconfig');
+  writeFileSync(file, dump(config));
+  const r = run('node', [CLI, 'run', '--kubeconfig', file, '-n', NS, '--workload', 'deployment/data-processor', '--catalogue', CATALOGUE], {
+    timeoutMs: 60_000,
+  });
+  t.equal(r.code, 4);
+  t.match(r.stderr, /API server is unreachable/);
+  t.equal(r.stderr.trim().split('\n').length, 1);
+});
+
+t.test('bad input: RBAC denied', async (t) => {
+  kc(['-n', NS, 'create', 'serviceaccount', 'ev-nobody', '--dry-run=client', '-o', 'yaml']);
+  apply(kc(['-n', NS, 'create', 'serviceaccount', 'ev-nobody', '--dry-run=client', '-o', 'yaml']));
+  t.teardown(() => kubectl(['-n', NS, 'delete', 'serviceaccount', 'ev-nobody', '--ignore-not-found']));
+  const token = kc(['-n', NS, 'create', 'token', 'ev-nobody', '--duration=10m']).trim();
+  const config = load(readFileSync(KUBECONFIG, 'utf8')) as { users: { user: Record<string, string> }[] };
+  for (const u of config.users) u.user = { token };
+  const file = join(scratch, 'nobody.kubeconfig');
+  writeFileSync(file, dump(config));
+  const r = run('node', [CLI, 'run', '--kubeconfig', file, '-n', NS, '--workload', 'deployment/data-processor', '--catalogue', CATALOGUE], {
+    timeoutMs: 60_000,
+  });
+  t.equal(r.code, 4);
+  t.match(r.stderr, /RBAC denies what a run needs in namespace production-agents: .*create pods/);
+  t.equal(r.stderr.trim().split('\n').length, 1);
+});
+
+t.test('bad input: a probe pod rejected by admission', async (t) => {
+  apply(`apiVersion: v1
+kind: LimitRange
+metadata:
+  name: ev-tiny
+  namespace: ${NS}
+spec:
+  limits:
+    - type: Container
+      max:
+        memory: 32Mi
+`);
+  t.teardown(() => kubectl(['-n', NS, 'delete', 'limitrange', 'ev-tiny', '--ignore-not-found']));
+  const r = egressVerify(['-n', NS, '--workload', 'deployment/data-processor']);
+  t.equal(r.code, 4);
+  t.match(r.stderr, /probe pod rejected by admission|forbidden/i);
+  t.equal(r.stderr.trim().split('\n').length, 1);
+  t.same(probePods(), [], 'nothing left behind');
+});
+
+t.test('bad input: a probe pod that never schedules is reported with its reason', async (t) => {
+  const node = kc(['get', 'nodes', '-o', 'jsonpath={.items[0].metadata.name}']).trim();
+  kc(['cordon', node]);
+  t.teardown(() => kubectl(['uncordon', node]));
+  const started = Date.now();
+  const r = egressVerify(['-n', NS, '--workload', 'deployment/data-processor', '--start-timeout', '10']);
+  t.ok(Date.now() - started < 60_000, 'reported within a bounded time');
+  t.equal(r.code, 4, 'error, never 0');
+  t.match(r.report?.results[0], { verdict: 'error', reason: /Unschedulable/ });
+  t.same(probePods(), []);
+});
+
+t.test('bad input: an image that is not the probe', async (t) => {
+  const r = run(
+    'node',
+    [
+      CLI,
+      ...BASE_ARGS.map((a) => (a === IMAGE ? 'localhost/ev-tools:1' : a)),
+      '-n',
+      NS,
+      '--workload',
+      'deployment/data-processor',
+      '--start-timeout',
+      '20',
+      '-o',
+      'tap',
+    ],
+    {
+      timeoutMs: 120_000,
+    },
+  );
+  t.equal(r.code, 4);
+  t.match(r.stdout, /verdict: error/);
+  t.same(probePods(), []);
+});
