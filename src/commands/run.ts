@@ -87,7 +87,8 @@ export async function runCommand(opts: RunOptions, signal: AbortSignal): Promise
   await checkCompanion(kube, companion, namespace, warnings);
   await checkIdentity(kube, target, probeIdentity(target), warnings);
   const plan = planFromCatalogue(opts, companion, await companionCa(kube, opts.companionCa, namespace));
-  for (const w of warnings) log.warn(w);
+  // Warnings belong to the report (JSON `warnings`, TAP comments); stderr stays for errors.
+  for (const w of warnings) log.info({ warning: w }, 'preflight');
 
   const interactive = process.stderr.isTTY === true;
   const image = opts.image ?? process.env.EGRESS_VERIFY_IMAGE ?? DEFAULT_IMAGE;

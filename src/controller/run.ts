@@ -94,6 +94,7 @@ export async function runProbes(kube: Kube, settings: RunSettings): Promise<RunO
   );
   const owner = { name: runObject.metadata?.name ?? '', uid: runObject.metadata?.uid ?? '' };
   try {
+    const podNames: string[] = [];
     for (const [index, node] of nodes.entries()) {
       const pod = buildProbePod({
         runId,
@@ -106,17 +107,10 @@ export async function runProbes(kube: Kube, settings: RunSettings): Promise<RunO
         activeDeadlineSeconds,
         ...(node ? { node } : {}),
       });
-      try {
-        await kube.core.createNamespacedPod({ namespace, body: pod });
-      } catch (err) {
-        const status = apiStatus(err);
-        if (status?.code === 403 && /violates PodSecurity|admission|denied the request/i.test(status.message)) {
-          throw new InfrastructureError(`probe pod rejected by admission: ${status.message}`, { cause: err });
-        }
-        throw kubeError(`creating probe pod ${pod.metadata?.name}`, err);
-      }
+      await kubeCall(`creating probe pod ${pod.metadata?.name}`, () => kube.core.createNamespacedPod({ namespace, body: pod }));
+      podNames.push(pod.metadata?.name ?? '');
     }
-    const finished = await watchUntilDone(kube, namespace, runId, nodes.length, settings, activeDeadlineSeconds * 1000);
+    const finished = await watchUntilDone(kube, namespace, runId, podNames, settings, activeDeadlineSeconds * 1000);
     const results: CheckResult[] = [];
     const pods: RunOutcome['pods'] = [];
     for (const [name, state] of finished) {
@@ -165,7 +159,7 @@ function watchUntilDone(
   kube: Kube,
   namespace: string,
   runId: string,
-  expected: number,
+  podNames: readonly string[],
   settings: RunSettings,
   runDeadlineMs: number,
 ): Promise<Map<string, PodState>> {
@@ -190,17 +184,34 @@ function watchUntilDone(
     };
     const onAbort = (): void => finish(new InfrastructureError('interrupted: probe pods deleted, no report'));
     settings.signal.addEventListener('abort', onAbort, { once: true });
-    const startTimer = setTimeout(() => {
-      for (const [name, s] of states) {
-        if (s.progress.state === 'pending')
-          states.set(name, { ...s, progress: { state: 'stuck', reason: s.progress.reason ?? 'not started before the start timeout' } });
-      }
-      if (states.size < expected) {
-        finish(new InfrastructureError(`probe pods were created but ${expected - states.size} never appeared in the watch`));
-        return;
+    /**
+     * One read of each pod not yet running, so the reason reported is the latest, and a pod
+     * whose events the watch has not (yet) delivered is still accounted for.
+     */
+    const onStartTimeout = async (): Promise<void> => {
+      for (const name of podNames) {
+        const known = states.get(name);
+        if (known !== undefined && known.progress.state !== 'pending') continue;
+        let latest: PodState = known ?? { progress: { state: 'pending' } };
+        try {
+          const pod = await kube.core.readNamespacedPod({ name, namespace });
+          const node = pod.spec?.nodeName;
+          latest = { ...(node ? { node } : {}), progress: podProgress(pod) };
+        } catch (err) {
+          log.info({ pod: name, err: apiStatus(err) ?? String(err) }, 'probe pod unreadable at the start timeout');
+        }
+        if (settled) return;
+        const p = latest.progress;
+        states.set(
+          name,
+          p.state === 'pending'
+            ? { ...latest, progress: { state: 'stuck', reason: p.reason ?? 'not started before the start timeout' } }
+            : latest,
+        );
       }
       if ([...states.values()].every(terminal)) finish();
-    }, settings.startTimeoutMs);
+    };
+    const startTimer = setTimeout(() => void onStartTimeout(), settings.startTimeoutMs);
     const runTimer = setTimeout(() => finish(), runDeadlineMs);
     const onEvent = (type: string, pod: V1Pod): void => {
       const name = pod.metadata?.name;
@@ -217,7 +228,7 @@ function watchUntilDone(
           `${progress.state}${node ? ` on ${node}` : ''}${'reason' in progress && progress.reason ? ` (${progress.reason})` : ''}`,
         );
       }
-      if (states.size === expected && [...states.values()].every(terminal)) finish();
+      if (states.size === podNames.length && [...states.values()].every(terminal)) finish();
     };
     const start = (): void => {
       watch

@@ -89,7 +89,10 @@ export function kubeError(what: string, err: unknown): Error {
   const status = apiStatus(err);
   if (status !== undefined) {
     const detail = status.message || status.reason || `HTTP ${status.code}`;
-    if (status.code === 403) return new InfrastructureError(`${what}: forbidden by RBAC (${detail})`, { cause: err });
+    // RBAC says "User X cannot VERB resource"; other 403s come from admission (PodSecurity, LimitRanger, webhooks).
+    if (status.code === 403 && /cannot \w+ resource/.test(detail))
+      return new InfrastructureError(`${what}: forbidden by RBAC (${detail})`, { cause: err });
+    if (status.code === 403) return new InfrastructureError(`${what}: rejected by admission (${detail})`, { cause: err });
     return new InfrastructureError(`${what}: ${detail}`, { cause: err });
   }
   const code = (err as { code?: string; cause?: { code?: string } }).code ?? (err as { cause?: { code?: string } }).cause?.code;

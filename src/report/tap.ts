@@ -7,7 +7,8 @@ import type { Report } from './report.js';
  * inconclusive check has proven nothing, so a TAP consumer must not count it as passed.
  */
 export function renderTap(report: Report): string {
-  const lines = ['TAP version 14', `1..${report.results.length}`];
+  const warnings = (report.warnings ?? []).map((w) => `# warning: ${w.replace(/\n/g, ' ')}`);
+  const lines = ['TAP version 14', ...warnings, `1..${report.results.length}`];
   report.results.forEach((r, i) => {
     const status = r.verdict === 'pass' ? 'ok' : 'not ok';
     lines.push(`${status} ${i + 1} - ${escapeDescription(r.id)}`);
