@@ -43,7 +43,7 @@ function program(): Command {
     .description('start probe pods that carry the workload identity and report what they could reach')
     .option('-n, --namespace <namespace>', "the workload's namespace")
     .option('-l, --selector <key=value,...>', 'the workload, by its pod labels')
-    .option('--workload <kind/name>', 'the workload: deployment/NAME, statefulset/, daemonset/, cronjob/ or pod/')
+    .option('--workload <kind/name>', 'the workload: deployment/NAME, statefulset/, daemonset/, cronjob/ or pod/; repeatable', collect, [])
     .option('--companion <url>', "the companion proxy (default: the workload's HTTPS_PROXY)")
     .option('--companion-ca <file|secret/NAME[:key]>', "PEM of the companion's interception CA")
     .option('--catalogue <file>', 'replace the default target catalogue (YAML)')

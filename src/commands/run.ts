@@ -16,7 +16,7 @@ import { checkPem, planFromCatalogue, readCompanionCa } from './probe.js';
 export interface RunOptions {
   namespace?: string;
   selector?: string;
-  workload?: string;
+  workload: string[];
   companion?: string;
   companionCa?: string;
   catalogue?: string;
@@ -62,7 +62,7 @@ async function companionCa(kube: Kube, spec: string | undefined, namespace: stri
 
 export async function runCommand(opts: RunOptions, signal: AbortSignal): Promise<number> {
   if (opts.namespace === undefined) throw new UsageError('-n/--namespace is required');
-  if ((opts.selector === undefined) === (opts.workload === undefined)) throw new UsageError('give exactly one of --selector or --workload');
+  if ((opts.selector === undefined) === (opts.workload.length === 0)) throw new UsageError('give --selector, or one or more --workload');
   if (!['Always', 'IfNotPresent', 'Never'].includes(opts.imagePullPolicy))
     throw new UsageError('--image-pull-policy must be Always, IfNotPresent or Never');
   const startTimeoutMs = seconds(opts.startTimeout, '--start-timeout');
@@ -78,23 +78,26 @@ export async function runCommand(opts: RunOptions, signal: AbortSignal): Promise
 
   await checkNamespace(kube, namespace);
   await checkPermissions(kube, namespace);
-  const target: WorkloadTarget =
-    opts.workload !== undefined
-      ? await resolveWorkload(kube, namespace, opts.workload)
-      : await resolveSelector(kube, namespace, opts.selector ?? '');
-  const companion = requireCompanion(target, opts.companion);
+  const targets: WorkloadTarget[] =
+    opts.workload.length > 0
+      ? await Promise.all(opts.workload.map((w) => resolveWorkload(kube, namespace, w)))
+      : [await resolveSelector(kube, namespace, opts.selector ?? '')];
   const warnings: string[] = [];
-  await checkCompanion(kube, companion, namespace, warnings);
-  await checkIdentity(kube, target, probeIdentity(target), warnings);
-  const plan = planFromCatalogue(opts, companion, await companionCa(kube, opts.companionCa, namespace));
+  const caPem = await companionCa(kube, opts.companionCa, namespace);
+  const workloads = [];
+  for (const target of targets) {
+    const companion = requireCompanion(target, opts.companion);
+    await checkCompanion(kube, companion, namespace, warnings);
+    await checkIdentity(kube, target, probeIdentity(target), warnings);
+    workloads.push({ target, companion, plan: planFromCatalogue(opts, companion, caPem) });
+  }
   // Warnings belong to the report (JSON `warnings`, TAP comments); stderr stays for errors.
-  for (const w of warnings) log.info({ warning: w }, 'preflight');
+  for (const w of new Set(warnings)) log.info({ warning: w }, 'preflight');
 
   const interactive = process.stderr.isTTY === true;
   const image = opts.image ?? process.env.EGRESS_VERIFY_IMAGE ?? DEFAULT_IMAGE;
   const outcome = await runProbes(kube, {
-    target,
-    plan,
+    workloads,
     image,
     imagePullPolicy: opts.imagePullPolicy as 'Always' | 'IfNotPresent' | 'Never',
     perNode: opts.perNode,
@@ -108,13 +111,13 @@ export async function runCommand(opts: RunOptions, signal: AbortSignal): Promise
   });
   const report = {
     ...buildReport('run', outcome.results, startedAt, new Date()),
-    warnings: [...warnings, ...outcome.warnings],
+    warnings: [...new Set(warnings), ...outcome.warnings],
     subject: {
       cluster: kube.server,
       namespace,
-      workload: target.description,
+      workload: targets.map((t) => t.description).join(', '),
       runId: outcome.runId,
-      companion,
+      companion: [...new Set(workloads.map((w) => w.companion))].join(', '),
       image,
       pods: outcome.pods,
     },

@@ -36,7 +36,7 @@ export function probeLabels(target: WorkloadTarget, runId: string): Record<strin
   return { [MANAGED_BY]: 'egress-verify', ...target.labels, [RUN_LABEL]: runId };
 }
 
-export function buildRunObject(runId: string, namespace: string, planJson: string, owner?: V1OwnerReference): V1ConfigMap {
+export function buildRunObject(runId: string, namespace: string, plans: readonly string[], owner?: V1OwnerReference): V1ConfigMap {
   return {
     apiVersion: 'v1',
     kind: 'ConfigMap',
@@ -46,7 +46,8 @@ export function buildRunObject(runId: string, namespace: string, planJson: strin
       labels: { [MANAGED_BY]: 'egress-verify', [RUN_LABEL]: runId },
       ...(owner ? { ownerReferences: [owner] } : {}),
     },
-    data: { 'plan.json': planJson },
+    // The plans, as evidence of what the run asked; the pods get theirs in the environment.
+    data: Object.fromEntries(plans.map((plan, i) => [`plan-${i}.json`, plan])),
   };
 }
 

@@ -14,8 +14,8 @@ import { buildProbePod, buildRunObject, probeLabels, RUN_LABEL } from './probe-p
 import type { WorkloadTarget } from './target.js';
 
 export interface RunSettings {
-  target: WorkloadTarget;
-  plan: ProbePlan;
+  /** One or more workloads of one namespace, each with the plan for its companion. */
+  workloads: { target: WorkloadTarget; plan: ProbePlan }[];
   image: string;
   imagePullPolicy: 'Always' | 'IfNotPresent' | 'Never';
   perNode: boolean;
@@ -76,44 +76,47 @@ async function schedulableNodes(kube: Kube): Promise<string[]> {
 }
 
 export async function runProbes(kube: Kube, settings: RunSettings): Promise<RunOutcome> {
-  const { target, plan } = settings;
-  const namespace = target.namespace;
+  const namespace = settings.workloads[0]?.target.namespace;
+  if (namespace === undefined) throw new UsageError('no workload to probe');
   const warnings: string[] = [];
   const swept = await sweepStale(kube, namespace, settings.staleAfterMs);
   if (swept > 0) warnings.push(`swept ${swept} probe pod(s) left behind by an earlier run`);
 
   const runId = `${Date.now().toString(36)}-${randomBytes(3).toString('hex')}`;
-  const planJson = JSON.stringify(plan);
-  const longestCheckMs = Math.max(...plan.checks.map((c) => c.deadlineMs));
+  const longestCheckMs = Math.max(...settings.workloads.flatMap((w) => w.plan.checks.map((c) => c.deadlineMs)));
   // The probe retries must-succeed checks within their deadline; the rest is start-up slack.
   const activeDeadlineSeconds = Math.ceil((settings.startTimeoutMs + longestCheckMs) / 1000) + 30;
   const nodes: (string | undefined)[] = settings.perNode ? await schedulableNodes(kube) : [undefined];
+  const plans = settings.workloads.map((w) => JSON.stringify(w.plan));
 
   const runObject = await kubeCall(`creating the run object in ${namespace}`, () =>
-    kube.core.createNamespacedConfigMap({ namespace, body: buildRunObject(runId, namespace, planJson, controllerPodOwner()) }),
+    kube.core.createNamespacedConfigMap({ namespace, body: buildRunObject(runId, namespace, plans, controllerPodOwner()) }),
   );
   const owner = { name: runObject.metadata?.name ?? '', uid: runObject.metadata?.uid ?? '' };
   try {
-    const podNames: string[] = [];
-    for (const [index, node] of nodes.entries()) {
-      const pod = buildProbePod({
-        runId,
-        index,
-        target,
-        image: settings.image,
-        imagePullPolicy: settings.imagePullPolicy,
-        planJson,
-        runObject: owner,
-        activeDeadlineSeconds,
-        ...(node ? { node } : {}),
-      });
-      await kubeCall(`creating probe pod ${pod.metadata?.name}`, () => kube.core.createNamespacedPod({ namespace, body: pod }));
-      podNames.push(pod.metadata?.name ?? '');
+    const planOf = new Map<string, ProbePlan>();
+    for (const [w, { target, plan }] of settings.workloads.entries()) {
+      for (const node of nodes) {
+        const pod = buildProbePod({
+          runId,
+          index: planOf.size,
+          target,
+          image: settings.image,
+          imagePullPolicy: settings.imagePullPolicy,
+          planJson: plans[w] ?? '',
+          runObject: owner,
+          activeDeadlineSeconds,
+          ...(node ? { node } : {}),
+        });
+        await kubeCall(`creating probe pod ${pod.metadata?.name}`, () => kube.core.createNamespacedPod({ namespace, body: pod }));
+        planOf.set(pod.metadata?.name ?? '', plan);
+      }
     }
-    const finished = await watchUntilDone(kube, namespace, runId, podNames, settings, activeDeadlineSeconds * 1000);
+    const finished = await watchUntilDone(kube, namespace, runId, [...planOf.keys()], settings, activeDeadlineSeconds * 1000);
     const results: CheckResult[] = [];
     const pods: RunOutcome['pods'] = [];
-    for (const [name, state] of finished) {
+    for (const [name, plan] of planOf) {
+      const state = finished.get(name) ?? { progress: { state: 'pending' } };
       const where: PodRef = { pod: name, ...(state.node ? { node: state.node } : {}) };
       pods.push({ name, ...(state.node ? { node: state.node } : {}), outcome: describe(state.progress) });
       results.push(...(await collect(kube, namespace, plan, where, state.progress)));

@@ -11,7 +11,8 @@ export function renderTap(report: Report): string {
   const lines = ['TAP version 14', ...warnings, `1..${report.results.length}`];
   report.results.forEach((r, i) => {
     const status = r.verdict === 'pass' ? 'ok' : 'not ok';
-    lines.push(`${status} ${i + 1} - ${escapeDescription(r.id)}`);
+    // Several probe pods report the same check ids: the pod tells them apart.
+    lines.push(`${status} ${i + 1} - ${escapeDescription(r.pod ? `${r.id} [${r.pod}]` : r.id)}`);
     lines.push('  ---');
     for (const line of dump(diagnostic(r), { lineWidth: -1, noRefs: true }).trimEnd().split('\n')) lines.push(`  ${line}`);
     lines.push('  ...');

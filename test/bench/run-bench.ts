@@ -1,0 +1,95 @@
+/**
+ * Benchmark on the lab cluster (reference architecture applied, project image imported):
+ * a run's wall time against (probe pod start latency + the longest check deadline), and how
+ * wall time grows with 1, 5 and 20 workloads in one run. Prints figures; asserts nothing.
+ * Run: npm run bench:cluster
+ */
+import { spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { load } from 'js-yaml';
+import { apply, KUBECONFIG, kc, kubectl, REFERENCE_NS, REPO_ROOT } from '../cluster/cluster.js';
+
+const IMAGE = process.env.EV_PROBE_IMAGE ?? 'localhost/egress-verify:0.1.0';
+const CATALOGUE = join(REPO_ROOT, 'test/cluster/catalogue.yaml');
+const NS = REFERENCE_NS;
+const longestDeadline = (load(readFileSync(CATALOGUE, 'utf8')) as { deadlineMs: number }).deadlineMs;
+
+function podStartLatencyMs(): number {
+  const name = `ev-bench-start-${Date.now().toString(36)}`;
+  const started = performance.now();
+  kc([
+    '-n',
+    NS,
+    'run',
+    name,
+    `--image=${IMAGE}`,
+    '--image-pull-policy=Never',
+    '--restart=Never',
+    '--labels=app=ev-bench',
+    '--',
+    '--version',
+  ]);
+  kc(['-n', NS, 'wait', '--for=jsonpath={.status.phase}=Succeeded', `pod/${name}`, '--timeout=120s'], { timeoutMs: 130_000 });
+  const ms = performance.now() - started;
+  kubectl(['-n', NS, 'delete', 'pod', name, '--wait=false']);
+  return ms;
+}
+
+function runWallMs(workloads: string[]): { ms: number; code: number } {
+  const args = workloads.flatMap((w) => ['--workload', w]);
+  const started = performance.now();
+  const r = spawnSync(
+    'node',
+    [
+      join(REPO_ROOT, 'dist/src/cli.js'),
+      'run',
+      '--kubeconfig',
+      KUBECONFIG,
+      '-n',
+      NS,
+      ...args,
+      '--image',
+      IMAGE,
+      '--image-pull-policy',
+      'Never',
+      '--catalogue',
+      CATALOGUE,
+      '--companion-ca',
+      'secret/guardian-tls-ca:ca.pem',
+      '-o',
+      'json=/dev/null',
+    ],
+    { encoding: 'utf8', timeout: 600_000 },
+  );
+  return { ms: performance.now() - started, code: r.status ?? -1 };
+}
+
+const template = kc(['-n', NS, 'get', 'deployment', 'data-processor', '-o', 'json']);
+function benchDeployment(i: number): string {
+  const d = JSON.parse(template) as { metadata: Record<string, unknown>; spec: { replicas: number } };
+  const name = `ev-bench-${i}`;
+  d.metadata = { name, namespace: NS };
+  d.spec.replicas = 0; // the probe needs the template, not a running replica
+  apply(JSON.stringify(d));
+  return `deployment/${name}`;
+}
+
+const latency = podStartLatencyMs();
+console.log(
+  `probe pod start latency (create -> Succeeded, --version): ${latency.toFixed(0)} ms; longest check deadline: ${longestDeadline} ms`,
+);
+const one = runWallMs(['deployment/data-processor']);
+console.log(
+  `1 workload: run wall ${one.ms.toFixed(0)} ms (exit ${one.code}); ratio to start latency + deadline: ${(one.ms / (latency + longestDeadline)).toFixed(2)}`,
+);
+const names = Array.from({ length: 20 }, (_, i) => benchDeployment(i));
+try {
+  console.log('workloads  wall_ms  exit');
+  for (const n of [1, 5, 20]) {
+    const r = runWallMs(names.slice(0, n));
+    console.log(`${String(n).padStart(9)}  ${r.ms.toFixed(0).padStart(7)}  ${r.code}`);
+  }
+} finally {
+  kubectl(['-n', NS, 'delete', 'deployment', ...names.map((n) => n.replace('deployment/', ''))]);
+}
