@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# The README's test command: set-up, static checks, unit tests, then the network-namespace lab
-# (needs root). A suite that cannot run fails; it is skipped only when asked by name, e.g.
-# EGRESS_VERIFY_SKIP=lab, and then says so.
+# The README's test command: set-up, static checks, unit tests, the network-namespace lab, then
+# the lab Kubernetes cluster (both need root). A suite that cannot run fails; it is skipped only
+# when asked by name (EGRESS_VERIFY_SKIP=lab,cluster), and then says so.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
@@ -24,4 +24,18 @@ elif [[ $(id -u) -ne 0 ]]; then
   exit 1
 else
   npx tap --jobs=1 'test/lab/*.test.ts'
+fi
+
+echo "== cluster tests (real single-node Kubernetes, NetworkPolicy by kube-router)"
+if skip cluster; then
+  echo "cluster tests SKIPPED: EGRESS_VERIFY_SKIP contains 'cluster'"
+elif [[ $(id -u) -ne 0 ]]; then
+  echo "cluster tests need root; run as root or set EGRESS_VERIFY_SKIP=cluster" >&2
+  exit 1
+else
+  # Cold, the first up.sh builds Kubernetes from source (cached in /var/cache/egress-verify).
+  bash lab/cluster/up.sh --with-reference
+  [[ -n "${EGRESS_VERIFY_KEEP_CLUSTER:-}" ]] || trap 'bash lab/cluster/down.sh >/dev/null 2>&1 || true' EXIT
+  bash scripts/build-image.sh --local-base --import /run/egress-verify-cluster/containerd/containerd.sock
+  npx tap --jobs=1 'test/cluster/*.test.ts'
 fi
