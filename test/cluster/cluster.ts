@@ -17,6 +17,17 @@ export const OUTSIDE_NAME = 'site.egress-lab.test';
 export const OUTSIDE_BODY = 'egress-verify outside site 203.0.113.10 OK';
 export const REFERENCE_NS = 'production-agents';
 
+/**
+ * The cluster suites never skip silently: without a cluster they fail, unless the skip was
+ * asked for by name (EGRESS_VERIFY_SKIP=cluster), and then they say why.
+ */
+export function clusterSkip(): string | undefined {
+  const reason = clusterUnavailable();
+  if (reason === undefined) return undefined;
+  if ((process.env.EGRESS_VERIFY_SKIP ?? '').split(',').includes('cluster')) return `EGRESS_VERIFY_SKIP=cluster: ${reason}`;
+  throw new Error(`cluster tests cannot run: ${reason} (set EGRESS_VERIFY_SKIP=cluster to skip them on purpose)`);
+}
+
 /** Why the suite cannot run, or undefined when a cluster seems to be up. */
 export function clusterUnavailable(): string | undefined {
   if (!existsSync(KUBECONFIG)) return `no kubeconfig at ${KUBECONFIG}; run \`npm run cluster:up\``;

@@ -13,7 +13,7 @@ import { readFileSync } from 'node:fs';
 import { after, before, describe, test } from 'node:test';
 import {
   apply,
-  clusterUnavailable,
+  clusterSkip,
   directHttps,
   eventually,
   execIn,
@@ -31,7 +31,7 @@ import {
   waitPodReady,
 } from './cluster.js';
 
-const skip = clusterUnavailable();
+const skip = clusterSkip();
 const POLICY_FILE = `${REPO_ROOT}/manifests/reference/20-network-policies.yaml`;
 // Enough for kube-router to notice a pod or policy change and resync.
 const ENFORCE_WAIT_MS = 60_000;
@@ -109,6 +109,21 @@ describe('companion egress enforcement (manifests/reference)', { skip, timeout: 
     assert.match(logs, /203\.0\.113\.10/, "the companion's log does not show the request");
   });
 
+  test("the workload cannot use the companion's socks port (the policy admits TCP 8080 only)", () => {
+    const r = execIn(REFERENCE_NS, workload, [
+      'env',
+      '-i',
+      'curl',
+      '-sS',
+      '--max-time',
+      '8',
+      '--socks5-hostname',
+      'egress-guardian-svc.production-agents.svc.cluster.local:1080',
+      `https://${OUTSIDE_IP}/`,
+    ]);
+    assert.notEqual(r.code, 0, `socks5 through the companion unexpectedly worked: ${r.stdout}`);
+  });
+
   test("the companion's CA Secret is mounted 0640 with group fsGroup 2000", () => {
     const guardian = firstPod(REFERENCE_NS, 'app=egress-guardian');
     const r = execIn(REFERENCE_NS, guardian, ['stat', '-L', '-c', '%a %g', '/etc/ssl/certs/intermediate.pem']);
@@ -116,6 +131,20 @@ describe('companion egress enforcement (manifests/reference)', { skip, timeout: 
     assert.equal(r.stdout.trim(), '640 2000');
     const id = execIn(REFERENCE_NS, guardian, ['id', '-u']);
     assert.equal(id.stdout.trim(), '1000');
+  });
+
+  test('Pod Security admission enforces "restricted" in the namespace', () => {
+    const r = kubectl(['apply', '--dry-run=server', '-f', '-'], {
+      input: `apiVersion: v1
+kind: Pod
+metadata: {name: not-restricted, namespace: ${REFERENCE_NS}}
+spec:
+  containers:
+    - {name: c, image: localhost/ev-tools:1, imagePullPolicy: Never, securityContext: {privileged: true}}
+`,
+    });
+    assert.notEqual(r.code, 0, 'a privileged pod was admitted');
+    assert.match(r.stderr, /violates PodSecurity "restricted/);
   });
 
   test('finding: the companion cannot resolve names, its policy excludes cluster DNS', () => {

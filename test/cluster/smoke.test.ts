@@ -3,9 +3,9 @@
 // Run: npx tsx --test test/cluster/*.test.ts
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { apply, clusterUnavailable, eventually, execIn, kc, kubectl, toolsPodYaml, uniqueName, waitPodReady } from './cluster.js';
+import { apply, clusterSkip, eventually, execIn, kc, kubectl, toolsPodYaml, uniqueName, waitPodReady } from './cluster.js';
 
-const skip = clusterUnavailable();
+const skip = clusterSkip();
 
 describe('lab cluster smoke', { skip, timeout: 240_000 }, () => {
   const ns = uniqueName('ev-smoke');

@@ -1,0 +1,116 @@
+# shellcheck shell=bash disable=SC2034
+# Helpers shared by up.sh / down.sh / world.sh (sourced, not executed).
+# shellcheck source=versions.sh
+source "$(dirname "${BASH_SOURCE[0]}")/versions.sh"
+
+NODE_IP="${NODE_IP:-}"
+CLUSTER_CIDR="10.244.0.0/16"
+POD_CIDR="10.244.0.0/24" # the first (only) node's podCIDR from the controller-manager
+SERVICE_CIDR="10.96.0.0/16"
+APISERVER_SVC_IP="10.96.0.1"
+DNS_SVC_IP="10.96.0.10"
+CONTAINERD_SOCK="$EV_RUN/containerd/containerd.sock"
+CNI_BRIDGE="ev-cni0"
+
+# The outside world: one network namespace, routed from the node over a veth pair.
+WORLD_NS="ev-world"
+WORLD_VETH_HOST="ev-world0"
+WORLD_VETH_NS="ev-world1"
+WORLD_LINK_HOST="100.64.250.1"
+WORLD_LINK_NS="100.64.250.2"
+OUTSIDE_HTTPS_IP="203.0.113.10"
+OUTSIDE_DNS_IP="198.51.100.53"
+OUTSIDE_DOMAIN="egress-lab.test"
+OUTSIDE_HOSTNAME="site.$OUTSIDE_DOMAIN"
+
+# Every process, kube-proxy/kube-router/CNI included, uses iptables-legacy: the
+# wrappers in this directory come first in PATH for everything we start.
+LEGACY_BIN="$EV_RUN/legacy-bin"
+export PATH="$LEGACY_BIN:$PATH"
+
+log() { printf '[%s %s] %s\n' "${EV_SCRIPT:-cluster}" "$(date +%T)" "$*"; }
+die() { log "ERROR: $*" >&2; exit 1; }
+
+# wait_for DESCRIPTION SECONDS COMMAND...: poll every 0.5 s, bounded.
+wait_for() {
+	local desc="$1" secs="$2" i
+	shift 2
+	for ((i = 0; i < secs * 2; i++)); do
+		if "$@" >/dev/null 2>&1; then return 0; fi
+		sleep 0.5
+	done
+	log "timed out after ${secs}s waiting for: $desc" >&2
+	return 1
+}
+
+# write_if_changed FILE < content: replace FILE only if the content differs (kube-proxy
+# exits when its config file is rewritten, even with identical content).
+write_if_changed() {
+	local f="$1" tmp
+	tmp="$(mktemp "$f.XXXXXX")"
+	cat >"$tmp"
+	if [[ -f "$f" ]] && cmp -s "$tmp" "$f"; then rm -f "$tmp"; else mv -f "$tmp" "$f"; fi
+}
+
+pidfile() { echo "$EV_RUN/pids/$1.pid"; }
+# A process's start time (clock ticks since boot), so a recycled PID is not mistaken
+# for the daemon we started.
+proc_start() { awk '{print $22}' "/proc/$1/stat" 2>/dev/null; }
+# alive PID: exists and is not a zombie waiting for PID 1 to reap it.
+alive() { local st; st="$(awk '{print $3}' "/proc/$1/stat" 2>/dev/null)"; [[ -n "$st" && "$st" != Z ]]; }
+is_running() {
+	local f pid
+	f="$(pidfile "$1")"
+	[[ -f "$f" ]] || return 1
+	pid="$(cat "$f")"
+	alive "$pid" || return 1
+	[[ ! -f "$f.start" || "$(proc_start "$pid")" == "$(cat "$f.start")" ]]
+}
+
+# start_daemon NAME COMMAND...: start detached (own session), log to $EV_STATE/logs.
+# If NAME already runs with the same command line and the same contents of the files
+# named in $DAEMON_INPUTS (its config files), it is left alone; otherwise restarted.
+start_daemon() {
+	local name="$1" hash f
+	shift
+	hash="$({ printf '%s\n' "$@"; for f in ${DAEMON_INPUTS:-}; do cat "$f"; done; } | sha256sum | cut -c1-16)"
+	if is_running "$name"; then
+		if [[ "$(cat "$EV_RUN/pids/$name.hash" 2>/dev/null)" == "$hash" ]]; then
+			log "$name already running (pid $(cat "$(pidfile "$name")"))"
+			return 0
+		fi
+		log "$name: configuration changed, restarting"
+		stop_daemon "$name" 15
+	fi
+	mkdir -p "$EV_RUN/pids" "$EV_STATE/logs"
+	setsid "$@" >>"$EV_STATE/logs/$name.log" 2>&1 </dev/null &
+	echo $! >"$(pidfile "$name")"
+	proc_start $! >"$(pidfile "$name").start"
+	echo "$hash" >"$EV_RUN/pids/$name.hash"
+	log "started $name (pid $!)"
+}
+
+# stop_daemon NAME [SECONDS]: TERM, then KILL after the grace period.
+stop_daemon() {
+	local name="$1" secs="${2:-10}" f pid i
+	f="$(pidfile "$name")"
+	[[ -f "$f" ]] || return 0
+	pid="$(cat "$f")"
+	if is_running "$name"; then
+		kill -TERM "$pid" 2>/dev/null || true
+		for ((i = 0; i < secs * 10; i++)); do alive "$pid" || break; sleep 0.1; done
+		if alive "$pid"; then kill -KILL "$pid" 2>/dev/null || true; sleep 0.2; fi
+		log "stopped $name (pid $pid)"
+	fi
+	rm -f "$f" "$f.start" "$EV_RUN/pids/$name.hash"
+}
+
+kc() { "$K8S_BIN/kubectl" --kubeconfig "$KUBECONFIG_ADMIN" "$@"; }
+
+detect_node_ip() {
+	if [[ -z "$NODE_IP" ]]; then
+		NODE_IP="$(ip -4 route get 1.1.1.1 2>/dev/null | sed -n 's/.* src \([0-9.]*\).*/\1/p' | head -1)"
+	fi
+	[[ -n "$NODE_IP" ]] || NODE_IP="$(ip -4 -o addr show scope global | awk '{print $4}' | cut -d/ -f1 | head -1)"
+	[[ -n "$NODE_IP" ]] || die "cannot determine the node IP (set NODE_IP)"
+}

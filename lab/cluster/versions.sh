@@ -1,0 +1,25 @@
+# shellcheck shell=bash disable=SC2034
+# Versions and paths shared by the lab cluster scripts (sourced, not executed).
+# Versions are ones the Go module proxy serves (checked with `go list -m -versions`
+# and `go mod download`): kube-router/v2 is served only at v2.1.0 through the proxy here.
+K8S_VERSION="${K8S_VERSION:-v1.34.12}"
+K8S_STAGING_VERSION="${K8S_STAGING_VERSION:-v0.${K8S_VERSION#v1.}}"
+KUBE_ROUTER_VERSION="${KUBE_ROUTER_VERSION:-v2.1.0}"
+COREDNS_VERSION="${COREDNS_VERSION:-v1.15.0}"
+
+EV_CACHE="${EV_CACHE:-/var/cache/egress-verify}"
+EV_BIN_CACHE="$EV_CACHE/bin"
+export GOMODCACHE="${GOMODCACHE_OVERRIDE:-$EV_CACHE/gomod}"
+export GOCACHE="${GOCACHE_OVERRIDE:-$EV_CACHE/gocache}"
+export GOWORK=off GOTOOLCHAIN=local
+
+K8S_BIN="$EV_BIN_CACHE/kubernetes-$K8S_VERSION"
+KUBE_ROUTER_BIN="$EV_BIN_CACHE/kube-router-$KUBE_ROUTER_VERSION"
+COREDNS_BIN="$EV_BIN_CACHE/coredns-$COREDNS_VERSION"
+PAUSE_BIN="$EV_BIN_CACHE/pause-1"
+
+# Runtime state of the cluster (outside the repo).
+EV_STATE="${EV_STATE:-/var/lib/egress-verify-cluster}"
+EV_RUN="${EV_RUN:-/run/egress-verify-cluster}"
+KUBECONFIG_ADMIN="$EV_STATE/admin.kubeconfig"
+NODE_NAME="${NODE_NAME:-ev-node}"
