@@ -34,6 +34,7 @@ function program(): Command {
     .option('--print-plan', 'print the plan and exit without probing', false)
     .addOption(new Option('-o, --output <format[=file]>', `output; repeatable (${FORMATS.join(', ')})`).argParser(collect).default([]))
     .option('--termination-log <path>', 'also write a summary of at most 4 KiB here (e.g. /dev/termination-log)')
+    .option('--settle-ms <ms>', "wait this long before the first check (a new pod's policy rules may lag)", '0')
     .action(async (opts) => {
       process.exitCode = await probeCommand(opts);
     });
@@ -53,6 +54,7 @@ function program(): Command {
     .option('--per-node', 'one probe pod per schedulable node', false)
     .option('--start-timeout <seconds>', 'how long a probe pod may take to start', '60')
     .option('--stale-after <seconds>', 'sweep probe pods of killed runs older than this', '600')
+    .option('--settle <seconds>', "probe pods wait this long before dialling: the CNI's rules for a new pod can lag", '2')
     .option('--kubeconfig <file>', 'kubeconfig file (default: $KUBECONFIG, ~/.kube/config, in-cluster)')
     .option('--context <name>', 'kubeconfig context')
     .addOption(

@@ -23,6 +23,7 @@ export interface ProbeOptions {
   printPlan: boolean;
   output: string[];
   terminationLog?: string;
+  settleMs: string;
 }
 
 /** Environment variable the controller puts the plan in. */
@@ -88,6 +89,11 @@ export async function probeCommand(opts: ProbeOptions): Promise<number> {
     process.stdout.write(`${JSON.stringify(plan, null, 2)}\n`);
     return 0;
   }
+  const settleMs = Number(opts.settleMs);
+  if (!Number.isInteger(settleMs) || settleMs < 0 || settleMs > 60_000) throw new UsageError('--settle-ms must be 0-60000');
+  // Policy agents program a new pod's rules asynchronously after it gets its address; a dial
+  // in that window would report a bypass the steady-state policy does not have.
+  await new Promise((resolve) => setTimeout(resolve, settleMs));
   const startedAt = new Date();
   log.info({ checks: plan.checks.length }, 'probe started');
   const results = await runPlan(plan);

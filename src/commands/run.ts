@@ -26,6 +26,7 @@ export interface RunOptions {
   perNode: boolean;
   startTimeout: string;
   staleAfter: string;
+  settle: string;
   kubeconfig?: string;
   context?: string;
   output: string[];
@@ -67,6 +68,7 @@ export async function runCommand(opts: RunOptions, signal: AbortSignal): Promise
     throw new UsageError('--image-pull-policy must be Always, IfNotPresent or Never');
   const startTimeoutMs = seconds(opts.startTimeout, '--start-timeout');
   const staleAfterMs = seconds(opts.staleAfter, '--stale-after');
+  const settleMs = opts.settle === '0' ? 0 : seconds(opts.settle, '--settle');
   const startedAt = new Date();
   const outputs = parseOutputs(
     opts.output.length > 0
@@ -102,6 +104,7 @@ export async function runCommand(opts: RunOptions, signal: AbortSignal): Promise
     imagePullPolicy: opts.imagePullPolicy as 'Always' | 'IfNotPresent' | 'Never',
     perNode: opts.perNode,
     startTimeoutMs,
+    settleMs,
     staleAfterMs,
     signal,
     onProgress: (pod, state) => {

@@ -20,6 +20,7 @@ const pod = buildProbePod({
   planJson: '{}',
   runObject: { name: 'egress-verify-run-r1', uid: 'u-1' },
   activeDeadlineSeconds: 120,
+  settleMs: 2000,
   node: 'node-a',
 });
 
@@ -45,6 +46,7 @@ t.test('Pod Security "restricted", no service account token, bounded in time and
   t.equal(spec?.automountServiceAccountToken, false);
   t.equal(spec?.restartPolicy, 'Never');
   t.equal(spec?.activeDeadlineSeconds, 120);
+  t.match(spec?.containers[0]?.args, ['probe', '--termination-log', '/dev/termination-log', '--settle-ms', '2000']);
   t.match(spec?.securityContext, { runAsNonRoot: true, seccompProfile: { type: 'RuntimeDefault' } });
   const c = spec?.containers[0];
   t.match(c?.securityContext, { allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: { drop: ['ALL'] } });

@@ -24,6 +24,8 @@ export interface ProbePodInput {
   /** The run's ConfigMap: the probe pods' controller, so deleting it collects them. */
   runObject: { name: string; uid: string };
   activeDeadlineSeconds: number;
+  /** Wait before the first check: a new pod's NetworkPolicy rules are programmed asynchronously. */
+  settleMs: number;
   node?: string;
 }
 
@@ -92,7 +94,7 @@ export function buildProbePod(input: ProbePodInput): V1Pod {
           name: 'probe',
           image: input.image,
           imagePullPolicy: input.imagePullPolicy,
-          args: ['probe', '--termination-log', TERMINATION_LOG],
+          args: ['probe', '--termination-log', TERMINATION_LOG, '--settle-ms', String(input.settleMs)],
           env: [{ name: PLAN_ENV, value: input.planJson }, ...target.proxyEnv],
           terminationMessagePath: TERMINATION_LOG,
           terminationMessagePolicy: 'File',

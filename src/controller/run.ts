@@ -21,6 +21,7 @@ export interface RunSettings {
   perNode: boolean;
   /** How long a probe pod may take to start before its Kubernetes reason is reported. */
   startTimeoutMs: number;
+  settleMs: number;
   /** Probe pods of runs older than this are swept as left behind by a killed run. */
   staleAfterMs: number;
   signal: AbortSignal;
@@ -85,7 +86,7 @@ export async function runProbes(kube: Kube, settings: RunSettings): Promise<RunO
   const runId = `${Date.now().toString(36)}-${randomBytes(3).toString('hex')}`;
   const longestCheckMs = Math.max(...settings.workloads.flatMap((w) => w.plan.checks.map((c) => c.deadlineMs)));
   // The probe retries must-succeed checks within their deadline; the rest is start-up slack.
-  const activeDeadlineSeconds = Math.ceil((settings.startTimeoutMs + longestCheckMs) / 1000) + 30;
+  const activeDeadlineSeconds = Math.ceil((settings.startTimeoutMs + settings.settleMs + longestCheckMs) / 1000) + 30;
   const nodes: (string | undefined)[] = settings.perNode ? await schedulableNodes(kube) : [undefined];
   const plans = settings.workloads.map((w) => JSON.stringify(w.plan));
 
@@ -106,6 +107,7 @@ export async function runProbes(kube: Kube, settings: RunSettings): Promise<RunO
           planJson: plans[w] ?? '',
           runObject: owner,
           activeDeadlineSeconds,
+          settleMs: settings.settleMs,
           ...(node ? { node } : {}),
         });
         await kubeCall(`creating probe pod ${pod.metadata?.name}`, () => kube.core.createNamespacedPod({ namespace, body: pod }));

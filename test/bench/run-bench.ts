@@ -6,14 +6,12 @@
  */
 import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { load } from 'js-yaml';
-import { apply, KUBECONFIG, kc, kubectl, REFERENCE_NS, REPO_ROOT } from '../cluster/cluster.js';
+import { apply, CLI, kc, kubectl, LAB_CATALOGUE, LAB_RUN_ARGS, PROBE_IMAGE, REFERENCE_NS } from '../cluster/cluster.js';
 
-const IMAGE = process.env.EV_PROBE_IMAGE ?? 'localhost/egress-verify:0.1.0';
-const CATALOGUE = join(REPO_ROOT, 'test/cluster/catalogue.yaml');
+const IMAGE = PROBE_IMAGE;
 const NS = REFERENCE_NS;
-const longestDeadline = (load(readFileSync(CATALOGUE, 'utf8')) as { deadlineMs: number }).deadlineMs;
+const longestDeadline = (load(readFileSync(LAB_CATALOGUE, 'utf8')) as { deadlineMs: number }).deadlineMs;
 
 function podStartLatencyMs(): number {
   const name = `ev-bench-start-${Date.now().toString(36)}`;
@@ -41,25 +39,8 @@ function runWallMs(workloads: string[]): { ms: number; code: number } {
   const started = performance.now();
   const r = spawnSync(
     'node',
-    [
-      join(REPO_ROOT, 'dist/src/cli.js'),
-      'run',
-      '--kubeconfig',
-      KUBECONFIG,
-      '-n',
-      NS,
-      ...args,
-      '--image',
-      IMAGE,
-      '--image-pull-policy',
-      'Never',
-      '--catalogue',
-      CATALOGUE,
-      '--companion-ca',
-      'secret/guardian-tls-ca:ca.pem',
-      '-o',
-      'json=/dev/null',
-    ],
+    [CLI, ...LAB_RUN_ARGS, '-n', NS, ...args, '-o', 'json=/dev/null'],
+
     { encoding: 'utf8', timeout: 600_000 },
   );
   return { ms: performance.now() - started, code: r.status ?? -1 };

@@ -158,3 +158,24 @@ export function directHttps(ns: string, pod: string, connectTimeoutS = 3): Resul
     `https://${OUTSIDE_IP}/`,
   ]);
 }
+
+/** The project's image, as scripts/build-image.sh imports it. */
+export const PROBE_IMAGE = process.env.EV_PROBE_IMAGE ?? 'localhost/egress-verify:0.1.0';
+/** Lab targets only: the product's default catalogue (public addresses) is never dialled here. */
+export const LAB_CATALOGUE = resolve(REPO_ROOT, 'test/cluster/catalogue.yaml');
+export const CLI = resolve(REPO_ROOT, 'dist/src/cli.js');
+
+/** `egress-verify run` pointed at the lab cluster, its image, its catalogue and the companion's CA. */
+export const LAB_RUN_ARGS: readonly string[] = [
+  'run',
+  '--kubeconfig',
+  KUBECONFIG,
+  '--image',
+  PROBE_IMAGE,
+  '--image-pull-policy',
+  'Never',
+  '--catalogue',
+  LAB_CATALOGUE,
+  '--companion-ca',
+  'secret/guardian-tls-ca:ca.pem',
+];

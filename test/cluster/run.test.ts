@@ -11,7 +11,22 @@ import { join } from 'node:path';
 import { dump, load, loadAll } from 'js-yaml';
 import t from 'tap';
 import type { Report } from '../../src/report/report.js';
-import { apply, clusterSkip, eventually, KUBECONFIG, kc, kubectl, REFERENCE_NS, REPO_ROOT, run, sleep } from './cluster.js';
+import {
+  apply,
+  CLI,
+  clusterSkip,
+  eventually,
+  KUBECONFIG,
+  kc,
+  kubectl,
+  LAB_CATALOGUE,
+  LAB_RUN_ARGS,
+  PROBE_IMAGE,
+  REFERENCE_NS,
+  REPO_ROOT,
+  run,
+  sleep,
+} from './cluster.js';
 
 t.setTimeout(900_000);
 const skip = clusterSkip();
@@ -21,28 +36,13 @@ if (skip !== undefined) {
   process.exit(0);
 }
 
-const CLI = join(REPO_ROOT, 'dist/src/cli.js');
-const IMAGE = process.env.EV_PROBE_IMAGE ?? 'localhost/egress-verify:0.1.0';
-const CATALOGUE = join(REPO_ROOT, 'test/cluster/catalogue.yaml');
+const IMAGE = PROBE_IMAGE;
+const CATALOGUE = LAB_CATALOGUE;
 const NS = REFERENCE_NS;
 const scratch = mkdtempSync(join(tmpdir(), 'ev-run-'));
 t.teardown(() => rmSync(scratch, { recursive: true, force: true }));
 
-const BASE_ARGS = [
-  'run',
-  '--kubeconfig',
-  KUBECONFIG,
-  '--image',
-  IMAGE,
-  '--image-pull-policy',
-  'Never',
-  '--catalogue',
-  CATALOGUE,
-  '--companion-ca',
-  'secret/guardian-tls-ca:ca.pem',
-  '--start-timeout',
-  '60',
-];
+const BASE_ARGS = [...LAB_RUN_ARGS, '--start-timeout', '60'];
 
 interface CliRun {
   code: number;
@@ -247,23 +247,22 @@ function labJobTemplate(kind: 'Job' | 'CronJob'): Record<string, unknown> {
   return doc;
 }
 
+/** How a Job ended: the controller's exit code decides (backoffLimit 0, so one pod). */
+function jobOutcome(name: string): Promise<'succeeded' | 'failed'> {
+  return eventually(
+    `Job ${name} to finish`,
+    240_000,
+    () => {
+      const s = kc(['-n', NS, 'get', 'job', name, '-o', 'jsonpath={.status.succeeded}/{.status.failed}']).trim();
+      return s === '1/' ? 'succeeded' : s.endsWith('/1') ? 'failed' : undefined;
+    },
+    2000,
+  );
+}
+
 t.test('the Job and CronJob manifests run to completion in the cluster and leave a report', async (t) => {
   for (const doc of loadAll(readFileSync(join(REPO_ROOT, 'manifests/rbac.yaml'), 'utf8'))) apply(dump(doc));
   apply(readFileSync(join(REPO_ROOT, 'manifests/controller-networkpolicy.yaml'), 'utf8'));
-  kc(
-    [
-      '-n',
-      NS,
-      'create',
-      'configmap',
-      'egress-verify-lab-catalogue',
-      `--from-file=catalogue.yaml=${CATALOGUE}`,
-      '--dry-run=client',
-      '-o',
-      'yaml',
-    ],
-    {},
-  );
   apply(
     kc([
       '-n',
@@ -292,15 +291,7 @@ t.test('the Job and CronJob manifests run to completion in the cluster and leave
   });
   kubectl(['-n', NS, 'delete', 'job', 'egress-verify-smoke', '--ignore-not-found', '--wait=true']);
   apply(dump(labJobTemplate('Job')));
-  const complete = await eventually(
-    'the smoke Job to finish',
-    240_000,
-    () => {
-      const s = kc(['-n', NS, 'get', 'job', 'egress-verify-smoke', '-o', 'jsonpath={.status.succeeded}/{.status.failed}']).trim();
-      return s === '1/' ? 'succeeded' : s.endsWith('/1') ? 'failed' : undefined;
-    },
-    2000,
-  );
+  const complete = await jobOutcome('egress-verify-smoke');
   const logs = kc(['-n', NS, 'logs', 'job/egress-verify-smoke']);
   t.equal(complete, 'succeeded', logs.slice(-2000));
   t.match(logs, /^TAP version 14/m, 'the Job log holds the TAP report');
@@ -308,28 +299,12 @@ t.test('the Job and CronJob manifests run to completion in the cluster and leave
 
   apply(dump(labJobTemplate('CronJob')));
   kc(['-n', NS, 'create', 'job', 'egress-verify-audit-manual', '--from=cronjob/egress-verify-audit']);
-  const audit = await eventually(
-    'the CronJob-made Job to finish',
-    240_000,
-    () => {
-      const s = kc(['-n', NS, 'get', 'job', 'egress-verify-audit-manual', '-o', 'jsonpath={.status.succeeded}/{.status.failed}']).trim();
-      return s === '1/' ? 'succeeded' : s.endsWith('/1') ? 'failed' : undefined;
-    },
-    2000,
-  );
+  const audit = await jobOutcome('egress-verify-audit-manual');
   t.equal(audit, 'succeeded');
 
   await withWideOpenEgress(async () => {
     kc(['-n', NS, 'create', 'job', 'egress-verify-audit-broken', '--from=cronjob/egress-verify-audit']);
-    const broken = await eventually(
-      'the audit Job to finish',
-      240_000,
-      () => {
-        const s = kc(['-n', NS, 'get', 'job', 'egress-verify-audit-broken', '-o', 'jsonpath={.status.succeeded}/{.status.failed}']).trim();
-        return s === '1/' ? 'succeeded' : s.endsWith('/1') ? 'failed' : undefined;
-      },
-      2000,
-    );
+    const broken = await jobOutcome('egress-verify-audit-broken');
     t.equal(broken, 'failed', 'a bypass found by the CronJob is a failed Job');
   });
   t.same(probePods(), [], 'no probe pod is left behind by the in-cluster controller');
@@ -381,7 +356,6 @@ t.test('bad input: API server unreachable', async (t) => {
 });
 
 t.test('bad input: RBAC denied', async (t) => {
-  kc(['-n', NS, 'create', 'serviceaccount', 'ev-nobody', '--dry-run=client', '-o', 'yaml']);
   apply(kc(['-n', NS, 'create', 'serviceaccount', 'ev-nobody', '--dry-run=client', '-o', 'yaml']));
   t.teardown(() => kubectl(['-n', NS, 'delete', 'serviceaccount', 'ev-nobody', '--ignore-not-found']));
   const token = kc(['-n', NS, 'create', 'token', 'ev-nobody', '--duration=10m']).trim();
