@@ -87,6 +87,30 @@ async function withWideOpenEgress<T>(fn: () => Promise<T>): Promise<T> {
   }
 }
 
+t.test("the project's own image runs as a pod", async (t) => {
+  const name = `ev-version-${Date.now().toString(36)}`;
+  t.teardown(() => kubectl(['-n', NS, 'delete', 'pod', name, '--ignore-not-found', '--wait=false']));
+  apply(`apiVersion: v1
+kind: Pod
+metadata:
+  name: ${name}
+  namespace: ${NS}
+spec:
+  restartPolicy: Never
+  automountServiceAccountToken: false
+  securityContext: { runAsNonRoot: true, seccompProfile: { type: RuntimeDefault } }
+  containers:
+    - name: egress-verify
+      image: ${IMAGE}
+      imagePullPolicy: Never
+      args: ['--version']
+      securityContext: { allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: { drop: [ALL] } }
+`);
+  kc(['-n', NS, 'wait', '--for=jsonpath={.status.phase}=Succeeded', `pod/${name}`, '--timeout=120s'], { timeoutMs: 130_000 });
+  const version = (JSON.parse(readFileSync(join(REPO_ROOT, 'package.json'), 'utf8')) as { version: string }).version;
+  t.equal(kc(['-n', NS, 'logs', name]).trim(), version);
+});
+
 t.test('the reference architecture passes every check', async (t) => {
   const r = egressVerify(['-n', NS, '--workload', 'deployment/data-processor']);
   t.equal(
@@ -189,10 +213,11 @@ spec:
 });
 
 t.test('probe pods are admitted where Pod Security "restricted" is enforced', async (t) => {
-  kc(['label', '--overwrite', 'namespace', NS, 'pod-security.kubernetes.io/enforce=restricted']);
-  t.teardown(() => kubectl(['label', 'namespace', NS, 'pod-security.kubernetes.io/enforce-']));
+  const label = kc(['get', 'namespace', NS, '-o', 'jsonpath={.metadata.labels.pod-security\\.kubernetes\\.io/enforce}']).trim();
+  t.equal(label, 'restricted', `${NS} enforces Pod Security "restricted" (manifests/reference/00-namespace.yaml)`);
   const r = egressVerify(['-n', NS, '--selector', 'role=agent-workload']);
   t.equal(r.code, 0, r.stderr);
+  t.ok((r.report?.results.length ?? 0) > 0, 'the probe pod was admitted and ran');
 });
 
 function startRun(args: string[]): ChildProcess {
