@@ -5,6 +5,7 @@
  */
 import './threadpool.js';
 import { Command, CommanderError, Option } from 'commander';
+import { AUDIT_FAIL_ON, auditCommand } from './commands/audit.js';
 import { probeCommand } from './commands/probe.js';
 import { reportRenderCommand } from './commands/report.js';
 import { runCommand } from './commands/run.js';
@@ -72,6 +73,23 @@ function program(): Command {
       } finally {
         process.off('SIGINT', onSignal).off('SIGTERM', onSignal);
       }
+    });
+
+  cli
+    .command('audit')
+    .description('audit manifests offline: is every workload egress-restricted to its companion?')
+    .option(
+      '-f, --file <file|dir|->',
+      'manifest file, directory (recursive: *.yaml, *.yml, *.json) or - for stdin; repeatable',
+      collect,
+      [],
+    )
+    .addOption(new Option('--fail-on <severity>', 'fail on findings at or above this severity').choices([...AUDIT_FAIL_ON]).default('high'))
+    .addOption(
+      new Option('-o, --output <format[=file]>', `output; repeatable (${FORMATS.join(', ')}); default: tap`).argParser(collect).default([]),
+    )
+    .action((opts: { file: string[]; failOn: string; output: string[] }) => {
+      process.exitCode = auditCommand(opts);
     });
 
   const report = cli.command('report').description('work with JSON reports');

@@ -8,9 +8,10 @@ import { UsageError } from './errors.js';
 import { renderJunit } from './report/junit.js';
 import { renderJsonLines } from './report/lines.js';
 import type { Report } from './report/report.js';
+import { renderSarif } from './report/sarif.js';
 import { renderTap } from './report/tap.js';
 
-export const FORMATS = ['tap', 'json', 'jsonl', 'junit'] as const;
+export const FORMATS = ['tap', 'json', 'jsonl', 'junit', 'sarif'] as const;
 export type Format = (typeof FORMATS)[number];
 
 export interface OutputSpec {
@@ -41,6 +42,8 @@ export function render(format: Format, report: Report): string {
       return renderJsonLines(report);
     case 'junit':
       return renderJunit(report);
+    case 'sarif':
+      return renderSarif(report);
   }
 }
 

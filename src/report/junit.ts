@@ -1,4 +1,5 @@
-import type { Report } from './report.js';
+import { RULES } from '../audit/catalogue.js';
+import { type AuditFinding, auditVerdict, type Report } from './report.js';
 
 const escapeXml = (s: string): string =>
   s.replace(/[<>&"']/g, (c) => ({ '<': '&lt;', '>': '&gt;', '&': '&amp;', '"': '&quot;', "'": '&apos;' })[c] ?? c);
@@ -8,6 +9,7 @@ const escapeXml = (s: string): string =>
  * <skipped/>: dashboards count skipped tests as green.
  */
 export function renderJunit(report: Report): string {
+  if (report.findings !== undefined) return renderAuditJunit(report, report.findings);
   const s = report.summary;
   const seconds = (ms: number): string => (ms / 1000).toFixed(3);
   const total = report.results.reduce((sum, r) => sum + r.observation.durationMs, 0);
@@ -32,6 +34,31 @@ export function renderJunit(report: Report): string {
     '<?xml version="1.0" encoding="UTF-8"?>',
     `<testsuites name="egress-verify" tests="${s.total}" failures="${s.fail + s.inconclusive}" errors="${s.error}" time="${seconds(total)}">`,
     `  <testsuite name="egress-verify ${report.command}" tests="${s.total}" failures="${s.fail + s.inconclusive}" errors="${s.error}" skipped="0" timestamp="${report.startedAt}" time="${seconds(total)}">`,
+    ...cases,
+    '  </testsuite>',
+    '</testsuites>',
+    '',
+  ].join('\n');
+}
+
+/** An audit: one testcase per rule, a failure when it found something at or above fail-on. */
+function renderAuditJunit(report: Report, findings: readonly AuditFinding[]): string {
+  const failOn = report.failOn ?? 'high';
+  const byRule = new Map<string, AuditFinding[]>(RULES.map((r) => [r.id, []]));
+  for (const f of findings) byRule.set(f.ruleId, [...(byRule.get(f.ruleId) ?? []), f]);
+  let failures = 0;
+  const cases = [...byRule].map(([ruleId, hits]) => {
+    const open = `    <testcase classname="egress-verify.audit" name="${escapeXml(ruleId)}" time="0.000">`;
+    const text = hits.map((f) => `${f.location ? `${f.location.file}:${f.location.line}: ` : ''}${f.severity}: ${f.message}`).join('\n');
+    if (auditVerdict(hits, failOn) !== 'fail')
+      return hits.length === 0 ? `${open}</testcase>` : `${open}\n      <system-out>${escapeXml(text)}</system-out>\n    </testcase>`;
+    failures++;
+    return `${open}\n      <failure type="${escapeXml(hits[0]?.severity ?? 'high')}" message="${escapeXml(hits[0]?.fix ?? '')}">${escapeXml(text)}</failure>\n    </testcase>`;
+  });
+  return [
+    '<?xml version="1.0" encoding="UTF-8"?>',
+    `<testsuites name="egress-verify" tests="${byRule.size}" failures="${failures}" errors="0" time="0.000">`,
+    `  <testsuite name="egress-verify audit" tests="${byRule.size}" failures="${failures}" errors="0" skipped="0" timestamp="${report.startedAt}" time="0.000">`,
     ...cases,
     '  </testsuite>',
     '</testsuites>',

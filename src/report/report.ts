@@ -26,6 +26,37 @@ export interface Report {
   results: CheckResult[];
   warnings?: string[];
   subject?: Subject;
+  /** `audit` only: what the rules found in the manifests. */
+  findings?: AuditFinding[];
+  /** `audit` only: the lowest severity that fails the run. */
+  failOn?: Severity;
+}
+
+export const SEVERITIES = ['info', 'low', 'medium', 'high', 'critical'] as const;
+export type Severity = (typeof SEVERITIES)[number];
+
+export const severityRank = (s: Severity): number => SEVERITIES.indexOf(s);
+
+/** One rule's hit on one manifest object. */
+export interface AuditFinding {
+  ruleId: string;
+  severity: Severity;
+  message: string;
+  fix: string;
+  object: { kind: string; namespace?: string; name: string };
+  /** File (or "-" for stdin) and 1-based line of the object's first line. */
+  location?: { file: string; line: number };
+}
+
+export const isBlocking = (f: AuditFinding, failOn: Severity): boolean => severityRank(f.severity) >= severityRank(failOn);
+
+/**
+ * An audit has no probe results: its verdict comes from findings. Info and low findings can
+ * never fail it, whatever --fail-on says.
+ */
+export function auditVerdict(findings: readonly AuditFinding[], failOn: Severity): Verdict {
+  const threshold = severityRank(failOn) < severityRank('medium') ? 'medium' : failOn;
+  return findings.some((f) => isBlocking(f, threshold)) ? 'fail' : 'pass';
 }
 
 /** What a `run` tested, as observed through the API. */
@@ -52,6 +83,36 @@ export function summarize(results: readonly CheckResult[]): Summary {
   const summary: Summary = { total: results.length, pass: 0, fail: 0, inconclusive: 0, error: 0 };
   for (const r of results) summary[r.verdict]++;
   return summary;
+}
+
+/**
+ * The audit's report. Its summary counts rules, not findings: a rule passes when it found nothing
+ * at or above the fail-on severity.
+ */
+export function buildAuditReport(
+  ruleIds: readonly string[],
+  findings: AuditFinding[],
+  failOn: Severity,
+  warnings: string[],
+  startedAt: Date,
+  finishedAt: Date,
+): Report {
+  const verdict = auditVerdict(findings, failOn);
+  const failedRules = new Set(findings.filter((f) => auditVerdict([f], failOn) === 'fail').map((f) => f.ruleId));
+  const fail = ruleIds.filter((id) => failedRules.has(id)).length;
+  return {
+    schemaVersion: 1,
+    tool: { name: 'egress-verify', version: toolVersion },
+    command: 'audit',
+    startedAt: startedAt.toISOString(),
+    finishedAt: finishedAt.toISOString(),
+    verdict,
+    summary: { total: ruleIds.length, pass: ruleIds.length - fail, fail, inconclusive: 0, error: 0 },
+    results: [],
+    ...(warnings.length > 0 && { warnings }),
+    findings,
+    failOn,
+  };
 }
 
 export function buildReport(command: Command, results: CheckResult[], startedAt: Date, finishedAt: Date): Report {

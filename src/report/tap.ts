@@ -1,12 +1,14 @@
 import { dump } from 'js-yaml';
 import type { CheckResult } from '../../probes/model.js';
-import type { Report } from './report.js';
+import { RULES } from '../audit/catalogue.js';
+import { type AuditFinding, auditVerdict, type Report } from './report.js';
 
 /**
  * TAP 14: one test point per check with a YAML diagnostic block. Only a pass is "ok": an
  * inconclusive check has proven nothing, so a TAP consumer must not count it as passed.
  */
 export function renderTap(report: Report): string {
+  if (report.findings !== undefined) return renderAuditTap(report, report.findings);
   const warnings = (report.warnings ?? []).map((w) => `# warning: ${w.replace(/\n/g, ' ')}`);
   const lines = ['TAP version 14', ...warnings, `1..${report.results.length}`];
   report.results.forEach((r, i) => {
@@ -42,4 +44,41 @@ function diagnostic(r: CheckResult): Record<string, unknown> {
     ...(r.pod && { pod: r.pod }),
     ...(r.node && { node: r.node }),
   };
+}
+
+/**
+ * An audit in TAP: one test point per rule, so a clean run still lists what was checked. A rule
+ * is "not ok" when it found something at or above the fail-on severity; its diagnostic lists
+ * every finding (below the threshold too) with file:line and the fix.
+ */
+function renderAuditTap(report: Report, findings: readonly AuditFinding[]): string {
+  const failOn = report.failOn ?? 'high';
+  const warnings = (report.warnings ?? []).map((w) => `# warning: ${w.replace(/\n/g, ' ')}`);
+  const byRule = new Map<string, AuditFinding[]>(RULES.map((r) => [r.id, []]));
+  for (const f of findings) byRule.set(f.ruleId, [...(byRule.get(f.ruleId) ?? []), f]);
+  const lines = ['TAP version 14', ...warnings, `1..${byRule.size}`];
+  let n = 0;
+  for (const [ruleId, hits] of byRule) {
+    n++;
+    const status = auditVerdict(hits, failOn) === 'fail' ? 'not ok' : 'ok';
+    lines.push(
+      `${status} ${n} - ${escapeDescription(ruleId)}${hits.length > 0 ? ` (${hits.length} finding${hits.length === 1 ? '' : 's'})` : ''}`,
+    );
+    if (hits.length === 0) continue;
+    const diagnostic = {
+      severity: hits[0]?.severity,
+      fix: hits[0]?.fix,
+      findings: hits.map((f) => ({
+        at: f.location ? `${f.location.file}:${f.location.line}` : '(no location)',
+        object: `${f.object.kind}/${f.object.namespace ? `${f.object.namespace}/` : ''}${f.object.name}`,
+        message: f.message,
+      })),
+    };
+    lines.push('  ---');
+    for (const line of dump(diagnostic, { lineWidth: -1, noRefs: true }).trimEnd().split('\n')) lines.push(`  ${line}`);
+    lines.push('  ...');
+  }
+  const s = report.summary;
+  lines.push(`# verdict: ${report.verdict} (${findings.length} findings; rules: pass ${s.pass}, fail ${s.fail}; fail-on ${failOn})`);
+  return `${lines.join('\n')}\n`;
 }

@@ -1,0 +1,78 @@
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import t from 'tap';
+import { auditObjects } from './audit.js';
+import { RULE_IDS, RULES } from './catalogue.js';
+import { readManifests } from './manifests.js';
+import { RULE_CHECKS } from './rules.js';
+
+const root = fileURLToPath(new URL('../..', import.meta.url));
+const fixtures = join(root, 'test/fixtures/audit');
+const brokenDir = join(fixtures, 'broken');
+
+const above = (severity: string): boolean => severity !== 'info';
+
+t.test('the catalogue and the rule functions agree, and ids are unique', async (t) => {
+  t.same(Object.keys(RULE_CHECKS).sort(), [...RULE_IDS].sort());
+  t.equal(new Set(RULE_IDS).size, RULES.length);
+});
+
+t.test('good: the reference architecture has no finding above info', async (t) => {
+  const set = readManifests([join(fixtures, 'good')]);
+  t.same(set.warnings, []);
+  const findings = auditObjects(set.objects);
+  t.same(
+    findings.filter((f) => above(f.severity)),
+    [],
+  );
+  t.same(
+    findings.map((f) => [f.ruleId, f.location?.file.replace(`${fixtures}/`, ''), f.location?.line]),
+    [
+      ['companion-single-replica', 'good/10-egress-guardian.yaml', 14],
+      ['companion-dns-excepted', 'good/20-network-policies.yaml', 7],
+    ],
+    'the two advisories of the article as written',
+  );
+  for (const file of readdirSync(join(fixtures, 'good')))
+    t.equal(
+      readFileSync(join(fixtures, 'good', file), 'utf8'),
+      readFileSync(join(root, 'manifests/reference', file), 'utf8'),
+      `${file} is the reference`,
+    );
+});
+
+/** `# expect: RULE` marks the line before the object the rule must fire on. */
+function expectations(file: string): string[] {
+  return readFileSync(file, 'utf8')
+    .split('\n')
+    .flatMap((line, i) => {
+      const m = /^# expect: ([a-z][a-z0-9-]*)$/.exec(line);
+      return m ? [`${m[1]}@${i + 2}`] : [];
+    });
+}
+
+const brokenFiles = readdirSync(brokenDir).filter((f) => f.endsWith('.yaml'));
+
+t.test('every rule above info has a broken fixture', async (t) => {
+  const covered = new Set(brokenFiles.flatMap((f) => expectations(join(brokenDir, f)).map((e) => e.split('@')[0])));
+  for (const rule of RULES) if (rule.severity !== 'info') t.ok(covered.has(rule.id), `${rule.id} has a fixture`);
+});
+
+for (const file of brokenFiles) {
+  t.test(`broken/${file}: the rule fires exactly where marked, nothing else above info`, async (t) => {
+    const path = join(brokenDir, file);
+    const set = readManifests([path]);
+    t.same(set.warnings, []);
+    const expected = expectations(path);
+    t.ok(expected.length > 0, 'the fixture marks where its rule fires');
+    const got = auditObjects(set.objects)
+      .filter((f) => above(f.severity))
+      .map((f) => {
+        t.equal(f.location?.file, path);
+        t.ok(f.fix.length > 0 && f.message.length > 0);
+        return `${f.ruleId}@${f.location?.line}`;
+      });
+    t.same(got, expected);
+  });
+}

@@ -1,0 +1,137 @@
+/**
+ * Every audit rule as data: id, severity, what it finds, how to fix it. The checks themselves
+ * are in rules.ts, one function per id; the README's rule table is this list.
+ */
+import type { Severity } from '../report/report.js';
+
+export interface RuleSpec {
+  id: string;
+  severity: Severity;
+  title: string;
+  fix: string;
+}
+
+export const RULES = [
+  {
+    id: 'unrestricted-workload',
+    severity: 'high',
+    title: 'Workload pods are selected by no Egress NetworkPolicy and use no companion',
+    fix: 'Select the pods with an Egress NetworkPolicy that admits only the companion Service and cluster DNS, and point HTTPS_PROXY at the companion.',
+  },
+  {
+    id: 'proxy-advisory-only',
+    severity: 'high',
+    title: 'HTTPS_PROXY is set but no Egress NetworkPolicy selects the pods: the proxy is advisory',
+    fix: 'Add an Egress NetworkPolicy selecting these pods that admits only the companion and DNS; a cleared environment or a raw socket otherwise goes straight out.',
+  },
+  {
+    id: 'wide-egress',
+    severity: 'critical',
+    title: 'An Egress policy lets workload pods reach any address (no `to`, 0.0.0.0/0, or an ipBlock wider than /8)',
+    fix: 'Remove the wide rule from policies that select workload pods; only the companion pods get internet egress.',
+  },
+  {
+    id: 'dns-egress-missing',
+    severity: 'high',
+    title: 'Egress-restricted pods have no DNS exception (UDP 53): names stop resolving, the companion included',
+    fix: 'Add an egress rule to the cluster DNS pods (namespaceSelector: {}, podSelector k8s-app: kube-dns) on UDP 53 and TCP 53.',
+  },
+  {
+    id: 'dns-udp-only',
+    severity: 'low',
+    title: 'The DNS exception admits UDP 53 but not TCP 53: truncated answers cannot be retried over TCP',
+    fix: 'Admit TCP 53 to the cluster DNS pods as well as UDP 53.',
+  },
+  {
+    id: 'policy-selects-nothing',
+    severity: 'medium',
+    title: 'A NetworkPolicy selects no workload in the manifests (a typo in its podSelector?)',
+    fix: "Make the policy's podSelector match the workload's pod template labels.",
+  },
+  {
+    id: 'companion-private-ranges',
+    severity: 'high',
+    title: "The companion's egress does not except 10.0.0.0/8, 172.16.0.0/12 and 192.168.0.0/16",
+    fix: "List 10.0.0.0/8, 172.16.0.0/12 and 192.168.0.0/16 under the companion's ipBlock `except`, so the proxy cannot be used to reach cluster and node addresses.",
+  },
+  {
+    id: 'companion-dns-excepted',
+    severity: 'info',
+    title: 'The companion has no DNS rule to cluster DNS pods; with 10.0.0.0/8 excepted it may not resolve names',
+    fix: "Add an egress rule from the companion to the cluster DNS pods on UDP/TCP 53 (the article's template lacks it).",
+  },
+  {
+    id: 'proxy-host-unknown',
+    severity: 'high',
+    title: 'HTTPS_PROXY names a host that is no Service in the manifests',
+    fix: "Point HTTPS_PROXY at the companion Service's name (name, name.namespace or name.namespace.svc.cluster.local).",
+  },
+  {
+    id: 'proxy-port-blocked',
+    severity: 'high',
+    title: "The workload's egress policies do not admit the companion's proxy port",
+    fix: "Admit the Service's target port (TCP) to the companion pods in the workload's egress policy, or fix the port in HTTPS_PROXY.",
+  },
+  {
+    id: 'no-proxy-bypass',
+    severity: 'medium',
+    title: 'NO_PROXY is `*` or names outside hosts: that traffic skips the scanner',
+    fix: 'Keep NO_PROXY to localhost, 127.0.0.1 and cluster-internal names (.cluster.local, .svc).',
+  },
+  {
+    id: 'no-proxy-cluster-missing',
+    severity: 'low',
+    title: 'NO_PROXY lacks .cluster.local / .svc: in-cluster calls are sent to the companion',
+    fix: 'Add .cluster.local and .svc to NO_PROXY.',
+  },
+  {
+    id: 'in-pod-proxy-sidecar',
+    severity: 'high',
+    title: 'A scanner/proxy sidecar runs in the workload pod and HTTPS_PROXY points at localhost',
+    fix: 'Move the scanner into its own pod behind a Service (the companion); NetworkPolicy cannot tell containers of one pod apart.',
+  },
+  {
+    id: 'configmap-subpath',
+    severity: 'medium',
+    title: 'The companion mounts a ConfigMap with subPath: updates never reach the file',
+    fix: 'Mount the ConfigMap as a directory (no subPath), or restart the companion on every change.',
+  },
+  {
+    id: 'init-fetches-internet',
+    severity: 'medium',
+    title: 'An init container of an egress-restricted pod fetches from the internet (curl, wget, a URL)',
+    fix: 'Bake the files into an image and copy them into an emptyDir from an init container; egress lockdown blocks the download.',
+  },
+  {
+    id: 'secret-volume-mode',
+    severity: 'medium',
+    title: 'A Secret volume is world-readable, or unreadable to the fsGroup (no group-read bit), or its mode is not a number',
+    fix: 'Use defaultMode: 0640 (YAML 1.1 octal, 416 decimal) with securityContext.fsGroup.',
+  },
+  {
+    id: 'companion-single-replica',
+    severity: 'info',
+    title: 'The companion runs one replica: while it restarts every workload behind it has no egress',
+    fix: 'Run two or more replicas (with a PodDisruptionBudget) if egress downtime matters; the failure is closed, not open.',
+  },
+  {
+    id: 'companion-vpn-sidecar',
+    severity: 'medium',
+    title: 'A VPN or tunnel container (wireguard, openvpn, tailscale, tor) runs in the companion pod',
+    fix: 'Remove it; exit-IP rotation belongs to an egress gateway, not to the scanning pod.',
+  },
+  {
+    id: 'companion-shared-identity',
+    severity: 'medium',
+    title: 'Workloads with different identities share one companion',
+    fix: 'Deploy one companion (Deployment, Service, policy) per identity, so credentials stay isolated.',
+  },
+] as const satisfies readonly RuleSpec[];
+
+export type RuleId = (typeof RULES)[number]['id'];
+
+export const RULE_IDS: readonly RuleId[] = RULES.map((r) => r.id);
+
+const byId = new Map<string, RuleSpec>(RULES.map((r) => [r.id, r]));
+
+export const ruleSpec = (id: string): RuleSpec | undefined => byId.get(id);

@@ -1,0 +1,138 @@
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import t from 'tap';
+import { UsageError } from '../errors.js';
+import { MAX_FILE_BYTES, parseManifests, readManifests } from './manifests.js';
+
+const root = fileURLToPath(new URL('../..', import.meta.url));
+const where = (text: string, file = 'm.yaml') => parseManifests(file, text).objects.map((o) => `${o.kind}/${o.name}@${o.location.line}`);
+
+t.test('multi-document YAML: each object keeps its first line; empty documents and comments are skipped', async (t) => {
+  const text = [
+    '# head',
+    '---',
+    'apiVersion: v1',
+    'kind: Service',
+    'metadata: {name: a}',
+    '---',
+    '---',
+    '',
+    '# c',
+    'kind: Pod',
+    'metadata:',
+    '  name: b',
+  ].join('\n');
+  t.same(where(text), ['Service/a@3', 'Pod/b@10']);
+});
+
+t.test('List kinds: every item, at its own line', async (t) => {
+  const text = [
+    'apiVersion: v1',
+    'kind: List',
+    'items:',
+    '  - kind: Service',
+    '    metadata: {name: a}',
+    '  - {kind: Pod, metadata: {name: b}}',
+  ].join('\n');
+  t.same(where(text), ['Service/a@4', 'Pod/b@6']);
+  t.same(where(text.replace('kind: List', 'kind: ServiceList')), ['Service/a@4', 'Pod/b@6']);
+});
+
+t.test('JSON, as kubectl get -o json writes it', async (t) => {
+  const text = JSON.stringify(
+    {
+      apiVersion: 'v1',
+      kind: 'List',
+      items: [
+        { kind: 'Service', metadata: { name: 'a' } },
+        { kind: 'Pod', metadata: { name: 'b' } },
+      ],
+    },
+    null,
+    2,
+  );
+  t.same(where(text, 'm.json'), ['Service/a@5', 'Pod/b@11']);
+});
+
+t.test('YAML 1.1 numbers, as kubectl reads them: 0640 is octal', async (t) => {
+  const [o] = parseManifests('m.yaml', 'kind: Pod\nmetadata: {name: p}\nspec: {mode: 0640}\n').objects;
+  t.equal((o?.body.spec as { mode: number } | undefined)?.mode, 0o640);
+});
+
+t.test('malformed YAML: a warning naming file:line, the file skipped, the others read', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'ev-audit-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  writeFileSync(join(dir, 'a-bad.yaml'), 'kind: Pod\nmetadata:\n  name: [unclosed\n  x: 1\n');
+  writeFileSync(join(dir, 'b-good.yml'), 'kind: Pod\nmetadata: {name: ok}\n');
+  writeFileSync(join(dir, 'notes.txt'), 'not a manifest');
+  const set = readManifests([dir]);
+  t.same(
+    set.objects.map((o) => o.name),
+    ['ok'],
+  );
+  t.equal(set.warnings.length, 1);
+  t.match(set.warnings[0], new RegExp(`^${join(dir, 'a-bad.yaml')}:4: not valid YAML .*file skipped$`));
+});
+
+t.test('objects without kind or name are warnings; unknown kinds are kept and ignored by the rules', async (t) => {
+  const set = parseManifests('m.yaml', 'kind: Widget\nmetadata: {name: w}\n---\nfoo: bar\n---\n- 1\n');
+  t.same(
+    set.objects.map((o) => o.kind),
+    ['Widget'],
+  );
+  t.same(set.warnings, [
+    'm.yaml:4: an object without kind or metadata.name; ignored',
+    'm.yaml:6: a document that is not an object; ignored',
+  ]);
+});
+
+t.test('a missing file and a file over the size limit are usage errors', async (t) => {
+  t.throws(() => readManifests(['/nonexistent/x.yaml']), UsageError);
+  const dir = mkdtempSync(join(tmpdir(), 'ev-audit-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const big = join(dir, 'big.yaml');
+  writeFileSync(big, '');
+  truncateSync(big, MAX_FILE_BYTES + 1);
+  t.throws(() => readManifests([big]), { message: /over 52428800 bytes are refused/ });
+});
+
+const cli = (args: string[], input?: string) =>
+  spawnSync(process.execPath, ['--import', 'tsx', join(root, 'src/cli.ts'), ...args], {
+    cwd: root,
+    input: input ?? '',
+    encoding: 'utf8',
+    env: { ...process.env, EGRESS_VERIFY_LOG_LEVEL: 'silent' },
+  });
+
+t.test('CLI: manifests on stdin (-f -), exit code from the findings', async (t) => {
+  const broken = cli(['audit', '-f', '-', '-o', 'json'], readFileSync(join(root, 'test/fixtures/audit/broken/wide-egress.yaml'), 'utf8'));
+  t.equal(broken.status, 1, broken.stderr);
+  const report = JSON.parse(broken.stdout) as { verdict: string; findings: { ruleId: string; location: { file: string; line: number } }[] };
+  t.equal(report.verdict, 'fail');
+  t.same(
+    report.findings.filter((f) => f.ruleId === 'wide-egress').map((f) => f.location),
+    [{ file: '-', line: 102 }],
+  );
+  t.equal(
+    cli(
+      ['audit', '-f', '-', '--fail-on', 'critical'],
+      readFileSync(join(root, 'test/fixtures/audit/broken/dns-egress-missing.yaml'), 'utf8'),
+    ).status,
+    0,
+  );
+  const good = cli(['audit', '-f', 'test/fixtures/audit/good']);
+  t.equal(good.status, 0, good.stderr);
+  t.match(good.stdout, /^TAP version 14\n1\.\.19\n/);
+});
+
+t.test('CLI: malformed stdin is a warning and a pass; bad flags are usage errors', async (t) => {
+  const bad = cli(['audit', '-f', '-'], 'kind: [\n');
+  t.equal(bad.status, 0, bad.stderr);
+  t.match(bad.stdout, /# warning: -:2: not valid YAML/);
+  t.equal(cli(['audit']).status, 2);
+  t.equal(cli(['audit', '-f', '-', '--fail-on', 'low']).status, 2);
+  t.equal(cli(['audit', '-f', '-', '-o', 'html']).status, 2);
+});

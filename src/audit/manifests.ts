@@ -1,0 +1,240 @@
+/**
+ * Reading manifests for `audit`: files, directories and stdin; multi-document YAML and JSON;
+ * `List` kinds. Every object keeps the file and line it starts on. A file that does not parse is
+ * a warning and is skipped, never a crash: an audit of a repository must report what it can.
+ */
+import { readdirSync, readFileSync, readSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { constructFromEvents, EVENT_ID, type Event, getScalarValue, parseEvents, YAML11_SCHEMA } from 'js-yaml';
+import { UsageError } from '../errors.js';
+
+/** Larger than any sane manifest set; a guard against pointing -f at a disk image. */
+export const MAX_FILE_BYTES = 50 * 1024 * 1024;
+
+const MANIFEST_EXTENSIONS = /\.(ya?ml|json)$/i;
+
+export interface SourceLocation {
+  /** The path as given (or found under a directory), "-" for stdin. */
+  file: string;
+  /** 1-based line of the object's first key. */
+  line: number;
+}
+
+/** One Kubernetes object as written, with where it was written. */
+export interface ManifestObject {
+  apiVersion: string;
+  kind: string;
+  name: string;
+  /** Absent when the manifest does not say (it is then applied to the current namespace). */
+  namespace?: string;
+  body: Record<string, unknown>;
+  location: SourceLocation;
+}
+
+export interface ManifestSet {
+  objects: ManifestObject[];
+  /** Files skipped or documents ignored, as "file:line: reason". */
+  warnings: string[];
+}
+
+/** Expands directories (recursively, sorted, *.yaml|*.yml|*.json) and reads each input once. */
+export function readManifests(inputs: readonly string[], stdin: () => string = readStdin): ManifestSet {
+  const set: ManifestSet = { objects: [], warnings: [] };
+  for (const input of inputs) {
+    if (input === '-') {
+      parseInto(set, '-', stdin());
+      continue;
+    }
+    for (const file of expand(input)) parseInto(set, file, readManifestFile(file));
+  }
+  return set;
+}
+
+function expand(path: string): string[] {
+  let stat: ReturnType<typeof statSync>;
+  try {
+    stat = statSync(path);
+  } catch (err) {
+    throw new UsageError(`cannot read ${path}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`, { cause: err });
+  }
+  if (!stat.isDirectory()) return [path];
+  const files: string[] = [];
+  for (const entry of readdirSync(path, { withFileTypes: true }).sort((a, b) => a.name.localeCompare(b.name))) {
+    const full = join(path, entry.name);
+    if (entry.isDirectory()) files.push(...expand(full));
+    else if (MANIFEST_EXTENSIONS.test(entry.name)) files.push(full);
+  }
+  return files;
+}
+
+function readManifestFile(file: string): string {
+  try {
+    const size = statSync(file).size;
+    if (size > MAX_FILE_BYTES) throw new UsageError(`${file} is ${size} bytes; manifests over ${MAX_FILE_BYTES} bytes are refused`);
+    return readFileSync(file, 'utf8');
+  } catch (err) {
+    if (err instanceof UsageError) throw err;
+    throw new UsageError(`cannot read ${file}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`, { cause: err });
+  }
+}
+
+function readStdin(): string {
+  const chunks: Buffer[] = [];
+  const chunk = Buffer.alloc(1 << 16);
+  let total = 0;
+  for (;;) {
+    let n: number;
+    try {
+      n = readSyncRetrying(chunk);
+    } catch (err) {
+      throw new UsageError(`cannot read stdin: ${(err as NodeJS.ErrnoException).code ?? String(err)}`, { cause: err });
+    }
+    if (n === 0) break;
+    total += n;
+    if (total > MAX_FILE_BYTES) throw new UsageError(`stdin is over ${MAX_FILE_BYTES} bytes; refused`);
+    chunks.push(Buffer.from(chunk.subarray(0, n)));
+  }
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+/** A pipe whose writer is slower than us reports EAGAIN on a non-blocking fd 0. */
+function readSyncRetrying(buffer: Buffer): number {
+  for (;;) {
+    try {
+      return readSync(0, buffer);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'EAGAIN') continue;
+      if ((err as NodeJS.ErrnoException).code === 'EOF') return 0;
+      throw err;
+    }
+  }
+}
+
+/**
+ * Parses one file's text into objects. YAML 1.1 scalars (the schema kubectl reads with), so
+ * `defaultMode: 0640` is octal 416 here as it is on the API server.
+ */
+export function parseManifests(file: string, text: string): ManifestSet {
+  const set: ManifestSet = { objects: [], warnings: [] };
+  parseInto(set, file, text);
+  return set;
+}
+
+function parseInto(set: ManifestSet, file: string, text: string): void {
+  let events: Event[];
+  let documents: unknown[];
+  try {
+    events = parseEvents(text, { filename: file });
+    documents = constructFromEvents(events, { source: text, schema: YAML11_SCHEMA, filename: file });
+  } catch (err) {
+    const mark = (err as { mark?: { line?: number } }).mark;
+    const reason = (err as { reason?: string }).reason ?? (err as Error).message?.split('\n')[0] ?? String(err);
+    set.warnings.push(`${file}:${(mark?.line ?? 0) + 1}: not valid YAML (${reason}); file skipped`);
+    return;
+  }
+  const lineOf = lineIndex(text);
+  const starts = documentStarts(text, events);
+  documents.forEach((doc, i) => {
+    const where = starts[i] ?? { root: 0, items: [] };
+    if (doc === null || doc === undefined) return;
+    if (!isRecord(doc)) {
+      set.warnings.push(`${file}:${lineOf(where.root)}: a document that is not an object; ignored`);
+      return;
+    }
+    const list = doc.items;
+    if (typeof doc.kind === 'string' && doc.kind.endsWith('List') && Array.isArray(list)) {
+      list.forEach((item, j) => {
+        addObject(set, item, { file, line: lineOf(where.items[j] ?? where.root) });
+      });
+      return;
+    }
+    addObject(set, doc, { file, line: lineOf(where.root) });
+  });
+}
+
+function addObject(set: ManifestSet, value: unknown, location: SourceLocation): void {
+  if (!isRecord(value)) return;
+  const metadata = isRecord(value.metadata) ? value.metadata : {};
+  const { apiVersion, kind } = value;
+  const { name, namespace } = metadata;
+  if (typeof kind !== 'string' || typeof name !== 'string') {
+    set.warnings.push(`${location.file}:${location.line}: an object without kind or metadata.name; ignored`);
+    return;
+  }
+  set.objects.push({
+    apiVersion: typeof apiVersion === 'string' ? apiVersion : '',
+    kind,
+    name,
+    ...(typeof namespace === 'string' && namespace !== '' && { namespace }),
+    body: value,
+    location,
+  });
+}
+
+export const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+/** Offset → 1-based line, by binary search over line starts. */
+function lineIndex(text: string): (offset: number) => number {
+  const starts = [0];
+  for (let i = text.indexOf('\n'); i !== -1; i = text.indexOf('\n', i + 1)) starts.push(i + 1);
+  return (offset) => {
+    let lo = 0;
+    let hi = starts.length - 1;
+    while (lo < hi) {
+      const mid = (lo + hi + 1) >> 1;
+      if ((starts[mid] ?? 0) <= Math.max(offset, 0)) lo = mid;
+      else hi = mid - 1;
+    }
+    return lo + 1;
+  };
+}
+
+interface DocumentStart {
+  /** Offset of the document's root node. */
+  root: number;
+  /** Offsets of the root's `items:` entries (for List kinds). */
+  items: number[];
+}
+
+type Frame =
+  | { kind: 'document' }
+  | { kind: 'mapping'; root: boolean; expectKey: boolean; nextIsItems: boolean }
+  | { kind: 'sequence'; items: boolean };
+
+/** Walks the parser's event stream once: where each document, and each `items` entry, starts. */
+function documentStarts(text: string, events: readonly Event[]): DocumentStart[] {
+  const docs: DocumentStart[] = [];
+  const stack: Frame[] = [];
+  let current: DocumentStart = { root: 0, items: [] };
+  for (const e of events) {
+    if (e.type === EVENT_ID.DOCUMENT) {
+      current = { root: 0, items: [] };
+      docs.push(current);
+      stack.push({ kind: 'document' });
+      continue;
+    }
+    if (e.type === EVENT_ID.POP) {
+      stack.pop();
+      continue;
+    }
+    const start = e.type === EVENT_ID.MAPPING || e.type === EVENT_ID.SEQUENCE ? e.start : e.type === EVENT_ID.SCALAR ? e.valueStart : -1;
+    const parent = stack[stack.length - 1];
+    let isItems = false;
+    if (parent?.kind === 'document') current.root = Math.max(start, 0);
+    else if (parent?.kind === 'sequence') {
+      if (parent.items) current.items.push(Math.max(start, 0));
+    } else if (parent?.kind === 'mapping') {
+      if (parent.expectKey) {
+        parent.nextIsItems = parent.root && e.type === EVENT_ID.SCALAR && getScalarValue(text, e) === 'items';
+      } else {
+        isItems = parent.nextIsItems;
+        parent.nextIsItems = false;
+      }
+      parent.expectKey = !parent.expectKey;
+    }
+    if (e.type === EVENT_ID.MAPPING)
+      stack.push({ kind: 'mapping', root: parent?.kind === 'document', expectKey: true, nextIsItems: false });
+    else if (e.type === EVENT_ID.SEQUENCE) stack.push({ kind: 'sequence', items: isItems });
+  }
+  return docs;
+}

@@ -1,0 +1,100 @@
+import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Ajv } from 'ajv';
+import addFormats from 'ajv-formats';
+import t from 'tap';
+import { Parser } from 'tap-parser';
+import { reportValidator } from '../commands/report.js';
+import { renderJunit } from '../report/junit.js';
+import { auditVerdict, buildAuditReport } from '../report/report.js';
+import { renderSarif } from '../report/sarif.js';
+import { renderTap } from '../report/tap.js';
+import { auditObjects } from './audit.js';
+import { RULE_IDS, RULES } from './catalogue.js';
+import { readManifests } from './manifests.js';
+
+const root = fileURLToPath(new URL('../..', import.meta.url));
+const file = join(root, 'test/fixtures/audit/broken/wide-egress.yaml');
+const findings = auditObjects(readManifests([file, join(root, 'test/fixtures/audit/good')]).objects);
+const at = new Date('2026-11-27T00:00:00Z');
+const report = buildAuditReport(RULE_IDS, findings, 'high', ['x.yaml:3: not valid YAML; file skipped'], at, at);
+
+t.test('verdict: fail at or above --fail-on; info and low never fail', async (t) => {
+  t.equal(report.verdict, 'fail');
+  const info = findings.filter((f) => f.severity === 'info');
+  t.ok(info.length > 0);
+  t.equal(auditVerdict(info, 'medium'), 'pass');
+  t.equal(auditVerdict([{ ...findings[0], severity: 'low' } as (typeof findings)[number]], 'info'), 'pass');
+  t.equal(auditVerdict(findings, 'critical'), 'fail', 'wide-egress is critical');
+  t.equal(auditVerdict([], 'medium'), 'pass', 'an audit that finds nothing passes');
+  t.match(report.summary, { total: RULES.length, fail: 1, pass: RULES.length - 1 });
+});
+
+t.test('the audit report matches the published report schema', async (t) => {
+  const validate = reportValidator();
+  t.ok(validate(JSON.parse(JSON.stringify(report))), JSON.stringify(validate.errors));
+  t.notOk(validate({ ...report, failOn: 'severe' }));
+});
+
+t.test('SARIF validates against the official SARIF 2.1.0 schema', async (t) => {
+  // @microsoft/jest-sarif ships the OASIS schema (draft-04, "id"): read it as draft-07.
+  const require = createRequire(import.meta.url);
+  const schemaPath = join(require.resolve('@microsoft/jest-sarif/package.json'), '../lib/schemas/sarif-2.1.0-rtm.5.json');
+  const { id, $schema: _draft, ...schema } = JSON.parse(readFileSync(schemaPath, 'utf8')) as Record<string, unknown>;
+  // unicodeRegExp off: the schema's "language" pattern has a stray "]" that only non-unicode
+  // regular expressions accept, as draft-04 validators did.
+  const ajv = new Ajv({ strict: false, allErrors: true, unicodeRegExp: false });
+  addFormats.default(ajv);
+  const validate = ajv.compile({ ...schema, $id: String(id) });
+  const sarif = JSON.parse(renderSarif(report)) as {
+    runs: { tool: { driver: { rules: { id: string }[] } }; results: { ruleId: string; level: string; locations: unknown[] }[] }[];
+  };
+  t.ok(validate(sarif), JSON.stringify(validate.errors?.slice(0, 3)));
+  const run = sarif.runs[0];
+  t.equal(run?.tool.driver.rules.length, RULES.length);
+  t.match(
+    run?.results.find((r) => r.ruleId === 'wide-egress'),
+    {
+      level: 'error',
+      locations: [{ physicalLocation: { artifactLocation: { uri: `file://${file}` }, region: { startLine: 102 } } }],
+    },
+  );
+  t.match(
+    run?.results.find((r) => r.ruleId === 'companion-single-replica'),
+    { level: 'note' },
+  );
+  const stdin = buildAuditReport(
+    RULE_IDS,
+    [{ ...findings[0], location: { file: '-', line: 3 } } as (typeof findings)[number]],
+    'high',
+    [],
+    at,
+    at,
+  );
+  t.ok(validate(JSON.parse(renderSarif(stdin))), 'stdin findings validate too');
+});
+
+t.test('TAP: one point per rule, not ok when it fails, findings with file:line in the diagnostic', async (t) => {
+  const tap = renderTap(report);
+  const points: { ok: boolean; name: string; diag: { findings?: { at: string }[] } | null }[] = [];
+  const parser = new Parser();
+  parser.on('assert', (a: (typeof points)[number]) => points.push(a));
+  const done = new Promise<{ ok: boolean }>((resolve) => parser.on('complete', resolve));
+  parser.end(tap);
+  t.equal((await done).ok, false);
+  t.equal(points.length, RULES.length);
+  t.same(
+    points.filter((p) => !p.ok).map((p) => p.name),
+    ['wide-egress (1 finding)'],
+  );
+  t.same(points.find((p) => p.name.startsWith('wide-egress'))?.diag?.findings?.[0]?.at, `${file}:102`);
+  t.match(tap, /# warning: x\.yaml:3: not valid YAML/);
+});
+
+t.test('JUnit: one testcase per rule, a failure for a failing rule', async (t) => {
+  const xml = renderJunit(report);
+  t.match(xml, new RegExp(`tests="${RULES.length}" failures="1"`));
+  t.match(xml, /<testcase classname="egress-verify.audit" name="wide-egress" time="0.000">\n\s+<failure type="critical"/);
+});
