@@ -5,7 +5,7 @@
  */
 import './threadpool.js';
 import { Command, CommanderError, Option } from 'commander';
-import { AUDIT_FAIL_ON, auditCommand } from './commands/audit.js';
+import { AUDIT_FAIL_ON, type AuditOptions, auditCommand } from './commands/audit.js';
 import { probeCommand } from './commands/probe.js';
 import { reportRenderCommand } from './commands/report.js';
 import { runCommand } from './commands/run.js';
@@ -77,19 +77,22 @@ function program(): Command {
 
   cli
     .command('audit')
-    .description('audit manifests offline: is every workload egress-restricted to its companion?')
+    .description('audit manifests (or a live namespace): is every workload egress-restricted to its companion?')
     .option(
       '-f, --file <file|dir|->',
       'manifest file, directory (recursive: *.yaml, *.yml, *.json) or - for stdin; repeatable',
       collect,
       [],
     )
+    .option('-n, --namespace <namespace>', 'audit this live namespace through the API (read-only) instead of files')
+    .option('--kubeconfig <file>', 'kubeconfig file, with -n')
+    .option('--context <name>', 'kubeconfig context, with -n')
     .addOption(new Option('--fail-on <severity>', 'fail on findings at or above this severity').choices([...AUDIT_FAIL_ON]).default('high'))
     .addOption(
       new Option('-o, --output <format[=file]>', `output; repeatable (${FORMATS.join(', ')}); default: tap`).argParser(collect).default([]),
     )
-    .action((opts: { file: string[]; failOn: string; output: string[] }) => {
-      process.exitCode = auditCommand(opts);
+    .action(async (opts: AuditOptions) => {
+      process.exitCode = await auditCommand(opts);
     });
 
   const report = cli.command('report').description('work with JSON reports');

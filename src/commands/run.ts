@@ -2,6 +2,8 @@
  * `egress-verify run`: the post-deploy smoke test and the CronJob audit.
  */
 import { join } from 'node:path';
+import { auditObjects } from '../audit/audit.js';
+import { readLiveObjects } from '../audit/live.js';
 import { checkCompanion, checkIdentity, checkNamespace, checkPermissions } from '../controller/preflight.js';
 import { probeIdentity, requireCompanion, runProbes } from '../controller/run.js';
 import { resolveSelector, resolveWorkload, type WorkloadTarget } from '../controller/target.js';
@@ -10,7 +12,7 @@ import { connectKube, isNotFound, type Kube, kubeError } from '../kube/client.js
 import { log } from '../log.js';
 import { parseOutputs, writeOutputs } from '../output.js';
 import { toolVersion } from '../package-root.js';
-import { buildReport } from '../report/report.js';
+import { type AuditFinding, buildReport } from '../report/report.js';
 import { checkPem, planFromCatalogue, readCompanionCa } from './probe.js';
 
 export interface RunOptions {
@@ -112,9 +114,17 @@ export async function runCommand(opts: RunOptions, signal: AbortSignal): Promise
       else log.info({ pod, state }, 'probe pod');
     },
   });
+  // The live audit explains the verdict (why a bypass exists); it does not change it.
+  let findings: AuditFinding[] = [];
+  try {
+    findings = auditObjects(await readLiveObjects(kube, namespace));
+  } catch (err) {
+    outcome.warnings.push(`live audit skipped: ${(err as Error).message}`);
+  }
   const report = {
     ...buildReport('run', outcome.results, startedAt, new Date()),
     warnings: [...new Set(warnings), ...outcome.warnings],
+    findings,
     subject: {
       cluster: kube.server,
       namespace,

@@ -9,7 +9,7 @@ const escapeXml = (s: string): string =>
  * <skipped/>: dashboards count skipped tests as green.
  */
 export function renderJunit(report: Report): string {
-  if (report.findings !== undefined) return renderAuditJunit(report, report.findings);
+  if (report.command === 'audit') return renderAuditJunit(report, report.findings ?? []);
   const s = report.summary;
   const seconds = (ms: number): string => (ms / 1000).toFixed(3);
   const total = report.results.reduce((sum, r) => sum + r.observation.durationMs, 0);

@@ -8,9 +8,13 @@ import { type AuditFinding, auditVerdict, type Report } from './report.js';
  * inconclusive check has proven nothing, so a TAP consumer must not count it as passed.
  */
 export function renderTap(report: Report): string {
-  if (report.findings !== undefined) return renderAuditTap(report, report.findings);
+  if (report.command === 'audit') return renderAuditTap(report, report.findings ?? []);
   const warnings = (report.warnings ?? []).map((w) => `# warning: ${w.replace(/\n/g, ' ')}`);
-  const lines = ['TAP version 14', ...warnings, `1..${report.results.length}`];
+  // A run carries the live audit's findings: they explain a verdict, they are not test points.
+  const findings = (report.findings ?? []).map(
+    (f) => `# finding: ${f.severity} ${f.ruleId} ${f.object.kind}/${f.object.name}: ${f.message.replace(/\n/g, ' ')}`,
+  );
+  const lines = ['TAP version 14', ...warnings, ...findings, `1..${report.results.length}`];
   report.results.forEach((r, i) => {
     const status = r.verdict === 'pass' ? 'ok' : 'not ok';
     // Several probe pods report the same check ids: the pod tells them apart.

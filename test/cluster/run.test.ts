@@ -143,6 +143,36 @@ t.test('egress wide open: the bypasses are reported and the exit code says so', 
   });
 });
 
+t.test('the live audit: the reference namespace is clean, a wide-open policy is found and explained in the run', async (t) => {
+  const audit = (): { code: number; report: Report } => {
+    const file = join(scratch, `audit-${Date.now()}.json`);
+    const r = run('node', [CLI, 'audit', '--kubeconfig', KUBECONFIG, '-n', NS, '-o', `json=${file}`], { timeoutMs: 60_000 });
+    return { code: r.code, report: JSON.parse(readFileSync(file, 'utf8')) as Report };
+  };
+  const clean = audit();
+  t.equal(clean.code, 0);
+  t.same(
+    (clean.report.findings ?? []).filter((f) => f.severity !== 'info').map((f) => f.ruleId),
+    [],
+    'nothing above info in the reference architecture',
+  );
+  await withWideOpenEgress(async () => {
+    const broken = audit();
+    t.equal(broken.code, 1, 'exit 1: a finding at or above high');
+    t.ok(
+      broken.report.findings?.some((f) => f.ruleId === 'wide-egress' && f.object.name === 'restrict-workload-egress'),
+      'wide-egress names the policy',
+    );
+    const r = egressVerify(['-n', NS, '--workload', 'deployment/data-processor']);
+    t.equal(r.code, 1);
+    t.ok(
+      r.report?.findings?.some((f) => f.ruleId === 'wide-egress'),
+      "the run's report carries the live audit's explanation",
+    );
+    t.match(r.stdout, /^# finding: critical wide-egress/m);
+  });
+});
+
 t.test('a run leaves the real workload untouched', async (t) => {
   apply(`apiVersion: v1
 kind: Service
@@ -313,6 +343,8 @@ t.test('the Job and CronJob manifests run to completion in the cluster and leave
       '--ignore-not-found',
     ]);
     kubectl(['-n', NS, 'delete', 'cronjob', 'egress-verify-audit', '--ignore-not-found']);
+    // Left behind, it would select nothing: the live audit rightly reports that.
+    kubectl(['-n', NS, 'delete', 'networkpolicy', 'egress-verify-controller', '--ignore-not-found']);
   });
   kubectl(['-n', NS, 'delete', 'job', 'egress-verify-smoke', '--ignore-not-found', '--wait=true']);
   apply(dump(labJobTemplate('Job')));
