@@ -9,6 +9,9 @@ import { readPackageFile } from '../src/package-root.js';
 import type { Check, ProbePlan } from './model.js';
 import { endpointOf } from './verdict.js';
 
+/** The environment variable a probe pod's plan travels in. */
+export const PLAN_ENV = 'EGRESS_VERIFY_PLAN';
+
 const ajv = new Ajv2020({ useDefaults: true, allErrors: false, strict: false });
 const validateSchema = ajv.compile<ProbePlan>(JSON.parse(readPackageFile('probes/plan.schema.json')));
 

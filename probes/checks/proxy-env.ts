@@ -1,10 +1,10 @@
 import { request as httpsRequest } from 'node:https';
-import { connect } from 'node:net';
 import { SocksProxyAgent } from 'socks-proxy-agent';
 import { EnvHttpProxyAgent, request, errors as undiciErrors } from 'undici';
 import type { Observation, ProxyEnvCheck } from '../model.js';
 import { abortable } from './deadline.js';
 import { errorCode, errorText, socketOutcome } from './socket-outcome.js';
+import { reachCompanion } from './tunnel.js';
 
 type Partial = Omit<Observation, 'durationMs'>;
 
@@ -68,20 +68,10 @@ async function undiciGet(check: ProxyEnvCheck, signal: AbortSignal): Promise<num
   }
 }
 
-function accepts(proxy: string, signal: AbortSignal): Promise<boolean> {
-  const url = new URL(proxy);
-  const port = url.port !== '' ? Number(url.port) : url.protocol === 'http:' ? 80 : 1080;
-  return new Promise((resolve) => {
-    const socket = connect({ host: url.hostname.replace(/^\[|\]$/g, ''), port });
-    const done = (up: boolean): void => {
-      signal.removeEventListener('abort', onAbort);
-      socket.destroy();
-      resolve(up);
-    };
-    const onAbort = (): void => done(false);
-    signal.addEventListener('abort', onAbort, { once: true });
-    socket.once('connect', () => done(true)).once('error', () => done(false));
-  });
+async function accepts(proxy: string, signal: AbortSignal): Promise<boolean> {
+  const reached = await reachCompanion(proxy, signal);
+  if (reached.ok) reached.socket.destroy();
+  return reached.ok;
 }
 
 function socksGet(check: ProxyEnvCheck, proxy: string, signal: AbortSignal): Promise<number> {

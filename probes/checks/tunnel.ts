@@ -16,8 +16,6 @@ const failed = (observation: Omit<Observation, 'durationMs'>): TunnelResult => (
  */
 export async function openTunnel(companion: Companion, host: string, port: number, signal: AbortSignal): Promise<TunnelResult> {
   const proxy = new URL(companion.url);
-  const proxyHost = proxy.hostname.replace(/^\[|\]$/g, '');
-  const proxyPort = proxy.port !== '' ? Number(proxy.port) : proxy.protocol === 'http:' ? 80 : 1080;
   let target = host;
   if (proxy.protocol === 'socks5:' && isIP(host) === 0) {
     // socks5:// (unlike socks5h://) means the client resolves names, as curl does.
@@ -31,7 +29,7 @@ export async function openTunnel(companion: Companion, host: string, port: numbe
       });
     }
   }
-  const reached = await reachCompanion(proxyHost, proxyPort, signal);
+  const reached = await reachCompanion(companion.url, signal);
   if (!reached.ok) return reached;
   const tunnel = proxy.protocol === 'http:' ? httpConnect(reached.socket, target, port) : socksConnect(reached.socket, target, port);
   return new Promise((resolve) => {
@@ -55,7 +53,11 @@ export async function openTunnel(companion: Companion, host: string, port: numbe
   });
 }
 
-function reachCompanion(host: string, port: number, signal: AbortSignal): Promise<TunnelResult> {
+/** A TCP connection to the companion itself; the caller owns the socket on success. */
+export function reachCompanion(url: string, signal: AbortSignal): Promise<TunnelResult> {
+  const proxy = new URL(url);
+  const host = proxy.hostname.replace(/^\[|\]$/g, '');
+  const port = proxy.port !== '' ? Number(proxy.port) : proxy.protocol === 'http:' ? 80 : 1080;
   return new Promise((resolve) => {
     const socket = connect({ host, port });
     const onAbort = (): void => {

@@ -6,7 +6,7 @@ import { X509Certificate } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { defaultCatalogue, expandCatalogue, extendCatalogue, parseCatalogue } from '../../probes/catalogue.js';
 import type { ProbePlan } from '../../probes/model.js';
-import { parsePlan } from '../../probes/plan.js';
+import { PLAN_ENV, parsePlan } from '../../probes/plan.js';
 import { runPlan } from '../../probes/runner.js';
 import { exitCodeFor, UsageError } from '../errors.js';
 import { log } from '../log.js';
@@ -25,9 +25,6 @@ export interface ProbeOptions {
   terminationLog?: string;
   settleMs: string;
 }
-
-/** Environment variable the controller puts the plan in. */
-export const PLAN_ENV = 'EGRESS_VERIFY_PLAN';
 
 export function readInput(path: string, what: string): string {
   try {

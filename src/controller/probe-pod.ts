@@ -5,12 +5,12 @@
  * readiness gate nothing satisfies so it never joins the workload's Service endpoints.
  */
 import type { V1ConfigMap, V1OwnerReference, V1Pod } from '@kubernetes/client-node';
+import { PLAN_ENV } from '../../probes/plan.js';
 import type { WorkloadTarget } from './target.js';
 
 export const RUN_LABEL = 'egress-verify.dev/run';
 export const MANAGED_BY = 'app.kubernetes.io/managed-by';
 export const NEVER_READY_GATE = 'egress-verify.dev/never-ready';
-export const PLAN_ENV = 'EGRESS_VERIFY_PLAN';
 /** Probe results are written to the log; this is the fallback Kubernetes keeps (4 KiB). */
 export const TERMINATION_LOG = '/dev/termination-log';
 

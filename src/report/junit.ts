@@ -30,15 +30,7 @@ export function renderJunit(report: Report): string {
     const tag = r.verdict === 'error' ? 'error' : 'failure';
     return `${open}\n      <${tag} type="${r.verdict}" message="${escapeXml(r.reason)}">${text}</${tag}>\n    </testcase>`;
   });
-  return [
-    '<?xml version="1.0" encoding="UTF-8"?>',
-    `<testsuites name="egress-verify" tests="${s.total}" failures="${s.fail + s.inconclusive}" errors="${s.error}" time="${seconds(total)}">`,
-    `  <testsuite name="egress-verify ${report.command}" tests="${s.total}" failures="${s.fail + s.inconclusive}" errors="${s.error}" skipped="0" timestamp="${report.startedAt}" time="${seconds(total)}">`,
-    ...cases,
-    '  </testsuite>',
-    '</testsuites>',
-    '',
-  ].join('\n');
+  return document(report, { tests: s.total, failures: s.fail + s.inconclusive, errors: s.error, time: seconds(total) }, cases);
 }
 
 /** An audit: one testcase per rule, a failure when it found something at or above fail-on. */
@@ -55,10 +47,16 @@ function renderAuditJunit(report: Report, findings: readonly AuditFinding[]): st
     failures++;
     return `${open}\n      <failure type="${escapeXml(hits[0]?.severity ?? 'high')}" message="${escapeXml(hits[0]?.fix ?? '')}">${escapeXml(text)}</failure>\n    </testcase>`;
   });
+  return document(report, { tests: byRule.size, failures, errors: 0, time: '0.000' }, cases);
+}
+
+/** One suite per report: nothing is ever <skipped/>, so skipped="0". */
+function document(report: Report, c: { tests: number; failures: number; errors: number; time: string }, cases: readonly string[]): string {
+  const counts = `tests="${c.tests}" failures="${c.failures}" errors="${c.errors}"`;
   return [
     '<?xml version="1.0" encoding="UTF-8"?>',
-    `<testsuites name="egress-verify" tests="${byRule.size}" failures="${failures}" errors="0" time="0.000">`,
-    `  <testsuite name="egress-verify audit" tests="${byRule.size}" failures="${failures}" errors="0" skipped="0" timestamp="${report.startedAt}" time="0.000">`,
+    `<testsuites name="egress-verify" ${counts} time="${c.time}">`,
+    `  <testsuite name="egress-verify ${report.command}" ${counts} skipped="0" timestamp="${report.startedAt}" time="${c.time}">`,
     ...cases,
     '  </testsuite>',
     '</testsuites>',
