@@ -166,7 +166,8 @@ export interface CheckResult {
   observation: Observation;
   control?: string;
   finding?: Finding;
-  /** Filled by the controller: where the probe ran. */
+  /** Filled by the controller: where the probe ran, and as which workload. */
   pod?: string;
   node?: string;
+  workload?: string;
 }

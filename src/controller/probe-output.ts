@@ -8,7 +8,14 @@ import { describeTarget } from '../../probes/runner.js';
 export interface PodRef {
   pod: string;
   node?: string;
+  workload?: string;
 }
+
+const placed = (where: PodRef): Pick<CheckResult, 'pod' | 'node' | 'workload'> => ({
+  pod: where.pod,
+  ...(where.node ? { node: where.node } : {}),
+  ...(where.workload ? { workload: where.workload } : {}),
+});
 
 export function errorResult(check: Check, where: PodRef, reason: string): CheckResult {
   return {
@@ -19,8 +26,7 @@ export function errorResult(check: Check, where: PodRef, reason: string): CheckR
     verdict: 'error',
     reason,
     observation: { outcome: 'probe-error', class: 'error', durationMs: 0, detail: reason },
-    pod: where.pod,
-    ...(where.node ? { node: where.node } : {}),
+    ...placed(where),
   };
 }
 
@@ -60,7 +66,7 @@ export function resultsFromLog(log: string, plan: ProbePlan, where: PodRef): Che
     }
     if (!isResult(parsed)) return errorResults(plan, where, `probe output unreadable: line ${i + 1} of ${where.pod}'s log is not a result`);
     const { type: _type, ...result } = parsed;
-    byId.set(result.id, { ...result, pod: where.pod, ...(where.node ? { node: where.node } : {}) });
+    byId.set(result.id, { ...result, ...placed(where) });
   }
   if (!summary) return errorResults(plan, where, `probe output incomplete: ${where.pod}'s log has no summary line`);
   // A check the plan asked for and the log does not mention is an error, not a silent gap.

@@ -32,6 +32,10 @@ export interface RunOutcome {
   runId: string;
   results: CheckResult[];
   pods: { name: string; node?: string; outcome: string }[];
+  /** The probe pods as last seen through the API, for the evidence bundle. */
+  podObjects: V1Pod[];
+  /** The probe image as the kubelet resolved it. */
+  imageId?: string;
   warnings: string[];
 }
 
@@ -95,7 +99,7 @@ export async function runProbes(kube: Kube, settings: RunSettings): Promise<RunO
   );
   const owner = { name: runObject.metadata?.name ?? '', uid: runObject.metadata?.uid ?? '' };
   try {
-    const planOf = new Map<string, ProbePlan>();
+    const planOf = new Map<string, { plan: ProbePlan; workload: string }>();
     for (const [w, { target, plan }] of settings.workloads.entries()) {
       for (const node of nodes) {
         const pod = buildProbePod({
@@ -111,19 +115,22 @@ export async function runProbes(kube: Kube, settings: RunSettings): Promise<RunO
           ...(node ? { node } : {}),
         });
         await kubeCall(`creating probe pod ${pod.metadata?.name}`, () => kube.core.createNamespacedPod({ namespace, body: pod }));
-        planOf.set(pod.metadata?.name ?? '', plan);
+        planOf.set(pod.metadata?.name ?? '', { plan, workload: target.description });
       }
     }
     const finished = await watchUntilDone(kube, namespace, runId, [...planOf.keys()], settings, activeDeadlineSeconds * 1000);
     const results: CheckResult[] = [];
     const pods: RunOutcome['pods'] = [];
-    for (const [name, plan] of planOf) {
-      const state = finished.get(name) ?? { progress: { state: 'pending' } };
-      const where: PodRef = { pod: name, ...(state.node ? { node: state.node } : {}) };
+    const podObjects: V1Pod[] = [];
+    for (const [name, { plan, workload }] of planOf) {
+      const state: PodState = finished.get(name) ?? { progress: { state: 'pending' } };
+      const where: PodRef = { pod: name, ...(state.node ? { node: state.node } : {}), workload };
       pods.push({ name, ...(state.node ? { node: state.node } : {}), outcome: describe(state.progress) });
+      if (state.object) podObjects.push(state.object);
       results.push(...(await collect(kube, namespace, plan, where, state.progress)));
     }
-    return { runId, results, pods, warnings };
+    const imageId = podObjects.flatMap((p) => p.status?.containerStatuses ?? []).find((c) => c.imageID)?.imageID;
+    return { runId, results, pods, podObjects, ...(imageId && { imageId }), warnings };
   } finally {
     await cleanup(kube, namespace, runId, owner.name);
   }
@@ -153,6 +160,7 @@ async function cleanup(kube: Kube, namespace: string, runId: string, runObjectNa
 interface PodState {
   node?: string;
   progress: PodProgress;
+  object?: V1Pod;
 }
 
 /**
@@ -201,7 +209,7 @@ function watchUntilDone(
         try {
           const pod = await kube.core.readNamespacedPod({ name, namespace });
           const node = pod.spec?.nodeName;
-          latest = { ...(node ? { node } : {}), progress: podProgress(pod) };
+          latest = { ...(node ? { node } : {}), progress: podProgress(pod), object: pod };
         } catch (err) {
           log.info({ pod: name, err: apiStatus(err) ?? String(err) }, 'probe pod unreadable at the start timeout');
         }
@@ -226,7 +234,7 @@ function watchUntilDone(
       const progress = podProgress(pod);
       if (before && terminal(before) && progress.state !== 'done') return;
       const node = pod.spec?.nodeName;
-      states.set(name, { ...(node ? { node } : {}), progress });
+      states.set(name, { ...(node ? { node } : {}), progress, object: pod });
       if (before?.progress.state !== progress.state) {
         settings.onProgress?.(
           name,

@@ -4,6 +4,7 @@
  */
 import type { CheckResult, Verdict } from '../../probes/model.js';
 import { toolVersion } from '../package-root.js';
+import type { ReportDiff } from './diff.js';
 
 export type Command = 'probe' | 'run' | 'audit';
 
@@ -30,6 +31,8 @@ export interface Report {
   findings?: AuditFinding[];
   /** `audit` only: the lowest severity that fails the run. */
   failOn?: Severity;
+  /** `run --record`: what changed since the previous recorded run. */
+  changes?: ReportDiff;
 }
 
 export const SEVERITIES = ['info', 'low', 'medium', 'high', 'critical'] as const;
@@ -67,7 +70,17 @@ export interface Subject {
   runId?: string;
   companion?: string;
   image?: string;
+  /** The probe image as the kubelet resolved it: a digest, where the runtime reports one. */
+  imageId?: string;
   pods?: { name: string; node?: string; outcome?: string }[];
+  /** The namespace's NetworkPolicies as they were during the run. */
+  networkPolicies?: PolicySnapshot[];
+}
+
+export interface PolicySnapshot {
+  name: string;
+  resourceVersion?: string;
+  spec: Record<string, unknown>;
 }
 
 /** Any fail beats an error, an error beats inconclusive; nothing proven is not a pass. */
