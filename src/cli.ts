@@ -6,8 +6,9 @@
 import './threadpool.js';
 import { Command, CommanderError, Option } from 'commander';
 import { AUDIT_FAIL_ON, type AuditOptions, auditCommand } from './commands/audit.js';
+import { evidenceVerifyCommand } from './commands/evidence.js';
 import { probeCommand } from './commands/probe.js';
-import { reportRenderCommand } from './commands/report.js';
+import { reportDiffCommand, reportRenderCommand } from './commands/report.js';
 import { runCommand } from './commands/run.js';
 import { ExitCode, oneLine } from './errors.js';
 import { log } from './log.js';
@@ -64,6 +65,10 @@ function program(): Command {
         .default([]),
     )
     .option('--report-dir <dir>', 'where the default JSON report goes', 'reports')
+    .option('--evidence <dir>', 'write a signed (or hash-chained) evidence bundle to this new directory')
+    .option('--evidence-key <file|secret/NAME[:key]>', 'Ed25519 private key (PEM) that signs the bundle')
+    .option('--record', 'record the outcome: Events on the workload, a history ConfigMap, a PolicyReport if served', false)
+    .option('--history <runs>', 'with --record: how many runs the history ConfigMap keeps', '10')
     .action(async (opts) => {
       const interrupt = new AbortController();
       const onSignal = (): void => interrupt.abort();
@@ -102,6 +107,27 @@ function program(): Command {
     .addOption(new Option('-o, --output <format[=file]>', `output; repeatable (${FORMATS.join(', ')})`).argParser(collect).default([]))
     .action((file: string, opts: { output: string[] }) => {
       process.exitCode = reportRenderCommand(file, opts.output);
+    });
+  report
+    .command('diff <old> <new>')
+    .description('what changed between two run reports: new bypasses, fixed, became inconclusive')
+    .addOption(
+      new Option('-o, --output <format[=file]>', `render NEW with the changes instead (${FORMATS.join(', ')})`)
+        .argParser(collect)
+        .default([]),
+    )
+    .action((oldFile: string, newFile: string, opts: { output: string[] }) => {
+      process.exitCode = reportDiffCommand(oldFile, newFile, opts.output);
+    });
+
+  cli
+    .command('evidence')
+    .description('work with evidence bundles')
+    .command('verify <dir>')
+    .description("check an evidence bundle's hashes and signature; names every file changed, added or removed")
+    .option('--key <pub.pem>', 'Ed25519 public key the bundle must be signed with')
+    .action((dir: string, opts: { key?: string }) => {
+      process.exitCode = evidenceVerifyCommand(dir, opts);
     });
   return cli;
 }

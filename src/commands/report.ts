@@ -1,9 +1,10 @@
 import { readFileSync } from 'node:fs';
 import { Ajv2020, type ValidateFunction } from 'ajv/dist/2020.js';
 import addFormats from 'ajv-formats';
-import { exitCodeFor, UsageError } from '../errors.js';
+import { ExitCode, exitCodeFor, UsageError } from '../errors.js';
 import { parseOutputs, writeOutputs } from '../output.js';
 import { readPackageFile } from '../package-root.js';
+import { diffRuns, renderDiffText, runVerdicts } from '../report/diff.js';
 import type { Report } from '../report/report.js';
 
 let validator: ValidateFunction<Report> | undefined;
@@ -38,4 +39,18 @@ export function reportRenderCommand(path: string, output: string[]): number {
   const report = readReport(path);
   writeOutputs(parseOutputs(output.length > 0 ? output : ['tap']), report);
   return exitCodeFor(report.verdict);
+}
+
+/**
+ * `report diff OLD NEW`: the changes as text; with -o, NEW rendered with those changes (the HTML
+ * then shows them). Exits 1 on a new bypass, 3 when a check lost its proof, else 0.
+ */
+export function reportDiffCommand(oldPath: string, newPath: string, output: string[]): number {
+  const before = readReport(oldPath);
+  const after = readReport(newPath);
+  const changes = diffRuns(runVerdicts(before), runVerdicts(after));
+  if (output.length === 0) process.stdout.write(renderDiffText(changes));
+  else writeOutputs(parseOutputs(output), { ...after, changes });
+  if (changes.newBypasses.length > 0) return ExitCode.fail;
+  return changes.becameInconclusive.length > 0 ? ExitCode.inconclusive : ExitCode.pass;
 }

@@ -1,19 +1,35 @@
 /**
  * `egress-verify run`: the post-deploy smoke test and the CronJob audit.
  */
+import type { KeyObject } from 'node:crypto';
+import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { auditObjects } from '../audit/audit.js';
 import { readLiveObjects } from '../audit/live.js';
-import { checkCompanion, checkIdentity, checkNamespace, checkPermissions } from '../controller/preflight.js';
+import {
+  checkCompanion,
+  checkIdentity,
+  checkNamespace,
+  checkPermissions,
+  EVIDENCE_PERMISSIONS,
+  recordPermissions,
+} from '../controller/preflight.js';
 import { probeIdentity, requireCompanion, runProbes } from '../controller/run.js';
 import { resolveSelector, resolveWorkload, type WorkloadTarget } from '../controller/target.js';
-import { exitCodeFor, UsageError } from '../errors.js';
-import { connectKube, isNotFound, type Kube, kubeError } from '../kube/client.js';
+import { ExitCode, exitCodeFor, UsageError } from '../errors.js';
+import { checkBundleDir, writeBundle } from '../evidence/bundle.js';
+import { signingKey } from '../evidence/keys.js';
+import { type ObjectList, policySnapshots, readNetworkPolicies, takeSnapshot } from '../evidence/snapshot.js';
+import { entryVerdicts, historyName } from '../history/history.js';
+import { readHistory, recordOutcome } from '../history/record.js';
+import { connectKube, type Kube } from '../kube/client.js';
+import { isSecretSpec, readSecretValue } from '../kube/secret.js';
 import { log } from '../log.js';
 import { parseOutputs, writeOutputs } from '../output.js';
 import { toolVersion } from '../package-root.js';
-import { type AuditFinding, buildReport } from '../report/report.js';
-import { checkPem, planFromCatalogue, readCompanionCa } from './probe.js';
+import { diffRuns, runVerdicts } from '../report/diff.js';
+import { type AuditFinding, buildReport, type Report } from '../report/report.js';
+import { checkPem, planFromCatalogue, readCompanionCa, readInput } from './probe.js';
 
 export interface RunOptions {
   namespace?: string;
@@ -33,6 +49,10 @@ export interface RunOptions {
   context?: string;
   output: string[];
   reportDir: string;
+  evidence?: string;
+  evidenceKey?: string;
+  record: boolean;
+  history: string;
 }
 
 export const DEFAULT_IMAGE = `ghcr.io/egress-verify/egress-verify:${toolVersion}`;
@@ -46,21 +66,9 @@ function seconds(value: string, flag: string): number {
 /** --companion-ca FILE, or secret/NAME[:KEY] in the run's namespace (key ca.crt by default). */
 async function companionCa(kube: Kube, spec: string | undefined, namespace: string): Promise<string | undefined> {
   if (spec === undefined) return undefined;
-  const m = /^secrets?\/([a-z0-9.-]+)(?::(.+))?$/.exec(spec);
-  if (m?.[1] === undefined) return readCompanionCa(spec);
-  const name = m[1];
-  try {
-    const secret = await kube.core.readNamespacedSecret({ name, namespace });
-    const data = secret.data ?? {};
-    const key = m[2] ?? ('ca.crt' in data ? 'ca.crt' : Object.keys(data).length === 1 ? Object.keys(data)[0] : undefined);
-    const value = key === undefined ? undefined : data[key];
-    if (value === undefined) throw new UsageError(`secret ${namespace}/${name} has no key ${m[2] ?? 'ca.crt'}`);
-    return checkPem(Buffer.from(value, 'base64').toString('utf8'), `secret/${name}:${key}`);
-  } catch (err) {
-    if (err instanceof UsageError) throw err;
-    if (isNotFound(err)) throw new UsageError(`secret ${namespace}/${name} not found (--companion-ca)`, { cause: err });
-    throw kubeError(`reading secret ${namespace}/${name}`, err);
-  }
+  if (!isSecretSpec(spec)) return readCompanionCa(spec);
+  const { text, source } = await readSecretValue(kube, spec, namespace, '--companion-ca', ['ca.crt']);
+  return checkPem(text, source);
 }
 
 export async function runCommand(opts: RunOptions, signal: AbortSignal): Promise<number> {
@@ -71,6 +79,11 @@ export async function runCommand(opts: RunOptions, signal: AbortSignal): Promise
   const startTimeoutMs = seconds(opts.startTimeout, '--start-timeout');
   const staleAfterMs = seconds(opts.staleAfter, '--stale-after');
   const settleMs = opts.settle === '0' ? 0 : seconds(opts.settle, '--settle');
+  const historyLength = Number(opts.history);
+  if (!Number.isInteger(historyLength) || historyLength < 1 || historyLength > 100)
+    throw new UsageError(`--history "${opts.history}" must be a whole number of runs (1-100)`);
+  if (opts.evidenceKey !== undefined && opts.evidence === undefined) throw new UsageError('--evidence-key needs --evidence DIR');
+  if (opts.evidence !== undefined) checkBundleDir(opts.evidence);
   const startedAt = new Date();
   const outputs = parseOutputs(
     opts.output.length > 0
@@ -86,6 +99,10 @@ export async function runCommand(opts: RunOptions, signal: AbortSignal): Promise
     opts.workload.length > 0
       ? await Promise.all(opts.workload.map((w) => resolveWorkload(kube, namespace, w)))
       : [await resolveSelector(kube, namespace, opts.selector ?? '')];
+  const history = opts.record ? historyName(targets) : undefined;
+  const extra = [...(history ? recordPermissions(history) : []), ...(opts.evidence ? EVIDENCE_PERMISSIONS : [])];
+  if (extra.length > 0) await checkPermissions(kube, namespace, extra);
+  const signer = await evidenceKey(kube, opts.evidenceKey, namespace);
   const warnings: string[] = [];
   const caPem = await companionCa(kube, opts.companionCa, namespace);
   const workloads = [];
@@ -98,6 +115,9 @@ export async function runCommand(opts: RunOptions, signal: AbortSignal): Promise
   // Warnings belong to the report (JSON `warnings`, TAP comments); stderr stays for errors.
   for (const w of new Set(warnings)) log.info({ warning: w }, 'preflight');
 
+  const gaps: string[] = [];
+  // What the probes will be tested against; compared with the same list after them.
+  const policiesBefore = await readNetworkPolicies(kube, namespace, gaps);
   const interactive = process.stderr.isTTY === true;
   const image = opts.image ?? process.env.EGRESS_VERIFY_IMAGE ?? DEFAULT_IMAGE;
   const outcome = await runProbes(kube, {
@@ -121,20 +141,85 @@ export async function runCommand(opts: RunOptions, signal: AbortSignal): Promise
   } catch (err) {
     outcome.warnings.push(`live audit skipped: ${(err as Error).message}`);
   }
-  const report = {
+  const companions = [...new Set(workloads.map((w) => w.companion))];
+  const snapshot = opts.evidence
+    ? await takeSnapshot(kube, { namespace, targets, companions, probePods: outcome.podObjects })
+    : { networkPolicies: await readNetworkPolicies(kube, namespace, gaps), gaps: [] };
+  if (policyVersions(snapshot.networkPolicies) !== policyVersions(policiesBefore))
+    outcome.warnings.push('NetworkPolicies changed while the probes ran: the verdicts may hold for neither version');
+  const report: Report = {
     ...buildReport('run', outcome.results, startedAt, new Date()),
-    warnings: [...new Set(warnings), ...outcome.warnings],
+    warnings: [...new Set(warnings), ...outcome.warnings, ...[...gaps, ...snapshot.gaps].map((g) => `not read: ${g}`)],
     findings,
     subject: {
       cluster: kube.server,
       namespace,
       workload: targets.map((t) => t.description).join(', '),
       runId: outcome.runId,
-      companion: [...new Set(workloads.map((w) => w.companion))].join(', '),
+      companion: companions.join(', '),
       image,
+      ...(outcome.imageId && { imageId: outcome.imageId }),
       pods: outcome.pods,
+      networkPolicies: policySnapshots(policiesBefore),
     },
   };
+  const past = history ? await readHistory(kube, namespace, history) : undefined;
+  const last = past?.entries.at(-1);
+  if (last) report.changes = diffRuns(entryVerdicts(last), runVerdicts(report));
+
+  let evidence: { chain: string; signedBy?: string } | undefined;
+  if (opts.evidence && 'cluster' in snapshot) {
+    const manifest = writeBundle(opts.evidence, {
+      report,
+      snapshot,
+      run: {
+        tool: { name: 'egress-verify', version: toolVersion, image, ...(outcome.imageId && { imageId: outcome.imageId }) },
+        cluster: snapshot.cluster,
+        namespace,
+        workloads: targets.map((t) => t.description),
+        companions,
+        runId: outcome.runId,
+        startedAt: report.startedAt,
+        finishedAt: report.finishedAt,
+        ranBy: { ...(process.env.EGRESS_VERIFY_POD_NAME && { pod: process.env.EGRESS_VERIFY_POD_NAME }), host: hostname() },
+        arguments: process.argv.slice(2),
+        gaps: snapshot.gaps,
+      },
+      ...(signer && { signer }),
+      ...(last?.evidence && { previous: last.evidence.chain }),
+    });
+    evidence = { chain: manifest.chain, ...(manifest.signedBy && { signedBy: manifest.signedBy.fingerprint }) };
+    log.info({ dir: opts.evidence, chain: manifest.chain, signed: manifest.signedBy !== undefined }, 'evidence bundle written');
+  }
   writeOutputs(outputs, report);
-  return exitCodeFor(report.verdict);
+  const code = exitCodeFor(report.verdict);
+  if (past === undefined) return code;
+  const problems = await recordOutcome(kube, {
+    namespace,
+    history: past,
+    limit: historyLength,
+    targets,
+    report,
+    ...(report.changes && { changes: report.changes }),
+    ...(evidence && { evidence }),
+  });
+  // The verdict stands; a CronJob that could not record it must still not look green.
+  for (const p of problems) process.stderr.write(`egress-verify: --record: ${p}\n`);
+  return problems.length > 0 && code !== ExitCode.fail ? ExitCode.infrastructure : code;
+}
+
+const policyVersions = (l: ObjectList): string =>
+  l.items
+    .map((p) => `${p.metadata?.name}@${p.metadata?.resourceVersion}`)
+    .sort()
+    .join(',');
+
+/** --evidence-key FILE, or secret/NAME[:KEY] (key evidence.key by default). */
+async function evidenceKey(kube: Kube, spec: string | undefined, namespace: string): Promise<KeyObject | undefined> {
+  if (spec === undefined) return undefined;
+  if (isSecretSpec(spec)) {
+    const { text, source } = await readSecretValue(kube, spec, namespace, '--evidence-key', ['evidence.key']);
+    return signingKey(text, source);
+  }
+  return signingKey(readInput(spec, 'evidence key'), spec);
 }

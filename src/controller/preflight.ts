@@ -8,8 +8,19 @@ import { isNotFound, type Kube, kubeCall, kubeError } from '../kube/client.js';
 import { egressPoliciesSelecting, type Labels } from '../kube/selector.js';
 import type { WorkloadTarget } from './target.js';
 
+export interface Permission {
+  verb: string;
+  resource: string;
+  subresource?: string;
+  group?: string;
+  /** For a Role limited by resourceNames. */
+  name?: string;
+  /** Cluster-scoped (nodes, namespaces): asked without a namespace. */
+  cluster?: boolean;
+}
+
 /** What `run` does through the API; each is checked with a SelfSubjectAccessReview. */
-export const RUN_PERMISSIONS: readonly { verb: string; resource: string; subresource?: string; group?: string }[] = [
+export const RUN_PERMISSIONS: readonly Permission[] = [
   { verb: 'create', resource: 'pods' },
   { verb: 'get', resource: 'pods' },
   { verb: 'list', resource: 'pods' },
@@ -36,22 +47,46 @@ export async function checkNamespace(kube: Kube, namespace: string): Promise<voi
   }
 }
 
-export async function checkPermissions(kube: Kube, namespace: string): Promise<void> {
+/** `run --record`: the history ConfigMap (by name) and Events. */
+export const recordPermissions = (historyName: string): Permission[] => [
+  { verb: 'get', resource: 'configmaps', name: historyName },
+  { verb: 'update', resource: 'configmaps', name: historyName },
+  { verb: 'create', resource: 'events', group: 'events.k8s.io' },
+];
+
+/** `run --evidence`: the cluster's identity and the probe pods' nodes. */
+export const EVIDENCE_PERMISSIONS: readonly Permission[] = [
+  { verb: 'get', resource: 'namespaces', name: 'kube-system', cluster: true },
+  { verb: 'get', resource: 'nodes', cluster: true },
+  { verb: 'list', resource: 'deployments', group: 'apps' },
+];
+
+export async function checkPermissions(kube: Kube, namespace: string, permissions: readonly Permission[] = RUN_PERMISSIONS): Promise<void> {
   const denied: string[] = [];
   await Promise.all(
-    RUN_PERMISSIONS.map(async (p) => {
+    permissions.map(async (p) => {
       const review = await kubeCall('asking the API server what this identity may do', () =>
         kube.authz.createSelfSubjectAccessReview({
           body: {
             apiVersion: 'authorization.k8s.io/v1',
             kind: 'SelfSubjectAccessReview',
             spec: {
-              resourceAttributes: { namespace, verb: p.verb, resource: p.resource, group: p.group ?? '', subresource: p.subresource ?? '' },
+              resourceAttributes: {
+                namespace: p.cluster ? '' : namespace,
+                verb: p.verb,
+                resource: p.resource,
+                group: p.group ?? '',
+                subresource: p.subresource ?? '',
+                name: p.name ?? '',
+              },
             },
           },
         }),
       );
-      if (review.status?.allowed !== true) denied.push(`${p.verb} ${p.resource}${p.subresource ? `/${p.subresource}` : ''}`);
+      if (review.status?.allowed !== true)
+        denied.push(
+          `${p.verb} ${p.resource}${p.subresource ? `/${p.subresource}` : ''}${p.name ? ` ${p.name}` : ''}${p.cluster ? ' (cluster-wide)' : ''}`,
+        );
     }),
   );
   if (denied.length > 0)

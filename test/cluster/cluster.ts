@@ -2,9 +2,10 @@
 // Everything goes through kubectl (the v1.34 client up.sh links next to the kubeconfig);
 // every wait is bounded.
 import { spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { dump, load, loadAll } from 'js-yaml';
 
 export const STATE_DIR = process.env.EV_CLUSTER_STATE ?? '/var/lib/egress-verify-cluster';
 export const KUBECONFIG = process.env.EV_KUBECONFIG ?? `${STATE_DIR}/admin.kubeconfig`;
@@ -179,3 +180,74 @@ export const LAB_RUN_ARGS: readonly string[] = [
   '--companion-ca',
   'secret/guardian-tls-ca:ca.pem',
 ];
+
+export const probePods = (ns = REFERENCE_NS): string[] =>
+  kc(['-n', ns, 'get', 'pods', '-l', 'egress-verify.dev/run', '-o', 'jsonpath={.items[*].metadata.name}']).split(' ').filter(Boolean);
+
+/** Replaces restrict-workload-egress with a policy that allows all egress, for the duration of fn. */
+export async function withWideOpenEgress<T>(fn: () => Promise<T>, ns = REFERENCE_NS): Promise<T> {
+  const original = kc(['-n', ns, 'get', 'networkpolicy', 'restrict-workload-egress', '-o', 'yaml']);
+  const policy = load(original) as { metadata: Record<string, unknown>; spec: Record<string, unknown> };
+  const open = {
+    apiVersion: 'networking.k8s.io/v1',
+    kind: 'NetworkPolicy',
+    metadata: { name: 'restrict-workload-egress', namespace: ns },
+    spec: { podSelector: policy.spec.podSelector, policyTypes: ['Egress'], egress: [{}] },
+  };
+  kc(['-n', ns, 'replace', '-f', '-'], { input: dump(open) });
+  try {
+    await sleep(3000); // kube-router applies policy changes asynchronously
+    return await fn();
+  } finally {
+    const restored = { ...policy, metadata: { name: 'restrict-workload-egress', namespace: ns } };
+    kc(['-n', ns, 'replace', '-f', '-'], { input: dump(restored) });
+    await sleep(3000);
+  }
+}
+
+/** The controller's RBAC and NetworkPolicy from manifests/, and the lab catalogue as a ConfigMap. */
+export function installController(ns = REFERENCE_NS): void {
+  for (const doc of loadAll(readFileSync(resolve(REPO_ROOT, 'manifests/rbac.yaml'), 'utf8'))) apply(dump(doc));
+  apply(readFileSync(resolve(REPO_ROOT, 'manifests/controller-networkpolicy.yaml'), 'utf8'));
+  apply(
+    kc([
+      '-n',
+      ns,
+      'create',
+      'configmap',
+      'egress-verify-lab-catalogue',
+      `--from-file=catalogue.yaml=${LAB_CATALOGUE}`,
+      '--dry-run=client',
+      '-o',
+      'yaml',
+    ]),
+  );
+}
+
+/** A shipped Job or CronJob (as parsed from manifests/), pointed at the lab: local image, lab catalogue. */
+// biome-ignore lint/suspicious/noExplicitAny: a test edits a manifest in place, field by field.
+export function pointAtLab(doc: Record<string, any>): Record<string, unknown> {
+  const jobSpec = doc.kind === 'Job' ? doc.spec : doc.spec.jobTemplate.spec;
+  const pod = jobSpec.template.spec;
+  const c = pod.containers[0];
+  c.image = PROBE_IMAGE;
+  c.imagePullPolicy = 'Never';
+  c.args.push('--image-pull-policy=Never', '--catalogue=/catalogue/catalogue.yaml');
+  c.env = c.env.map((e: { name: string }) => (e.name === 'EGRESS_VERIFY_IMAGE' ? { ...e, value: PROBE_IMAGE } : e));
+  c.volumeMounts.push({ name: 'catalogue', mountPath: '/catalogue', readOnly: true });
+  pod.volumes.push({ name: 'catalogue', configMap: { name: 'egress-verify-lab-catalogue' } });
+  return doc;
+}
+
+/** How a Job ended: the controller's exit code decides (backoffLimit 0, so one pod). */
+export function jobOutcome(name: string, ns = REFERENCE_NS): Promise<'succeeded' | 'failed'> {
+  return eventually(
+    `Job ${name} to finish`,
+    240_000,
+    () => {
+      const s = kc(['-n', ns, 'get', 'job', name, '-o', 'jsonpath={.status.succeeded}/{.status.failed}']).trim();
+      return s === '1/' ? 'succeeded' : s.endsWith('/1') ? 'failed' : undefined;
+    },
+    2000,
+  );
+}

@@ -8,7 +8,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { dump, load, loadAll } from 'js-yaml';
+import { dump, load } from 'js-yaml';
 import t from 'tap';
 import type { Report } from '../../src/report/report.js';
 import {
@@ -16,16 +16,21 @@ import {
   CLI,
   clusterSkip,
   eventually,
+  installController,
+  jobOutcome,
   KUBECONFIG,
   kc,
   kubectl,
   LAB_CATALOGUE,
   LAB_RUN_ARGS,
   PROBE_IMAGE,
+  pointAtLab,
+  probePods,
   REFERENCE_NS,
   REPO_ROOT,
   run,
   sleep,
+  withWideOpenEgress,
 } from './cluster.js';
 
 t.setTimeout(900_000);
@@ -61,30 +66,6 @@ function egressVerify(args: string[], timeoutMs = 180_000): CliRun {
     report = undefined;
   }
   return { ...r, ...(report ? { report } : {}) };
-}
-
-const probePods = (ns = NS): string[] =>
-  kc(['-n', ns, 'get', 'pods', '-l', 'egress-verify.dev/run', '-o', 'jsonpath={.items[*].metadata.name}']).split(' ').filter(Boolean);
-
-/** Replaces restrict-workload-egress with a policy that allows all egress, for the duration of fn. */
-async function withWideOpenEgress<T>(fn: () => Promise<T>): Promise<T> {
-  const original = kc(['-n', NS, 'get', 'networkpolicy', 'restrict-workload-egress', '-o', 'yaml']);
-  const policy = load(original) as { metadata: Record<string, unknown>; spec: Record<string, unknown> };
-  const open = {
-    apiVersion: 'networking.k8s.io/v1',
-    kind: 'NetworkPolicy',
-    metadata: { name: 'restrict-workload-egress', namespace: NS },
-    spec: { podSelector: policy.spec.podSelector, policyTypes: ['Egress'], egress: [{}] },
-  };
-  kc(['-n', NS, 'replace', '-f', '-'], { input: dump(open) });
-  try {
-    await sleep(3000); // kube-router applies policy changes asynchronously
-    return await fn();
-  } finally {
-    const restored = { ...policy, metadata: { name: 'restrict-workload-egress', namespace: NS } };
-    kc(['-n', NS, 'replace', '-f', '-'], { input: dump(restored) });
-    await sleep(3000);
-  }
 }
 
 t.test("the project's own image runs as a pod", async (t) => {
@@ -285,52 +266,10 @@ t.test('SIGKILL mid-run: the next run sweeps what was left behind', async (t) =>
   t.same(kc(['-n', NS, 'get', 'configmaps', '-l', 'egress-verify.dev/run', '-o', 'name']).trim(), '', 'and its run object');
 });
 
-/** The shipped Job/CronJob manifests, pointed at the lab: local image, lab catalogue. */
-function labJobTemplate(kind: 'Job' | 'CronJob'): Record<string, unknown> {
-  const file = kind === 'Job' ? 'manifests/job.yaml' : 'manifests/cronjob.yaml';
-  // biome-ignore lint/suspicious/noExplicitAny: a test edits a manifest in place, field by field.
-  const doc = load(readFileSync(join(REPO_ROOT, file), 'utf8')) as Record<string, any>;
-  const jobSpec = kind === 'Job' ? doc.spec : doc.spec.jobTemplate.spec;
-  const pod = jobSpec.template.spec;
-  const c = pod.containers[0];
-  c.image = IMAGE;
-  c.imagePullPolicy = 'Never';
-  c.args.push('--image-pull-policy=Never', '--catalogue=/catalogue/catalogue.yaml');
-  c.env = c.env.map((e: { name: string }) => (e.name === 'EGRESS_VERIFY_IMAGE' ? { ...e, value: IMAGE } : e));
-  c.volumeMounts.push({ name: 'catalogue', mountPath: '/catalogue', readOnly: true });
-  pod.volumes.push({ name: 'catalogue', configMap: { name: 'egress-verify-lab-catalogue' } });
-  return doc;
-}
-
-/** How a Job ended: the controller's exit code decides (backoffLimit 0, so one pod). */
-function jobOutcome(name: string): Promise<'succeeded' | 'failed'> {
-  return eventually(
-    `Job ${name} to finish`,
-    240_000,
-    () => {
-      const s = kc(['-n', NS, 'get', 'job', name, '-o', 'jsonpath={.status.succeeded}/{.status.failed}']).trim();
-      return s === '1/' ? 'succeeded' : s.endsWith('/1') ? 'failed' : undefined;
-    },
-    2000,
-  );
-}
+const manifest = (file: string): Record<string, unknown> => load(readFileSync(join(REPO_ROOT, file), 'utf8')) as Record<string, unknown>;
 
 t.test('the Job and CronJob manifests run to completion in the cluster and leave a report', async (t) => {
-  for (const doc of loadAll(readFileSync(join(REPO_ROOT, 'manifests/rbac.yaml'), 'utf8'))) apply(dump(doc));
-  apply(readFileSync(join(REPO_ROOT, 'manifests/controller-networkpolicy.yaml'), 'utf8'));
-  apply(
-    kc([
-      '-n',
-      NS,
-      'create',
-      'configmap',
-      'egress-verify-lab-catalogue',
-      `--from-file=catalogue.yaml=${CATALOGUE}`,
-      '--dry-run=client',
-      '-o',
-      'yaml',
-    ]),
-  );
+  installController();
   t.teardown(() => {
     kubectl([
       '-n',
@@ -347,14 +286,14 @@ t.test('the Job and CronJob manifests run to completion in the cluster and leave
     kubectl(['-n', NS, 'delete', 'networkpolicy', 'egress-verify-controller', '--ignore-not-found']);
   });
   kubectl(['-n', NS, 'delete', 'job', 'egress-verify-smoke', '--ignore-not-found', '--wait=true']);
-  apply(dump(labJobTemplate('Job')));
+  apply(dump(pointAtLab(manifest('manifests/job.yaml'))));
   const complete = await jobOutcome('egress-verify-smoke');
   const logs = kc(['-n', NS, 'logs', 'job/egress-verify-smoke']);
   t.equal(complete, 'succeeded', logs.slice(-2000));
   t.match(logs, /^TAP version 14/m, 'the Job log holds the TAP report');
   t.match(logs, /# verdict: pass/);
 
-  apply(dump(labJobTemplate('CronJob')));
+  apply(dump(pointAtLab(manifest('manifests/cronjob.yaml'))));
   kc(['-n', NS, 'create', 'job', 'egress-verify-audit-manual', '--from=cronjob/egress-verify-audit']);
   const audit = await jobOutcome('egress-verify-audit-manual');
   t.equal(audit, 'succeeded');

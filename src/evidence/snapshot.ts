@@ -1,0 +1,168 @@
+/**
+ * What was tested, as the API showed it at the time: the namespace's NetworkPolicies, the
+ * companion's Service, EndpointSlices and Deployments, the workloads, the probe pods and their
+ * nodes, and the cluster's identity. A read that fails is recorded as a gap, never skipped
+ * silently: an auditor must see what the bundle does not show.
+ */
+import { type KubernetesObject, type V1Pod, VersionApi } from '@kubernetes/client-node';
+import { companionService } from '../controller/preflight.js';
+import type { WorkloadTarget } from '../controller/target.js';
+import { apiStatus, type Kube } from '../kube/client.js';
+import { matchesSelector } from '../kube/selector.js';
+import type { PolicySnapshot } from '../report/report.js';
+
+export interface ObjectList {
+  apiVersion: 'v1';
+  kind: 'List';
+  items: KubernetesObject[];
+}
+
+export interface ClusterIdentity {
+  server: string;
+  /** The kube-system namespace's UID: stable for a cluster's life, unlike its URL. */
+  kubeSystemUid?: string;
+  version?: string;
+}
+
+export interface Snapshot {
+  cluster: ClusterIdentity;
+  networkPolicies: ObjectList;
+  companion: ObjectList;
+  workloads: ObjectList;
+  probePods: ObjectList;
+  nodes: ObjectList;
+  /** What could not be read, and why. */
+  gaps: string[];
+}
+
+/**
+ * Plain JSON, as the API served it: client-node's model classes carry undefined fields and Dates.
+ * managedFields is the API server's bookkeeping, not configuration, and dwarfs the rest.
+ */
+function observed<T extends KubernetesObject>(obj: T, apiVersion: string, kind: string): KubernetesObject {
+  const { managedFields: _m, ...metadata } = obj.metadata ?? {};
+  return JSON.parse(JSON.stringify({ ...obj, apiVersion, kind, metadata })) as KubernetesObject;
+}
+
+const list = (items: KubernetesObject[]): ObjectList => ({ apiVersion: 'v1', kind: 'List', items });
+
+async function attempt<T>(gaps: string[], what: string, read: () => Promise<T>): Promise<T | undefined> {
+  try {
+    return await read();
+  } catch (err) {
+    const status = apiStatus(err);
+    gaps.push(`${what}: ${status ? `${status.reason || `HTTP ${status.code}`} ${status.message}`.trim() : (err as Error).message}`);
+    return undefined;
+  }
+}
+
+export async function readClusterIdentity(kube: Kube, gaps: string[]): Promise<ClusterIdentity> {
+  const [ns, version] = await Promise.all([
+    attempt(gaps, 'namespace kube-system (cluster identity)', () => kube.core.readNamespace({ name: 'kube-system' })),
+    attempt(gaps, 'server version', () => kube.config.makeApiClient(VersionApi).getCode()),
+  ]);
+  return {
+    server: kube.server,
+    ...(ns?.metadata?.uid && { kubeSystemUid: ns.metadata.uid }),
+    ...(version?.gitVersion && { version: version.gitVersion }),
+  };
+}
+
+/** The policies as the report carries them: name, version and spec. */
+export function policySnapshots(policies: ObjectList): PolicySnapshot[] {
+  return policies.items.map((p) => ({
+    name: p.metadata?.name ?? '',
+    ...(p.metadata?.resourceVersion && { resourceVersion: p.metadata.resourceVersion }),
+    spec: ((p as { spec?: Record<string, unknown> }).spec ?? {}) as Record<string, unknown>,
+  }));
+}
+
+export async function readNetworkPolicies(kube: Kube, namespace: string, gaps: string[]): Promise<ObjectList> {
+  const policies = await attempt(gaps, `NetworkPolicies in ${namespace}`, () => kube.networking.listNamespacedNetworkPolicy({ namespace }));
+  return list((policies?.items ?? []).map((p) => observed(p, 'networking.k8s.io/v1', 'NetworkPolicy')));
+}
+
+async function readCompanion(kube: Kube, companions: readonly string[], namespace: string, gaps: string[]): Promise<ObjectList> {
+  const items: KubernetesObject[] = [];
+  for (const url of new Set(companions)) {
+    const svc = companionService(url, namespace);
+    if (svc === undefined) {
+      gaps.push(`companion ${url}: not a cluster Service name, nothing to read`);
+      continue;
+    }
+    const [service, slices, deployments] = await Promise.all([
+      attempt(gaps, `companion Service ${svc.namespace}/${svc.name}`, () =>
+        kube.core.readNamespacedService({ name: svc.name, namespace: svc.namespace }),
+      ),
+      attempt(gaps, `EndpointSlices of ${svc.namespace}/${svc.name}`, () =>
+        kube.discovery.listNamespacedEndpointSlice({ namespace: svc.namespace, labelSelector: `kubernetes.io/service-name=${svc.name}` }),
+      ),
+      attempt(gaps, `Deployments in ${svc.namespace}`, () => kube.apps.listNamespacedDeployment({ namespace: svc.namespace })),
+    ]);
+    if (service) items.push(observed(service, 'v1', 'Service'));
+    for (const s of slices?.items ?? []) items.push(observed(s, 'discovery.k8s.io/v1', 'EndpointSlice'));
+    // The Deployments behind the Service: those whose pods its selector picks.
+    const selector = service?.spec?.selector;
+    if (selector && Object.keys(selector).length > 0) {
+      for (const d of deployments?.items ?? []) {
+        if (matchesSelector({ matchLabels: selector }, d.spec?.template.metadata?.labels ?? {}))
+          items.push(observed(d, 'apps/v1', 'Deployment'));
+      }
+    }
+  }
+  return list(items);
+}
+
+async function readWorkloads(kube: Kube, targets: readonly WorkloadTarget[], gaps: string[]): Promise<ObjectList> {
+  const items: KubernetesObject[] = [];
+  for (const t of targets) {
+    const ref = t.ref;
+    if (ref === undefined) {
+      // --selector: the workload is whichever pod served as the template; its labels are the identity.
+      items.push({ apiVersion: 'v1', kind: 'PodTemplate', metadata: { name: t.description, namespace: t.namespace, labels: t.labels } });
+      continue;
+    }
+    const name = ref.name;
+    const namespace = t.namespace;
+    const read: Record<string, () => Promise<KubernetesObject>> = {
+      Deployment: () => kube.apps.readNamespacedDeployment({ name, namespace }),
+      StatefulSet: () => kube.apps.readNamespacedStatefulSet({ name, namespace }),
+      DaemonSet: () => kube.apps.readNamespacedDaemonSet({ name, namespace }),
+      CronJob: () => kube.batch.readNamespacedCronJob({ name, namespace }),
+      Pod: () => kube.core.readNamespacedPod({ name, namespace }),
+    };
+    const reader = read[ref.kind];
+    const obj = reader ? await attempt(gaps, `${t.description}`, reader) : undefined;
+    if (obj) items.push(observed(obj, ref.apiVersion, ref.kind));
+  }
+  return list(items);
+}
+
+async function readNodes(kube: Kube, names: readonly string[], gaps: string[]): Promise<ObjectList> {
+  const items: KubernetesObject[] = [];
+  for (const name of new Set(names)) {
+    const node = await attempt(gaps, `node ${name}`, () => kube.core.readNode({ name }));
+    if (node === undefined) continue;
+    // Image lists are long and say nothing about egress; identity, version and conditions do.
+    const { images: _i, ...status } = node.status ?? {};
+    items.push(observed({ ...node, status }, 'v1', 'Node'));
+  }
+  return list(items);
+}
+
+export async function takeSnapshot(
+  kube: Kube,
+  what: { namespace: string; targets: readonly WorkloadTarget[]; companions: readonly string[]; probePods: readonly V1Pod[] },
+): Promise<Snapshot> {
+  const gaps: string[] = [];
+  const nodeNames = what.probePods.map((p) => p.spec?.nodeName).filter((n): n is string => n !== undefined);
+  const [cluster, networkPolicies, companion, workloads, nodes] = await Promise.all([
+    readClusterIdentity(kube, gaps),
+    readNetworkPolicies(kube, what.namespace, gaps),
+    readCompanion(kube, what.companions, what.namespace, gaps),
+    readWorkloads(kube, what.targets, gaps),
+    readNodes(kube, nodeNames, gaps),
+  ]);
+  const probePods = list(what.probePods.map((p) => observed(p, 'v1', 'Pod')));
+  return { cluster, networkPolicies, companion, workloads, probePods, nodes, gaps };
+}
