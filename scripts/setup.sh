@@ -4,7 +4,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-LAB_PACKAGES=(curl iproute2 iptables conntrack openssl mitmproxy dnsmasq-base)
+# chromium renders the HTML report in its test (playwright-core drives it, downloads no browser);
+# fonts-dejavu-core gives its screenshots a font.
+LAB_PACKAGES=(curl iproute2 iptables conntrack openssl mitmproxy dnsmasq-base chromium fonts-dejavu-core)
 missing=()
 for pkg in "${LAB_PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'install ok installed' || missing+=("$pkg")

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The README's test command: set-up, static checks, unit tests, the network-namespace lab, then
 # the lab Kubernetes cluster (both need root). A suite that cannot run fails; it is skipped only
-# when asked by name (EGRESS_VERIFY_SKIP=lab,cluster), and then says so.
+# when asked by name (EGRESS_VERIFY_SKIP=html,lab,cluster), and then says so.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
@@ -15,6 +15,13 @@ npx biome check .
 
 echo "== unit tests"
 npx tap 'src/**/*.test.ts' 'probes/**/*.test.ts'
+
+echo "== HTML report in headless Chromium"
+if skip html; then
+  echo "HTML report tests SKIPPED: EGRESS_VERIFY_SKIP contains 'html'"
+else
+  npx tap --jobs=1 'test/html/*.test.ts'
+fi
 
 echo "== lab tests (network namespaces, real packet filter, proxy and DNS)"
 if skip lab; then

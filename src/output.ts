@@ -5,13 +5,15 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { UsageError } from './errors.js';
+import { renderHtml } from './report/html.js';
 import { renderJunit } from './report/junit.js';
 import { renderJsonLines } from './report/lines.js';
+import { renderMarkdown } from './report/markdown.js';
 import type { Report } from './report/report.js';
 import { renderSarif } from './report/sarif.js';
 import { renderTap } from './report/tap.js';
 
-export const FORMATS = ['tap', 'json', 'jsonl', 'junit', 'sarif'] as const;
+export const FORMATS = ['tap', 'json', 'jsonl', 'junit', 'sarif', 'html', 'md'] as const;
 export type Format = (typeof FORMATS)[number];
 
 export interface OutputSpec {
@@ -44,6 +46,10 @@ export function render(format: Format, report: Report): string {
       return renderJunit(report);
     case 'sarif':
       return renderSarif(report);
+    case 'html':
+      return renderHtml(report);
+    case 'md':
+      return renderMarkdown(report);
   }
 }
 

@@ -134,5 +134,5 @@ t.test('CLI: malformed stdin is a warning and a pass; bad flags are usage errors
   t.match(bad.stdout, /# warning: -:2: not valid YAML/);
   t.equal(cli(['audit']).status, 2);
   t.equal(cli(['audit', '-f', '-', '--fail-on', 'low']).status, 2);
-  t.equal(cli(['audit', '-f', '-', '-o', 'html']).status, 2);
+  t.equal(cli(['audit', '-f', '-', '-o', 'pdf']).status, 2);
 });
