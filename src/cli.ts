@@ -5,18 +5,19 @@
  */
 import './threadpool.js';
 import { Command, CommanderError, Option } from 'commander';
-import { AUDIT_FAIL_ON, type AuditOptions, auditCommand } from './commands/audit.js';
-import { evidenceVerifyCommand } from './commands/evidence.js';
-import { probeCommand } from './commands/probe.js';
-import { reportDiffCommand, reportRenderCommand } from './commands/report.js';
-import { runCommand } from './commands/run.js';
+import type { AuditOptions } from './commands/audit.js';
 import { ExitCode, oneLine } from './errors.js';
 import { log } from './log.js';
 import { FORMATS } from './output.js';
 import { toolVersion } from './package-root.js';
+import { AUDIT_FAIL_ON } from './report/report.js';
 
 const collect = (value: string, previous: string[]): string[] => [...previous, value];
 
+/**
+ * Each subcommand loads its module when chosen: the Kubernetes client alone takes a second to
+ * load, which a probe pod and an auditor's `evidence verify` should not pay.
+ */
 function program(): Command {
   const cli = new Command('egress-verify')
     .description('Prove that a workload cannot reach the internet except through its egress companion.')
@@ -38,6 +39,7 @@ function program(): Command {
     .option('--termination-log <path>', 'also write a summary of at most 4 KiB here (e.g. /dev/termination-log)')
     .option('--settle-ms <ms>', "wait this long before the first check (a new pod's policy rules may lag)", '0')
     .action(async (opts) => {
+      const { probeCommand } = await import('./commands/probe.js');
       process.exitCode = await probeCommand(opts);
     });
 
@@ -74,6 +76,7 @@ function program(): Command {
       const onSignal = (): void => interrupt.abort();
       process.once('SIGINT', onSignal).once('SIGTERM', onSignal);
       try {
+        const { runCommand } = await import('./commands/run.js');
         process.exitCode = await runCommand(opts, interrupt.signal);
       } finally {
         process.off('SIGINT', onSignal).off('SIGTERM', onSignal);
@@ -97,6 +100,7 @@ function program(): Command {
       new Option('-o, --output <format[=file]>', `output; repeatable (${FORMATS.join(', ')}); default: tap`).argParser(collect).default([]),
     )
     .action(async (opts: AuditOptions) => {
+      const { auditCommand } = await import('./commands/audit.js');
       process.exitCode = await auditCommand(opts);
     });
 
@@ -105,7 +109,8 @@ function program(): Command {
     .command('render <report>')
     .description('render a JSON report as TAP, JUnit or JSON lines')
     .addOption(new Option('-o, --output <format[=file]>', `output; repeatable (${FORMATS.join(', ')})`).argParser(collect).default([]))
-    .action((file: string, opts: { output: string[] }) => {
+    .action(async (file: string, opts: { output: string[] }) => {
+      const { reportRenderCommand } = await import('./commands/report.js');
       process.exitCode = reportRenderCommand(file, opts.output);
     });
   report
@@ -116,7 +121,8 @@ function program(): Command {
         .argParser(collect)
         .default([]),
     )
-    .action((oldFile: string, newFile: string, opts: { output: string[] }) => {
+    .action(async (oldFile: string, newFile: string, opts: { output: string[] }) => {
+      const { reportDiffCommand } = await import('./commands/report.js');
       process.exitCode = reportDiffCommand(oldFile, newFile, opts.output);
     });
 
@@ -126,7 +132,8 @@ function program(): Command {
     .command('verify <dir>')
     .description("check an evidence bundle's hashes and signature; names every file changed, added or removed")
     .option('--key <pub.pem>', 'Ed25519 public key the bundle must be signed with')
-    .action((dir: string, opts: { key?: string }) => {
+    .action(async (dir: string, opts: { key?: string }) => {
+      const { evidenceVerifyCommand } = await import('./commands/evidence.js');
       process.exitCode = evidenceVerifyCommand(dir, opts);
     });
   return cli;

@@ -11,7 +11,7 @@ import { exitCodeFor, UsageError } from '../errors.js';
 import { connectKube } from '../kube/client.js';
 import { log } from '../log.js';
 import { parseOutputs, writeOutputs } from '../output.js';
-import { buildAuditReport, type Severity } from '../report/report.js';
+import { AUDIT_FAIL_ON, buildAuditReport, type Severity } from '../report/report.js';
 
 export interface AuditOptions {
   file: string[];
@@ -21,9 +21,6 @@ export interface AuditOptions {
   failOn: string;
   output: string[];
 }
-
-/** Info and low findings are advice: they never fail an audit. */
-export const AUDIT_FAIL_ON = ['medium', 'high', 'critical'] as const satisfies readonly Severity[];
 
 export async function auditCommand(opts: AuditOptions): Promise<number> {
   const live = opts.namespace !== undefined;

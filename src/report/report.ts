@@ -40,6 +40,9 @@ export type Severity = (typeof SEVERITIES)[number];
 
 export const severityRank = (s: Severity): number => SEVERITIES.indexOf(s);
 
+/** Info and low findings are advice: they never fail an audit. */
+export const AUDIT_FAIL_ON = ['medium', 'high', 'critical'] as const satisfies readonly Severity[];
+
 /** One rule's hit on one manifest object. */
 export interface AuditFinding {
   ruleId: string;
