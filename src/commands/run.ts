@@ -83,6 +83,8 @@ export async function runCommand(opts: RunOptions, signal: AbortSignal): Promise
   if (!Number.isInteger(historyLength) || historyLength < 1 || historyLength > 100)
     throw new UsageError(`--history "${opts.history}" must be a whole number of runs (1-100)`);
   if (opts.evidenceKey !== undefined && opts.evidence === undefined) throw new UsageError('--evidence-key needs --evidence DIR');
+  if (opts.record && opts.selector !== undefined)
+    throw new UsageError('--record needs --workload: its Events and history belong to a workload object');
   if (opts.evidence !== undefined) checkBundleDir(opts.evidence);
   const startedAt = new Date();
   const outputs = parseOutputs(

@@ -8,6 +8,7 @@ import type { CheckResult, ProbePlan } from '../../probes/model.js';
 import { InfrastructureError, UsageError } from '../errors.js';
 import { apiStatus, isNotFound, type Kube, kubeCall, kubeError } from '../kube/client.js';
 import { log } from '../log.js';
+import { summarize } from '../report/report.js';
 import { type PodProgress, podProgress } from './pod-progress.js';
 import { errorResult, errorResults, type PodRef, resultsFromLog } from './probe-output.js';
 import { buildProbePod, buildRunObject, probeLabels, RUN_LABEL } from './probe-pod.js';
@@ -127,13 +128,22 @@ export async function runProbes(kube: Kube, settings: RunSettings): Promise<RunO
       const where: PodRef = { pod: name, ...(state.node ? { node: state.node } : {}), workload };
       pods.push({ name, ...(state.node ? { node: state.node } : {}), outcome: describe(state.progress) });
       if (state.object) podObjects.push(state.object);
-      results.push(...(await collect(kube, namespace, plan, where, state.progress)));
+      const own = await collect(kube, namespace, plan, where, state.progress);
+      results.push(...own);
+      settings.onProgress?.(name, verdictLine(own));
     }
     const imageId = podObjects.flatMap((p) => p.status?.containerStatuses ?? []).find((c) => c.imageID)?.imageID;
     return { runId, results, pods, podObjects, ...(imageId && { imageId }), warnings };
   } finally {
     await cleanup(kube, namespace, runId, owner.name);
   }
+}
+
+/** "verdicts: 8 pass, 2 fail": what one probe pod found, for the progress lines. */
+function verdictLine(results: readonly CheckResult[]): string {
+  const counts = summarize(results);
+  const parts = (['pass', 'fail', 'inconclusive', 'error'] as const).filter((v) => counts[v] > 0).map((v) => `${counts[v]} ${v}`);
+  return `verdicts: ${parts.join(', ') || 'none'}`;
 }
 
 function describe(p: PodProgress): string {

@@ -115,3 +115,13 @@ t.test('the chain covers the header and every entry, in order', async (t) => {
   t.not(chainOf({ ...base, files: [...base.files].reverse() }), chain);
   t.equal(chainOf({ ...base }), chain, 'and it is deterministic');
 });
+
+t.test('a manifest that points outside the bundle is refused before anything is read', async (t) => {
+  for (const path of ['../outside.json', '/etc/hostname', 'snapshot/../../x', './report.json']) {
+    const dir = bundle(false);
+    const m = JSON.parse(readFileSync(join(dir, MANIFEST), 'utf8'));
+    m.files[0].path = path;
+    writeFileSync(join(dir, MANIFEST), JSON.stringify(m));
+    t.match(verifyBundle(dir).problems, [/^manifest\.json: malformed file list/], path);
+  }
+});

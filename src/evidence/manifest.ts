@@ -97,6 +97,10 @@ export interface Verification {
   manifest?: Manifest;
 }
 
+/** A relative path that stays in the bundle: a hostile manifest must not make verify read /etc. */
+const insideBundle = (path: string): boolean =>
+  /^[\w.-]+(\/[\w.-]+)*$/.test(path) && !path.split('/').some((part) => part === '.' || part === '..');
+
 function parseManifest(bytes: Buffer): Manifest | string {
   let m: Manifest;
   try {
@@ -106,7 +110,11 @@ function parseManifest(bytes: Buffer): Manifest | string {
   }
   if (m === null || typeof m !== 'object' || m.format !== BUNDLE_FORMAT) return `${MANIFEST}: not an ${BUNDLE_FORMAT} manifest`;
   const entryOk = (f: ManifestFile): boolean =>
-    typeof f?.path === 'string' && typeof f.size === 'number' && typeof f.sha256 === 'string' && /^[0-9a-f]{64}$/.test(f.sha256);
+    typeof f?.path === 'string' &&
+    insideBundle(f.path) &&
+    typeof f.size === 'number' &&
+    typeof f.sha256 === 'string' &&
+    /^[0-9a-f]{64}$/.test(f.sha256);
   if (!Array.isArray(m.files) || !m.files.every(entryOk) || typeof m.chain !== 'string' || typeof m.createdAt !== 'string')
     return `${MANIFEST}: malformed file list or chain (changed?)`;
   return m;

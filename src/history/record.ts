@@ -116,10 +116,8 @@ export async function recordOutcome(kube: Kube, input: RecordInput): Promise<str
     writeHistory(kube, input.namespace, input.history, historyEntry(input.report, input.evidence), input.limit, input.report),
   ];
   for (const target of input.targets) {
-    if (target.ref === undefined) {
-      problems.push(`no Event for ${target.description}: Events need a workload object (use --workload)`);
-      continue;
-    }
+    // --record is refused with --selector; a workload read without a uid has no object to name.
+    if (target.ref === undefined) continue;
     const body = workloadEvent({ ...target, ref: target.ref }, input.report, input.changes, input.evidence?.chain, instance, now);
     // eventTime goes out as the string built here: client-node would send a Date with
     // milliseconds, and the API server's MicroTime parser wants exactly six digits.
