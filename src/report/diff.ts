@@ -109,21 +109,25 @@ export function diffRuns(before: RunVerdicts, after: RunVerdicts): ReportDiff {
 export const diffIsEmpty = (d: ReportDiff): boolean =>
   d.newBypasses.length + d.fixed.length + d.becameInconclusive.length + d.other.length === 0;
 
+/** The four kinds of change, titled, in the order every rendering shows them. */
+export function changeGroups(d: ReportDiff): [string, Change[]][] {
+  return [
+    ['New bypasses', d.newBypasses],
+    ['Fixed', d.fixed],
+    ['Became inconclusive', d.becameInconclusive],
+    ['Other changes', d.other],
+  ];
+}
+
 const line = (c: Change): string => `${c.key}  ${c.from ?? 'absent'} -> ${c.to ?? 'absent'}  (${c.target})`;
 
 /** The terminal rendering of `report diff`. */
 export function renderDiffText(d: ReportDiff): string {
   const out = [`egress-verify diff: ${d.from.startedAt} (${d.from.verdict}) -> ${d.to.startedAt} (${d.to.verdict})`];
   if (diffIsEmpty(d)) out.push('no check changed its verdict');
-  const sections: [string, Change[]][] = [
-    ['new bypasses', d.newBypasses],
-    ['fixed', d.fixed],
-    ['became inconclusive', d.becameInconclusive],
-    ['other changes', d.other],
-  ];
-  for (const [title, changes] of sections) {
+  for (const [title, changes] of changeGroups(d)) {
     if (changes.length === 0) continue;
-    out.push(`${title} (${changes.length}):`, ...changes.map((c) => `  ${line(c)}`));
+    out.push(`${title.toLowerCase()} (${changes.length}):`, ...changes.map((c) => `  ${line(c)}`));
   }
   return `${out.join('\n')}\n`;
 }

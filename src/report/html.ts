@@ -5,7 +5,7 @@
  */
 import { dump } from 'js-yaml';
 import type { CheckResult, Verdict } from '../../probes/model.js';
-import type { Change } from './diff.js';
+import { changeGroups } from './diff.js';
 import { type AuditFinding, type Report, severityRank } from './report.js';
 
 /** Markup this module built; anything else interpolated into `html` is text and is escaped. */
@@ -132,12 +132,7 @@ ${counts.map((v) => html`<li class="count-${v}"><b>${s[v]}</b> ${v}</li>`)}
 }
 
 function changes(d: NonNullable<Report['changes']>): Markup {
-  const groups: [string, Change[]][] = [
-    ['New bypasses', d.newBypasses],
-    ['Fixed', d.fixed],
-    ['Became inconclusive', d.becameInconclusive],
-    ['Other changes', d.other],
-  ];
+  const groups = changeGroups(d);
   const nonEmpty = groups.filter(([, list]) => list.length > 0);
   return html`<section id="changes">
 <h2>Changes since ${d.from.startedAt}</h2>

@@ -3,7 +3,7 @@
  * only what needs a look. The full story is in the HTML or JSON report.
  */
 import type { CheckResult, Verdict } from '../../probes/model.js';
-import type { Change } from './diff.js';
+import { changeGroups } from './diff.js';
 import { type Report, severityRank } from './report.js';
 
 /** Rows per table or list: a pull-request comment is a pointer, not the report. */
@@ -55,12 +55,7 @@ export function renderMarkdown(report: Report): string {
   const d = report.changes;
   if (d) {
     out.push('', `**Changes since ${e(d.from.startedAt)}** (${e(d.from.verdict)} then)`);
-    const groups: [string, Change[]][] = [
-      ['New bypasses', d.newBypasses],
-      ['Fixed', d.fixed],
-      ['Became inconclusive', d.becameInconclusive],
-      ['Other changes', d.other],
-    ];
+    const groups = changeGroups(d);
     const nonEmpty = groups.filter(([, list]) => list.length > 0);
     if (nonEmpty.length === 0) out.push('', 'No check changed its verdict.');
     for (const [title, list] of nonEmpty) {

@@ -6,6 +6,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { dump, load, loadAll } from 'js-yaml';
+import t from 'tap';
 
 export const STATE_DIR = process.env.EV_CLUSTER_STATE ?? '/var/lib/egress-verify-cluster';
 export const KUBECONFIG = process.env.EV_KUBECONFIG ?? `${STATE_DIR}/admin.kubeconfig`;
@@ -27,6 +28,15 @@ export function clusterSkip(): string | undefined {
   if (reason === undefined) return undefined;
   if ((process.env.EGRESS_VERIFY_SKIP ?? '').split(',').includes('cluster')) return `EGRESS_VERIFY_SKIP=cluster: ${reason}`;
   throw new Error(`cluster tests cannot run: ${reason} (set EGRESS_VERIFY_SKIP=cluster to skip them on purpose)`);
+}
+
+/** For suites written as a script: a skip asked for ends the file here, saying why. */
+export function exitIfClusterSkipped(): void {
+  const skip = clusterSkip();
+  if (skip === undefined) return;
+  t.comment(`SKIPPED: ${skip}`);
+  t.end();
+  process.exit(0);
 }
 
 /** Why the suite cannot run, or undefined when a cluster seems to be up. */

@@ -20,15 +20,10 @@ import { join, relative } from 'node:path';
 import t from 'tap';
 import type { Report } from '../../src/report/report.js';
 import { browserSkip, launchChromium, openFile, WAIT_MS } from '../html/browser.js';
-import { CLI, clusterSkip, kc, kubectl, LAB_RUN_ARGS, probePods, REFERENCE_NS, REPO_ROOT, run } from './cluster.js';
+import { CLI, exitIfClusterSkipped, kc, kubectl, LAB_RUN_ARGS, probePods, REFERENCE_NS, REPO_ROOT, run } from './cluster.js';
 
 t.setTimeout(600_000);
-const skip = clusterSkip();
-if (skip !== undefined) {
-  t.comment(`SKIPPED: ${skip}`);
-  t.end();
-  process.exit(0);
-}
+exitIfClusterSkipped();
 
 const NS = REFERENCE_NS;
 const scratch = mkdtempSync(join(tmpdir(), 'ev-evidence-'));

@@ -14,8 +14,8 @@ import type { Report } from '../../src/report/report.js';
 import {
   apply,
   CLI,
-  clusterSkip,
   eventually,
+  exitIfClusterSkipped,
   installController,
   jobOutcome,
   kc,
@@ -30,12 +30,7 @@ import {
 } from './cluster.js';
 
 t.setTimeout(900_000);
-const skip = clusterSkip();
-if (skip !== undefined) {
-  t.comment(`SKIPPED: ${skip}`);
-  t.end();
-  process.exit(0);
-}
+exitIfClusterSkipped();
 
 const NS = REFERENCE_NS;
 const HISTORY = 'egress-verify-deployment-data-processor';
