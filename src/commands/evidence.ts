@@ -23,9 +23,16 @@ export function evidenceVerifyCommand(dir: string, opts: { key?: string }): numb
   out.push(...v.problems.map((p) => `  FAILED ${p}`), ...v.notes.map((n) => `  ${n}`));
   if (v.ok) {
     // Only a bundle that verified is worth summarising: its report is the one that was sealed.
-    const report = readReport(join(dir, 'report.json'));
-    const s = report.summary;
-    out.push(`  report: ${report.verdict.toUpperCase()}, ${s.pass} pass, ${s.fail} fail, ${s.inconclusive} inconclusive, ${s.error} error`);
+    // One this version cannot read (a newer schema) is still intact: say so, do not fail.
+    try {
+      const report = readReport(join(dir, 'report.json'));
+      const s = report.summary;
+      out.push(
+        `  report: ${report.verdict.toUpperCase()}, ${s.pass} pass, ${s.fail} fail, ${s.inconclusive} inconclusive, ${s.error} error`,
+      );
+    } catch (err) {
+      out.push(`  report: not summarised (${(err as Error).message})`);
+    }
   }
   out.push(v.ok ? 'verified' : `NOT verified: ${v.problems.length} problem(s)`);
   process.stdout.write(`${out.join('\n')}\n`);

@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import t from 'tap';
 import type { CheckResult, Verdict } from '../../probes/model.js';
+import { captureStdout } from '../../test/stdout.js';
 import { ExitCode } from '../errors.js';
 import { buildReport, type Report } from '../report/report.js';
 import { reportDiffCommand } from './report.js';
@@ -33,39 +34,24 @@ function saved(name: string, verdicts: Record<string, Verdict>): string {
   return file;
 }
 
-/** The command's stdout, kept out of the TAP stream. */
-function captured(fn: () => number): { code: number; out: string } {
-  const write = process.stdout.write;
-  let out = '';
-  process.stdout.write = ((chunk: string) => {
-    out += chunk;
-    return true;
-  }) as typeof process.stdout.write;
-  try {
-    return { code: fn(), out };
-  } finally {
-    process.stdout.write = write;
-  }
-}
-
 const good = saved('good', { 'tcp/a': 'pass', 'tcp/b': 'pass' });
 const broken = saved('broken', { 'tcp/a': 'fail', 'tcp/b': 'pass' });
 const unproven = saved('unproven', { 'tcp/a': 'pass', 'tcp/b': 'inconclusive' });
 
 t.test('report diff: exit 1 on a new bypass, 3 on lost proof, 0 otherwise', async (t) => {
-  const bad = captured(() => reportDiffCommand(good, broken, []));
+  const bad = captureStdout(() => reportDiffCommand(good, broken, []));
   t.equal(bad.code, ExitCode.fail);
   t.match(bad.out, /new bypasses \(1\):\n {2}deployment\/data-processor tcp\/a {2}pass -> fail/);
-  t.equal(captured(() => reportDiffCommand(broken, good, [])).code, ExitCode.pass, 'a fix is good news');
-  t.match(captured(() => reportDiffCommand(broken, good, [])).out, /fixed \(1\)/);
-  t.equal(captured(() => reportDiffCommand(good, unproven, [])).code, ExitCode.inconclusive);
-  t.equal(captured(() => reportDiffCommand(good, good, [])).code, ExitCode.pass);
+  t.equal(captureStdout(() => reportDiffCommand(broken, good, [])).code, ExitCode.pass, 'a fix is good news');
+  t.match(captureStdout(() => reportDiffCommand(broken, good, [])).out, /fixed \(1\)/);
+  t.equal(captureStdout(() => reportDiffCommand(good, unproven, [])).code, ExitCode.inconclusive);
+  t.equal(captureStdout(() => reportDiffCommand(good, good, [])).code, ExitCode.pass);
 });
 
 t.test('report diff -o: NEW rendered with the changes', async (t) => {
   const json = join(dir, 'with-changes.json');
   const html = join(dir, 'with-changes.html');
-  t.equal(captured(() => reportDiffCommand(good, broken, [`json=${json}`, `html=${html}`])).code, ExitCode.fail);
+  t.equal(captureStdout(() => reportDiffCommand(good, broken, [`json=${json}`, `html=${html}`])).code, ExitCode.fail);
   const report = JSON.parse(readFileSync(json, 'utf8')) as Report;
   t.equal(report.verdict, 'fail');
   t.same(

@@ -17,10 +17,10 @@ import {
 import { probeIdentity, requireCompanion, runProbes } from '../controller/run.js';
 import { resolveSelector, resolveWorkload, type WorkloadTarget } from '../controller/target.js';
 import { ExitCode, exitCodeFor, UsageError } from '../errors.js';
-import { checkBundleDir, writeBundle } from '../evidence/bundle.js';
+import { checkBundleDir, type RunRecord, writeBundle } from '../evidence/bundle.js';
 import { signingKey } from '../evidence/keys.js';
-import { type ObjectList, policySnapshots, readNetworkPolicies, takeSnapshot } from '../evidence/snapshot.js';
-import { entryVerdicts, historyName } from '../history/history.js';
+import { type ObjectList, policySnapshots, readNetworkPolicies, type Snapshot, takeSnapshot } from '../evidence/snapshot.js';
+import { entryVerdicts, type HistoryEntry, historyName } from '../history/history.js';
 import { readHistory, recordOutcome } from '../history/record.js';
 import { connectKube, type Kube } from '../kube/client.js';
 import { isSecretSpec, readSecretValue } from '../kube/secret.js';
@@ -144,14 +144,13 @@ export async function runCommand(opts: RunOptions, signal: AbortSignal): Promise
     outcome.warnings.push(`live audit skipped: ${(err as Error).message}`);
   }
   const companions = [...new Set(workloads.map((w) => w.companion))];
-  const snapshot = opts.evidence
-    ? await takeSnapshot(kube, { namespace, targets, companions, probePods: outcome.podObjects })
-    : { networkPolicies: await readNetworkPolicies(kube, namespace, gaps), gaps: [] };
-  if (policyVersions(snapshot.networkPolicies) !== policyVersions(policiesBefore))
+  const snapshot = opts.evidence ? await takeSnapshot(kube, { namespace, targets, companions, probePods: outcome.podObjects }) : undefined;
+  const policiesAfter = snapshot?.networkPolicies ?? (await readNetworkPolicies(kube, namespace, gaps));
+  if (policyVersions(policiesAfter) !== policyVersions(policiesBefore))
     outcome.warnings.push('NetworkPolicies changed while the probes ran: the verdicts may hold for neither version');
   const report: Report = {
     ...buildReport('run', outcome.results, startedAt, new Date()),
-    warnings: [...new Set(warnings), ...outcome.warnings, ...[...gaps, ...snapshot.gaps].map((g) => `not read: ${g}`)],
+    warnings: [...new Set(warnings), ...outcome.warnings, ...[...gaps, ...(snapshot?.gaps ?? [])].map((g) => `not read: ${g}`)],
     findings,
     subject: {
       cluster: kube.server,
@@ -169,30 +168,29 @@ export async function runCommand(opts: RunOptions, signal: AbortSignal): Promise
   const last = past?.entries.at(-1);
   if (last) report.changes = diffRuns(entryVerdicts(last), runVerdicts(report));
 
-  let evidence: { chain: string; signedBy?: string } | undefined;
-  if (opts.evidence && 'cluster' in snapshot) {
-    const manifest = writeBundle(opts.evidence, {
-      report,
-      snapshot,
-      run: {
-        tool: { name: 'egress-verify', version: toolVersion, image, ...(outcome.imageId && { imageId: outcome.imageId }) },
-        cluster: snapshot.cluster,
-        namespace,
-        workloads: targets.map((t) => t.description),
-        companions,
-        runId: outcome.runId,
-        startedAt: report.startedAt,
-        finishedAt: report.finishedAt,
-        ranBy: { ...(process.env.EGRESS_VERIFY_POD_NAME && { pod: process.env.EGRESS_VERIFY_POD_NAME }), host: hostname() },
-        arguments: process.argv.slice(2),
-        gaps: snapshot.gaps,
-      },
-      ...(signer && { signer }),
-      ...(last?.evidence && { previous: last.evidence.chain }),
-    });
-    evidence = { chain: manifest.chain, ...(manifest.signedBy && { signedBy: manifest.signedBy.fingerprint }) };
-    log.info({ dir: opts.evidence, chain: manifest.chain, signed: manifest.signedBy !== undefined }, 'evidence bundle written');
-  }
+  const evidence =
+    opts.evidence && snapshot
+      ? sealEvidence(
+          opts.evidence,
+          report,
+          snapshot,
+          {
+            tool: { name: 'egress-verify', version: toolVersion, image, ...(outcome.imageId && { imageId: outcome.imageId }) },
+            cluster: snapshot.cluster,
+            namespace,
+            workloads: targets.map((t) => t.description),
+            companions,
+            runId: outcome.runId,
+            startedAt: report.startedAt,
+            finishedAt: report.finishedAt,
+            ranBy: { ...(process.env.EGRESS_VERIFY_POD_NAME && { pod: process.env.EGRESS_VERIFY_POD_NAME }), host: hostname() },
+            arguments: process.argv.slice(2),
+            gaps: snapshot.gaps,
+          },
+          signer,
+          last?.evidence?.chain,
+        )
+      : undefined;
   writeOutputs(outputs, report);
   const code = exitCodeFor(report.verdict);
   if (past === undefined) return code;
@@ -208,6 +206,20 @@ export async function runCommand(opts: RunOptions, signal: AbortSignal): Promise
   // The verdict stands; a CronJob that could not record it must still not look green.
   for (const p of problems) process.stderr.write(`egress-verify: --record: ${p}\n`);
   return problems.length > 0 && code !== ExitCode.fail ? ExitCode.infrastructure : code;
+}
+
+/** Writes the bundle; what the history and the Event record of it: its chain and signer. */
+function sealEvidence(
+  dir: string,
+  report: Report,
+  snapshot: Snapshot,
+  run: RunRecord,
+  signer: KeyObject | undefined,
+  previous: string | undefined,
+): HistoryEntry['evidence'] {
+  const manifest = writeBundle(dir, { report, snapshot, run, ...(signer && { signer }), ...(previous && { previous }) });
+  log.info({ dir, chain: manifest.chain, signed: manifest.signedBy !== undefined }, 'evidence bundle written');
+  return { chain: manifest.chain, ...(manifest.signedBy && { signedBy: manifest.signedBy.fingerprint }) };
 }
 
 const policyVersions = (l: ObjectList): string =>
