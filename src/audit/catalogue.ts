@@ -109,6 +109,12 @@ export const RULES = [
     fix: 'Use defaultMode: 0640 (YAML 1.1 octal, 416 decimal) with securityContext.fsGroup.',
   },
   {
+    id: 'companion-no-ready-endpoints',
+    severity: 'medium',
+    title: "The companion Service has no ready endpoint: the workloads' only way out is down",
+    fix: 'Make the companion pods Ready (their readiness probe, image, logs) and run two or more; do not open direct egress as a stopgap.',
+  },
+  {
     id: 'companion-single-replica',
     severity: 'info',
     title: 'The companion runs one replica: while it restarts every workload behind it has no egress',

@@ -68,6 +68,8 @@ export interface Inventory {
   services: Map<string, ManifestObject>;
   /** The companion pods behind each Service a proxy variable names. */
   companionsBehind: Map<ManifestObject, Workload[]>;
+  /** Only the API has these (a live audit); manifests never do. */
+  endpointSlices: ManifestObject[];
   namespaceLabels: (namespace: string) => Labels;
 }
 
@@ -128,6 +130,7 @@ export function serviceKeyFor(host: string, fromNamespace: string): string | und
 
 export function buildInventory(objects: readonly ManifestObject[]): Inventory {
   const services = new Map<string, ManifestObject>();
+  const endpointSlices: ManifestObject[] = [];
   const namespaces = new Map<string, Labels>();
   const policiesByNamespace = new Map<string, Policy[]>();
   const policies: Policy[] = [];
@@ -135,6 +138,7 @@ export function buildInventory(objects: readonly ManifestObject[]): Inventory {
 
   for (const o of objects) {
     if (o.kind === 'Service') services.set(key(nsOf(o), o.name), o);
+    else if (o.kind === 'EndpointSlice') endpointSlices.push(o);
     else if (o.kind === 'Namespace') namespaces.set(o.name, stringLabels(at(o.body, ['metadata'])?.labels));
     else if (o.kind === 'NetworkPolicy') {
       const policy = o.body as V1NetworkPolicy;
@@ -226,5 +230,5 @@ export function buildInventory(objects: readonly ManifestObject[]): Inventory {
         matchesSelector({ matchLabels: spec.selector }, w.pod.labels),
     );
   }
-  return { workloads, policies, services, companionsBehind, namespaceLabels };
+  return { workloads, policies, services, companionsBehind, endpointSlices, namespaceLabels };
 }

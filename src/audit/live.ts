@@ -19,7 +19,7 @@ function toManifest(apiVersion: string, kind: string, namespace: string, item: L
 
 export async function readLiveObjects(kube: Kube, namespace: string): Promise<ManifestObject[]> {
   const what = (kind: string): string => `listing ${kind} in ${namespace} for the live audit`;
-  const [ns, deployments, statefulSets, daemonSets, cronJobs, pods, services, policies] = await Promise.all([
+  const [ns, deployments, statefulSets, daemonSets, cronJobs, pods, services, slices, policies] = await Promise.all([
     // Namespaces are cluster-scoped and a run's Role cannot read them: the labels are then unknown.
     kube.core.readNamespace({ name: namespace }).catch((): Listed => ({ metadata: { name: namespace } })),
     kubeCall(what('deployments'), () => kube.apps.listNamespacedDeployment({ namespace })),
@@ -28,6 +28,7 @@ export async function readLiveObjects(kube: Kube, namespace: string): Promise<Ma
     kubeCall(what('cronjobs'), () => kube.batch.listNamespacedCronJob({ namespace })),
     kubeCall(what('pods'), () => kube.core.listNamespacedPod({ namespace })),
     kubeCall(what('services'), () => kube.core.listNamespacedService({ namespace })),
+    kubeCall(what('endpointslices'), () => kube.discovery.listNamespacedEndpointSlice({ namespace })),
     kubeCall(what('networkpolicies'), () => kube.networking.listNamespacedNetworkPolicy({ namespace })),
   ]);
   return [
@@ -38,6 +39,7 @@ export async function readLiveObjects(kube: Kube, namespace: string): Promise<Ma
     ...cronJobs.items.map((o) => toManifest('batch/v1', 'CronJob', namespace, o)),
     ...pods.items.filter((p) => (p.metadata?.ownerReferences ?? []).length === 0).map((o) => toManifest('v1', 'Pod', namespace, o)),
     ...services.items.map((o) => toManifest('v1', 'Service', namespace, o)),
+    ...slices.items.map((o) => toManifest('discovery.k8s.io/v1', 'EndpointSlice', namespace, o)),
     ...policies.items.map((o) => toManifest('networking.k8s.io/v1', 'NetworkPolicy', namespace, o)),
   ];
 }

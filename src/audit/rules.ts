@@ -347,6 +347,27 @@ const secretVolumeMode: Rule = (inv) => {
   return hits;
 };
 
+/** The part of an EndpointSlice the rule reads (its type makes endpoints and addressType required). */
+interface SliceBody {
+  metadata?: { labels?: Record<string, string> };
+  endpoints?: { conditions?: { ready?: boolean } }[];
+}
+
+/** Live only: the EndpointSlice controller writes a slice for every selecting Service, even an empty one. */
+const companionNoReadyEndpoints: Rule = (inv) => {
+  const hits: RuleHit[] = [];
+  for (const service of inv.companionsBehind.keys()) {
+    const slices = inv.endpointSlices.filter(
+      (s) => s.namespace === service.namespace && (s.body as SliceBody).metadata?.labels?.['kubernetes.io/service-name'] === service.name,
+    );
+    if (slices.length === 0) continue;
+    const ready = slices.flatMap((s) => arr((s.body as SliceBody).endpoints)).filter((e) => e.conditions?.ready === true);
+    if (ready.length === 0)
+      hits.push({ subject: service, message: `${ref(service)} has no ready endpoint in ${slices.length} EndpointSlice(s)` });
+  }
+  return hits;
+};
+
 const companionSingleReplica: Rule = (inv) =>
   companionsOf(inv)
     .filter((c) => (c.object.kind === 'Deployment' || c.object.kind === 'StatefulSet') && (c.replicas ?? 1) === 1)
@@ -412,6 +433,7 @@ export const RULE_CHECKS: Record<RuleId, Rule> = {
   'configmap-subpath': configMapSubPath,
   'init-fetches-internet': initFetchesInternet,
   'secret-volume-mode': secretVolumeMode,
+  'companion-no-ready-endpoints': companionNoReadyEndpoints,
   'companion-single-replica': companionSingleReplica,
   'companion-vpn-sidecar': companionVpnSidecar,
   'companion-shared-identity': companionSharedIdentity,

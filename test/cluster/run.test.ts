@@ -149,6 +149,25 @@ t.test('the live audit: the reference namespace is clean, a wide-open policy is 
   });
 });
 
+t.test('the live audit: a companion scaled to zero has no ready endpoint', async (t) => {
+  t.teardown(() => {
+    kc(['-n', NS, 'scale', 'deployment/egress-guardian', '--replicas=1']);
+    kc(['-n', NS, 'rollout', 'status', 'deployment/egress-guardian', '--timeout=120s'], { timeoutMs: 130_000 });
+  });
+  kc(['-n', NS, 'scale', 'deployment/egress-guardian', '--replicas=0']);
+  kc(['-n', NS, 'wait', '--for=delete', 'pod', '-l', 'app=egress-guardian', '--timeout=90s'], { timeoutMs: 100_000 });
+  const file = join(scratch, 'audit-no-companion.json');
+  const r = run('node', [CLI, 'audit', '--kubeconfig', KUBECONFIG, '-n', NS, '--fail-on', 'medium', '-o', `json=${file}`], {
+    timeoutMs: 60_000,
+  });
+  t.equal(r.code, 1, 'exit 1 with --fail-on medium');
+  const report = JSON.parse(readFileSync(file, 'utf8')) as Report;
+  t.match(
+    report.findings?.find((f) => f.ruleId === 'companion-no-ready-endpoints'),
+    { severity: 'medium', object: { kind: 'Service', name: 'egress-guardian-svc' }, message: /has no ready endpoint/ },
+  );
+});
+
 t.test('a run leaves the real workload untouched', async (t) => {
   apply(`apiVersion: v1
 kind: Service
