@@ -27,7 +27,16 @@ type WorkloadKind = (typeof WORKLOAD_KINDS)[number];
 
 /** Added by ReplicaSets/StatefulSets/DaemonSets to their pods; a probe carrying them could be adopted. */
 const CONTROLLER_HASH_LABELS = ['pod-template-hash', 'controller-revision-hash', 'statefulset.kubernetes.io/pod-name'];
-const PROXY_VARS = new Set(['HTTPS_PROXY', 'HTTP_PROXY', 'NO_PROXY', 'https_proxy', 'http_proxy', 'no_proxy', 'ALL_PROXY', 'all_proxy']);
+export const PROXY_VARS = new Set([
+  'HTTPS_PROXY',
+  'HTTP_PROXY',
+  'NO_PROXY',
+  'https_proxy',
+  'http_proxy',
+  'no_proxy',
+  'ALL_PROXY',
+  'all_proxy',
+]);
 
 export function withoutControllerHashes(labels: Labels | undefined): Record<string, string> {
   const out: Record<string, string> = {};

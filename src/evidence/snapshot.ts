@@ -6,7 +6,7 @@
  */
 import { type KubernetesObject, type V1Pod, VersionApi } from '@kubernetes/client-node';
 import { companionService } from '../controller/preflight.js';
-import type { WorkloadTarget } from '../controller/target.js';
+import { PROXY_VARS, type WorkloadTarget } from '../controller/target.js';
 import { apiStatus, type Kube } from '../kube/client.js';
 import { matchesSelector } from '../kube/selector.js';
 import type { PolicySnapshot } from '../report/report.js';
@@ -35,13 +35,39 @@ export interface Snapshot {
   gaps: string[];
 }
 
+const LAST_APPLIED = 'kubectl.kubernetes.io/last-applied-configuration';
+export const REDACTED = '(redacted by egress-verify)';
+
 /**
  * Plain JSON, as the API served it: client-node's model classes carry undefined fields and Dates.
- * managedFields is the API server's bookkeeping, not configuration, and dwarfs the rest.
+ * managedFields is the API server's bookkeeping, not configuration, and dwarfs the rest; the
+ * last-applied annotation repeats the spec, literal env values and all.
  */
 function observed<T extends KubernetesObject>(obj: T, apiVersion: string, kind: string): KubernetesObject {
-  const { managedFields: _m, ...metadata } = obj.metadata ?? {};
-  return JSON.parse(JSON.stringify({ ...obj, apiVersion, kind, metadata })) as KubernetesObject;
+  const { managedFields: _m, annotations, ...metadata } = obj.metadata ?? {};
+  const { [LAST_APPLIED]: _l, ...kept } = annotations ?? {};
+  const plain = JSON.parse(JSON.stringify({ ...obj, apiVersion, kind, metadata: { ...metadata, annotations: kept } })) as KubernetesObject;
+  if (Object.keys(kept).length === 0) delete plain.metadata?.annotations;
+  return plain;
+}
+
+/**
+ * A workload's literal env values can be credentials, and the bundle goes to people outside the
+ * team: every value but the proxy variables (which are evidence) is replaced. Names stay.
+ */
+export function redactEnv(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(redactEnv);
+  if (value === null || typeof value !== 'object') return value;
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(value)) {
+    out[k] =
+      k === 'env' && Array.isArray(v)
+        ? v.map((e: { name?: string; value?: unknown }) =>
+            typeof e?.value === 'string' && !PROXY_VARS.has(e.name ?? '') ? { ...e, value: REDACTED } : e,
+          )
+        : redactEnv(v);
+  }
+  return out;
 }
 
 const list = (items: KubernetesObject[]): ObjectList => ({ apiVersion: 'v1', kind: 'List', items });
@@ -133,7 +159,7 @@ async function readWorkloads(kube: Kube, targets: readonly WorkloadTarget[], gap
     };
     const reader = read[ref.kind];
     const obj = reader ? await attempt(gaps, `${t.description}`, reader) : undefined;
-    if (obj) items.push(observed(obj, ref.apiVersion, ref.kind));
+    if (obj) items.push(redactEnv(observed(obj, ref.apiVersion, ref.kind)) as KubernetesObject);
   }
   return list(items);
 }

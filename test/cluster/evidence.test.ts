@@ -121,6 +121,9 @@ t.test('the bundle holds what was tested, as the API showed it', async (t) => {
   const companion = json(BUNDLE, 'snapshot/companion.json').items.map((o: { kind: string; metadata: { name: string } }) => o.kind);
   t.ok(companion.includes('Service') && companion.includes('EndpointSlice') && companion.includes('Deployment'), companion.join(','));
   t.match(json(BUNDLE, 'snapshot/workloads.json').items, [{ kind: 'Deployment', metadata: { name: 'data-processor' } }]);
+  const workloadEnv = json(BUNDLE, 'snapshot/workloads.json').items[0].spec.template.spec.containers[0].env;
+  t.match(workloadEnv, [{ name: 'HTTPS_PROXY', value: 'http://egress-guardian-svc:8080' }], 'proxy variables are evidence: kept');
+  t.notMatch(readFileSync(join(BUNDLE, 'snapshot/workloads.json'), 'utf8'), /last-applied-configuration/, 'the spec is not repeated');
 
   const pods = json(BUNDLE, 'snapshot/probe-pods.json').items;
   t.equal(pods.length, 1);
