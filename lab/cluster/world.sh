@@ -50,7 +50,7 @@ up() {
 	ip route replace "$OUTSIDE_HTTPS_IP/32" via "$WORLD_LINK_NS" dev "$WORLD_VETH_HOST"
 	ip route replace "$OUTSIDE_DNS_IP/32" via "$WORLD_LINK_NS" dev "$WORLD_VETH_HOST"
 
-	start_daemon world-https "${nsx[@]}" python3 "$HERE/outside/https_server.py" \
+	DAEMON_INPUTS="$HERE/outside/https_server.py" start_daemon world-https "${nsx[@]}" python3 "$HERE/outside/https_server.py" \
 		"$OUTSIDE_HTTPS_IP" 443 "$PKI/outside-site.crt" "$PKI/outside-site.key"
 	start_daemon world-dns "${nsx[@]}" dnsmasq --keep-in-foreground --no-resolv --no-hosts \
 		--no-poll --bind-interfaces --listen-address="$OUTSIDE_DNS_IP" \

@@ -6,7 +6,6 @@ import { existsSync, readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { dump, load, loadAll } from 'js-yaml';
-import t from 'tap';
 
 export const STATE_DIR = process.env.EV_CLUSTER_STATE ?? '/var/lib/egress-verify-cluster';
 export const KUBECONFIG = process.env.EV_KUBECONFIG ?? `${STATE_DIR}/admin.kubeconfig`;
@@ -30,8 +29,11 @@ export function clusterSkip(): string | undefined {
   throw new Error(`cluster tests cannot run: ${reason} (set EGRESS_VERIFY_SKIP=cluster to skip them on purpose)`);
 }
 
-/** For suites written as a script: a skip asked for ends the file here, saying why. */
-export function exitIfClusterSkipped(): void {
+/**
+ * For suites written as a script: a skip asked for ends the file here, saying why. The suite
+ * passes its tap root: benchmarks and scripts import this module too, and must not start one.
+ */
+export function exitIfClusterSkipped(t: { comment: (message: string) => void; end: () => void }): void {
   const skip = clusterSkip();
   if (skip === undefined) return;
   t.comment(`SKIPPED: ${skip}`);

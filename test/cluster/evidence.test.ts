@@ -23,7 +23,7 @@ import { browserSkip, launchChromium, openFile, WAIT_MS } from '../html/browser.
 import { CLI, exitIfClusterSkipped, kc, kubectl, LAB_RUN_ARGS, probePods, REFERENCE_NS, REPO_ROOT, run } from './cluster.js';
 
 t.setTimeout(600_000);
-exitIfClusterSkipped();
+exitIfClusterSkipped(t);
 
 const NS = REFERENCE_NS;
 const scratch = mkdtempSync(join(tmpdir(), 'ev-evidence-'));

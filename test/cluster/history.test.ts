@@ -30,7 +30,7 @@ import {
 } from './cluster.js';
 
 t.setTimeout(900_000);
-exitIfClusterSkipped();
+exitIfClusterSkipped(t);
 
 const NS = REFERENCE_NS;
 const HISTORY = 'egress-verify-deployment-data-processor';

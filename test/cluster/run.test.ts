@@ -34,7 +34,7 @@ import {
 } from './cluster.js';
 
 t.setTimeout(900_000);
-exitIfClusterSkipped();
+exitIfClusterSkipped(t);
 
 const IMAGE = PROBE_IMAGE;
 const CATALOGUE = LAB_CATALOGUE;

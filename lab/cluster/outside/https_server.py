@@ -11,8 +11,14 @@ import ssl
 import sys
 
 
+# A client that connects and never speaks (a raw TCP probe, a tunnel cut mid-handshake) must
+# not hold a thread, let alone the listener, for long.
+IDLE_TIMEOUT_S = 10
+
+
 class Handler(http.server.BaseHTTPRequestHandler):
     server_version = "egress-lab-outside/1"
+    timeout = IDLE_TIMEOUT_S
 
     def do_GET(self):
         body = b"egress-verify outside site 203.0.113.10 OK\n"
@@ -30,6 +36,20 @@ class Handler(http.server.BaseHTTPRequestHandler):
 class Server(http.server.ThreadingHTTPServer):
     daemon_threads = True
 
+    def __init__(self, address, handler, tls):
+        self.tls = tls
+        super().__init__(address, handler)
+
+    def finish_request(self, request, client_address):
+        # The TLS handshake runs here, in the connection's thread: wrapping the listening socket
+        # would run it in accept(), where one silent client stops the whole site.
+        request.settimeout(IDLE_TIMEOUT_S)
+        try:
+            conn = self.tls.wrap_socket(request, server_side=True)
+        except (ssl.SSLError, OSError):
+            return
+        self.RequestHandlerClass(conn, client_address, self)
+
     def server_bind(self):
         # HTTPServer.server_bind calls socket.getfqdn(), a reverse DNS lookup through
         # the host's resolver: skip it, the lab dials nothing but its own hosts.
@@ -41,11 +61,9 @@ class Server(http.server.ThreadingHTTPServer):
 
 def main():
     addr, port, cert, key = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4]
-    httpd = Server((addr, port), Handler)
     ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     ctx.load_cert_chain(cert, key)
-    httpd.socket = ctx.wrap_socket(httpd.socket, server_side=True)
-    httpd.serve_forever()
+    Server((addr, port), Handler, ctx).serve_forever()
 
 
 if __name__ == "__main__":
