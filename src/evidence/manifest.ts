@@ -174,7 +174,9 @@ export function verifyBundle(dir: string, key?: KeyObject): Verification {
   } else if (signed && m.signedBy !== undefined) {
     notes.push(`signature: present, by ${m.signedBy.fingerprint}, NOT checked: give --key with that public key`);
   } else if (!signed) {
-    notes.push(`unsigned: integrity only; compare chain ${m.chain} with the one the cluster recorded`);
+    notes.push(
+      `unsigned: integrity only, chain ${m.chain}; who made it shows only in a signature, or in this chain recorded elsewhere (run --record)`,
+    );
   }
   return { ok: problems.length === 0, problems, notes, manifest: m };
 }
