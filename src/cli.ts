@@ -7,6 +7,7 @@ import './threadpool.js';
 import { Command, CommanderError, Option } from 'commander';
 import type { AuditOptions } from './commands/audit.js';
 import { ExitCode, oneLine } from './errors.js';
+import { DEFAULT_HISTORY_LENGTH } from './history/history.js';
 import { log } from './log.js';
 import { FORMATS } from './output.js';
 import { toolVersion } from './package-root.js';
@@ -70,7 +71,7 @@ function program(): Command {
     .option('--evidence <dir>', 'write a signed (or hash-chained) evidence bundle to this new directory')
     .option('--evidence-key <file|secret/NAME[:key]>', 'Ed25519 private key (PEM) that signs the bundle')
     .option('--record', 'record the outcome: Events on the workload, a history ConfigMap, a PolicyReport if served', false)
-    .option('--history <runs>', 'with --record: how many runs the history ConfigMap keeps', '10')
+    .option('--history <runs>', 'with --record: how many runs the history ConfigMap keeps', String(DEFAULT_HISTORY_LENGTH))
     .action(async (opts) => {
       const interrupt = new AbortController();
       const onSignal = (): void => interrupt.abort();

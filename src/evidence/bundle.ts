@@ -12,7 +12,7 @@ import { buildManifest, MANIFEST, type Manifest, SIGNATURE, serializeManifest, s
 import type { ClusterIdentity, Snapshot } from './snapshot.js';
 
 /** The bundle's layout (README, "Evidence bundle"); run.json and snapshot/ are added beside it. */
-export const REPORT_FILES: readonly [string, Format][] = [
+const REPORT_FILES: readonly [string, Format][] = [
   ['report.json', 'json'],
   ['report.tap', 'tap'],
   ['report.junit.xml', 'junit'],

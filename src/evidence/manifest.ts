@@ -7,7 +7,7 @@ import { createHash, createPublicKey, type KeyObject, sign, verify } from 'node:
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, relative, sep } from 'node:path';
 
-export const BUNDLE_FORMAT = 'egress-verify-evidence/v1' as const;
+const BUNDLE_FORMAT = 'egress-verify-evidence/v1' as const;
 export const MANIFEST = 'manifest.json';
 export const SIGNATURE = 'manifest.sig';
 
@@ -46,7 +46,7 @@ export function chainOf(m: Pick<Manifest, 'format' | 'createdAt' | 'runId' | 'pr
 }
 
 /** Every regular file under dir except the manifest and signature, as sorted POSIX paths. */
-export function bundleFiles(dir: string): string[] {
+function bundleFiles(dir: string): string[] {
   const out: string[] = [];
   const walk = (d: string, depth: number): void => {
     // A bundle is two levels deep; the bound keeps a symlink loop or a wrong DIR from running away.
@@ -61,7 +61,7 @@ export function bundleFiles(dir: string): string[] {
   return out.filter((p) => p !== MANIFEST && p !== SIGNATURE).sort();
 }
 
-export function hashFile(dir: string, path: string): ManifestFile {
+function hashFile(dir: string, path: string): ManifestFile {
   const data = readFileSync(join(dir, path));
   return { path, size: data.length, sha256: sha256(data) };
 }

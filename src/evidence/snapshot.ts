@@ -82,7 +82,7 @@ async function attempt<T>(gaps: string[], what: string, read: () => Promise<T>):
   }
 }
 
-export async function readClusterIdentity(kube: Kube, gaps: string[]): Promise<ClusterIdentity> {
+async function readClusterIdentity(kube: Kube, gaps: string[]): Promise<ClusterIdentity> {
   const [ns, version] = await Promise.all([
     attempt(gaps, 'namespace kube-system (cluster identity)', () => kube.core.readNamespace({ name: 'kube-system' })),
     attempt(gaps, 'server version', () => kube.config.makeApiClient(VersionApi).getCode()),

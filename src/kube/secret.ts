@@ -5,7 +5,7 @@
 import { UsageError } from '../errors.js';
 import { isNotFound, type Kube, kubeError } from './client.js';
 
-export const SECRET_SPEC = /^secrets?\/([a-z0-9.-]+)(?::(.+))?$/;
+const SECRET_SPEC = /^secrets?\/([a-z0-9.-]+)(?::(.+))?$/;
 
 export const isSecretSpec = (spec: string): boolean => SECRET_SPEC.test(spec);
 
