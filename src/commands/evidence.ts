@@ -8,11 +8,13 @@ import { join } from 'node:path';
 import { ExitCode, UsageError } from '../errors.js';
 import { verifyingKey } from '../evidence/keys.js';
 import { verifyBundle } from '../evidence/manifest.js';
+import { countsText } from '../report/report.js';
+import { readInput } from './probe.js';
 import { readReport } from './report.js';
 
 export function evidenceVerifyCommand(dir: string, opts: { key?: string }): number {
   if (!existsSync(dir) || !statSync(dir).isDirectory()) throw new UsageError(`evidence bundle ${dir} is not a directory`);
-  const key = opts.key === undefined ? undefined : verifyingKey(opts.key);
+  const key = opts.key === undefined ? undefined : verifyingKey(readInput(opts.key, 'key'), opts.key);
   const v = verifyBundle(dir, key);
   const out: string[] = [`evidence bundle ${dir}`];
   if (v.manifest) {
@@ -26,10 +28,7 @@ export function evidenceVerifyCommand(dir: string, opts: { key?: string }): numb
     // One this version cannot read (a newer schema) is still intact: say so, do not fail.
     try {
       const report = readReport(join(dir, 'report.json'));
-      const s = report.summary;
-      out.push(
-        `  report: ${report.verdict.toUpperCase()}, ${s.pass} pass, ${s.fail} fail, ${s.inconclusive} inconclusive, ${s.error} error`,
-      );
+      out.push(`  report: ${report.verdict.toUpperCase()}, ${countsText(report.summary)}`);
     } catch (err) {
       out.push(`  report: not summarised (${(err as Error).message})`);
     }

@@ -12,6 +12,7 @@ import {
   checkNamespace,
   checkPermissions,
   EVIDENCE_PERMISSIONS,
+  listNetworkPolicies,
   recordPermissions,
 } from '../controller/preflight.js';
 import { probeIdentity, requireCompanion, runProbes } from '../controller/run.js';
@@ -19,7 +20,14 @@ import { resolveSelector, resolveWorkload, type WorkloadTarget } from '../contro
 import { ExitCode, exitCodeFor, UsageError } from '../errors.js';
 import { checkBundleDir, type RunRecord, writeBundle } from '../evidence/bundle.js';
 import { signingKey } from '../evidence/keys.js';
-import { type ObjectList, policySnapshots, readNetworkPolicies, type Snapshot, takeSnapshot } from '../evidence/snapshot.js';
+import {
+  networkPolicyList,
+  type ObjectList,
+  policySnapshots,
+  readNetworkPolicies,
+  type Snapshot,
+  takeSnapshot,
+} from '../evidence/snapshot.js';
 import { entryVerdicts, type HistoryEntry, historyName } from '../history/history.js';
 import { readHistory, recordOutcome } from '../history/record.js';
 import { connectKube, type Kube } from '../kube/client.js';
@@ -107,19 +115,20 @@ export async function runCommand(opts: RunOptions, signal: AbortSignal): Promise
   const signer = await evidenceKey(kube, opts.evidenceKey, namespace);
   const warnings: string[] = [];
   const caPem = await companionCa(kube, opts.companionCa, namespace);
+  // What the probes will be tested against; compared with the same list after them.
+  const policies = await listNetworkPolicies(kube, namespace);
   const workloads = [];
   for (const target of targets) {
     const companion = requireCompanion(target, opts.companion);
     await checkCompanion(kube, companion, namespace, warnings);
-    await checkIdentity(kube, target, probeIdentity(target), warnings);
+    await checkIdentity(kube, target, probeIdentity(target), policies, warnings);
     workloads.push({ target, companion, plan: planFromCatalogue(opts, companion, caPem) });
   }
   // Warnings belong to the report (JSON `warnings`, TAP comments); stderr stays for errors.
   for (const w of new Set(warnings)) log.info({ warning: w }, 'preflight');
 
   const gaps: string[] = [];
-  // What the probes will be tested against; compared with the same list after them.
-  const policiesBefore = await readNetworkPolicies(kube, namespace, gaps);
+  const policiesBefore = networkPolicyList(policies);
   const interactive = process.stderr.isTTY === true;
   const image = opts.image ?? process.env.EGRESS_VERIFY_IMAGE ?? DEFAULT_IMAGE;
   const outcome = await runProbes(kube, {

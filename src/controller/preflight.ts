@@ -130,16 +130,22 @@ export async function checkCompanion(kube: Kube, url: string, namespace: string,
     warnings.push(`companion Service ${svc.namespace}/${svc.name} has one ready endpoint: a single companion is a single point of failure`);
 }
 
+export async function listNetworkPolicies(kube: Kube, namespace: string): Promise<V1NetworkPolicy[]> {
+  return (await kubeCall(`listing NetworkPolicies in ${namespace}`, () => kube.networking.listNamespacedNetworkPolicy({ namespace })))
+    .items;
+}
+
 /**
  * The probe must be selected by exactly the policies that select the live workload pods;
  * otherwise it tests some other policy set. No Egress policy at all means bypasses are certain.
  */
-export async function checkIdentity(kube: Kube, target: WorkloadTarget, probeLabels: Labels, warnings: string[]): Promise<string[]> {
-  const policies: V1NetworkPolicy[] = (
-    await kubeCall(`listing NetworkPolicies in ${target.namespace}`, () =>
-      kube.networking.listNamespacedNetworkPolicy({ namespace: target.namespace }),
-    )
-  ).items;
+export async function checkIdentity(
+  kube: Kube,
+  target: WorkloadTarget,
+  probeLabels: Labels,
+  policies: readonly V1NetworkPolicy[],
+  warnings: string[],
+): Promise<string[]> {
   const probeSet = egressPoliciesSelecting(policies, probeLabels);
   const pods = await kubeCall(`listing the workload's pods in ${target.namespace}`, () =>
     kube.core.listNamespacedPod({ namespace: target.namespace, labelSelector: target.liveSelector, limit: 100 }),

@@ -1,9 +1,10 @@
 import { execFileSync } from 'node:child_process';
 import { generateKeyPairSync } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import t from 'tap';
+import { evidenceVerifyCommand } from '../commands/evidence.js';
 import { UsageError } from '../errors.js';
 import { signingKey, verifyingKey } from './keys.js';
 import { keyFingerprint } from './manifest.js';
@@ -18,8 +19,12 @@ t.test('keys made as the README says (openssl) sign and verify, with one fingerp
   execFileSync('openssl', ['pkey', '-in', key, '-pubout', '-out', pub], { stdio: 'ignore' });
   const signer = signingKey(readFileSync(key, 'utf8'), key);
   t.equal(signer.type, 'private');
-  t.equal(keyFingerprint(verifyingKey(pub)), keyFingerprint(signer));
-  t.equal(keyFingerprint(verifyingKey(key)), keyFingerprint(signer), 'a private key verifies as its public half');
+  t.equal(keyFingerprint(verifyingKey(readFileSync(pub, 'utf8'), pub)), keyFingerprint(signer));
+  t.equal(
+    keyFingerprint(verifyingKey(readFileSync(key, 'utf8'), key)),
+    keyFingerprint(signer),
+    'a private key verifies as its public half',
+  );
 });
 
 t.test('anything but an Ed25519 key is a usage error naming its source', async (t) => {
@@ -29,8 +34,12 @@ t.test('anything but an Ed25519 key is a usage error naming its source', async (
     message: 'secret/k:evidence.key is a rsa key; evidence is signed with Ed25519',
   });
   t.throws(() => signingKey('not a key', 'key.pem'), { constructor: UsageError, message: /key\.pem is not a PEM private key/ });
-  const pubFile = join(dir, 'rsa.pub');
-  writeFileSync(pubFile, rsa.publicKey.export({ type: 'spki', format: 'pem' }).toString());
-  t.throws(() => verifyingKey(pubFile), { constructor: UsageError, message: /is a rsa key/ });
-  t.throws(() => verifyingKey(join(dir, 'missing.pub')), { constructor: UsageError, message: /cannot read key .*ENOENT/ });
+  t.throws(() => verifyingKey(rsa.publicKey.export({ type: 'spki', format: 'pem' }).toString(), 'rsa.pub'), {
+    constructor: UsageError,
+    message: /is a rsa key/,
+  });
+  t.throws(() => evidenceVerifyCommand(dir, { key: join(dir, 'missing.pub') }), {
+    constructor: UsageError,
+    message: /cannot read key .*ENOENT/,
+  });
 });

@@ -3,7 +3,6 @@
  * (the public key PEM; a private key also works, its public half is used).
  */
 import { createPrivateKey, createPublicKey, type KeyObject } from 'node:crypto';
-import { readFileSync } from 'node:fs';
 import { UsageError } from '../errors.js';
 
 function requireEd25519(key: KeyObject, source: string): KeyObject {
@@ -22,18 +21,12 @@ export function signingKey(pem: string, source: string): KeyObject {
   return requireEd25519(key, source);
 }
 
-export function verifyingKey(path: string): KeyObject {
-  let pem: string;
-  try {
-    pem = readFileSync(path, 'utf8');
-  } catch (err) {
-    throw new UsageError(`cannot read key ${path}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`, { cause: err });
-  }
+export function verifyingKey(pem: string, source: string): KeyObject {
   let key: KeyObject;
   try {
     key = createPublicKey(pem);
   } catch (err) {
-    throw new UsageError(`${path} is not a PEM public key`, { cause: err });
+    throw new UsageError(`${source} is not a PEM public key`, { cause: err });
   }
-  return requireEd25519(key, path);
+  return requireEd25519(key, source);
 }

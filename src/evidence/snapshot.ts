@@ -4,7 +4,7 @@
  * nodes, and the cluster's identity. A read that fails is recorded as a gap, never skipped
  * silently: an auditor must see what the bundle does not show.
  */
-import { type KubernetesObject, type V1Pod, VersionApi } from '@kubernetes/client-node';
+import { type KubernetesObject, type V1NetworkPolicy, type V1Pod, VersionApi } from '@kubernetes/client-node';
 import { companionService } from '../controller/preflight.js';
 import { PROXY_VARS, type WorkloadTarget } from '../controller/target.js';
 import { apiStatus, type Kube } from '../kube/client.js';
@@ -103,9 +103,12 @@ export function policySnapshots(policies: ObjectList): PolicySnapshot[] {
   }));
 }
 
+export const networkPolicyList = (policies: readonly V1NetworkPolicy[]): ObjectList =>
+  list(policies.map((p) => observed(p, 'networking.k8s.io/v1', 'NetworkPolicy')));
+
 export async function readNetworkPolicies(kube: Kube, namespace: string, gaps: string[]): Promise<ObjectList> {
   const policies = await attempt(gaps, `NetworkPolicies in ${namespace}`, () => kube.networking.listNamespacedNetworkPolicy({ namespace }));
-  return list((policies?.items ?? []).map((p) => observed(p, 'networking.k8s.io/v1', 'NetworkPolicy')));
+  return networkPolicyList(policies?.items ?? []);
 }
 
 async function readCompanion(kube: Kube, companions: readonly string[], namespace: string, gaps: string[]): Promise<ObjectList> {

@@ -156,15 +156,12 @@ export function workloadEvent(
   instance: string,
   now: Date,
 ): EventBody {
-  const mine = report.results.filter((r) => r.workload === undefined || r.workload === target.description);
   // Several workloads in one run: each Event speaks for its own workload's checks.
+  const own = (x: { workload?: string }): boolean => x.workload === undefined || x.workload === target.description;
+  const mine = report.results.filter(own);
   const verdict = overallVerdict(mine);
   const checks = keyedVerdicts(mine);
-  const scoped = changes && {
-    ...changes,
-    newBypasses: changes.newBypasses.filter((c) => c.workload === undefined || c.workload === target.description),
-    fixed: changes.fixed.filter((c) => c.workload === undefined || c.workload === target.description),
-  };
+  const scoped = changes && { ...changes, newBypasses: changes.newBypasses.filter(own), fixed: changes.fixed.filter(own) };
   return {
     apiVersion: 'events.k8s.io/v1',
     kind: 'Event',

@@ -4,7 +4,7 @@
  */
 import type { CheckResult, Verdict } from '../../probes/model.js';
 import { changeGroups } from './diff.js';
-import { type Report, severityRank } from './report.js';
+import { countsText, type Report, severityRank } from './report.js';
 
 /** Rows per table or list: a pull-request comment is a pointer, not the report. */
 export const MARKDOWN_ROWS = 20;
@@ -28,7 +28,7 @@ export function renderMarkdown(report: Report): string {
       `${s.total} rules: ${s.pass} pass, ${s.fail} fail (fail-on ${e(report.failOn ?? 'high')}); ${report.findings?.length ?? 0} findings`,
     );
   } else {
-    out.push(`${s.total} checks: ${s.pass} pass, ${s.fail} fail, ${s.inconclusive} inconclusive, ${s.error} error`);
+    out.push(`${s.total} checks: ${countsText(s)}`);
   }
   out.push(`Started ${e(report.startedAt)}${report.subject?.runId ? `, run ${e(report.subject.runId)}` : ''}`);
 

@@ -95,6 +95,9 @@ export function overallVerdict(results: readonly CheckResult[]): Verdict {
   return 'pass';
 }
 
+/** "8 pass, 2 fail, 0 inconclusive, 0 error": the counts as the summaries people read say them. */
+export const countsText = (s: Summary): string => `${s.pass} pass, ${s.fail} fail, ${s.inconclusive} inconclusive, ${s.error} error`;
+
 export function summarize(results: readonly CheckResult[]): Summary {
   const summary: Summary = { total: results.length, pass: 0, fail: 0, inconclusive: 0, error: 0 };
   for (const r of results) summary[r.verdict]++;

@@ -28,6 +28,6 @@ t.test('the samples show a pass, a bypass with its changes, and an audit', async
 });
 
 t.test('the sample evidence bundle verifies with its public key', async (t) => {
-  const v = verifyBundle(join(SAMPLES, 'evidence'), verifyingKey(join(SAMPLES, 'evidence.pub')));
+  const v = verifyBundle(join(SAMPLES, 'evidence'), verifyingKey(readFileSync(join(SAMPLES, 'evidence.pub'), 'utf8'), 'evidence.pub'));
   t.ok(v.ok, v.problems.join('; '));
 });

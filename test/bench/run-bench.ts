@@ -11,31 +11,15 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { load } from 'js-yaml';
-import { apply, CLI, kc, kubectl, LAB_CATALOGUE, LAB_RUN_ARGS, PROBE_IMAGE, REFERENCE_NS } from '../cluster/cluster.js';
+import { apply, CLI, kc, kubectl, LAB_CATALOGUE, LAB_RUN_ARGS, REFERENCE_NS, runVersionPod } from '../cluster/cluster.js';
 
-const IMAGE = PROBE_IMAGE;
 const NS = REFERENCE_NS;
 const longestDeadline = (load(readFileSync(LAB_CATALOGUE, 'utf8')) as { deadlineMs: number }).deadlineMs;
 
 function podStartLatencyMs(): number {
   const name = `ev-bench-start-${Date.now().toString(36)}`;
   const started = performance.now();
-  // The namespace enforces Pod Security "restricted", as a probe pod meets it.
-  apply(`apiVersion: v1
-kind: Pod
-metadata: { name: ${name}, namespace: ${NS}, labels: { app: ev-bench } }
-spec:
-  restartPolicy: Never
-  automountServiceAccountToken: false
-  securityContext: { runAsNonRoot: true, seccompProfile: { type: RuntimeDefault } }
-  containers:
-    - name: egress-verify
-      image: ${IMAGE}
-      imagePullPolicy: Never
-      args: ['--version']
-      securityContext: { allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: { drop: [ALL] } }
-`);
-  kc(['-n', NS, 'wait', '--for=jsonpath={.status.phase}=Succeeded', `pod/${name}`, '--timeout=120s'], { timeoutMs: 130_000 });
+  runVersionPod(name);
   const ms = performance.now() - started;
   kubectl(['-n', NS, 'delete', 'pod', name, '--wait=false']);
   return ms;

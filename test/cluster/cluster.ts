@@ -263,3 +263,27 @@ export function jobOutcome(name: string, ns = REFERENCE_NS): Promise<'succeeded'
     2000,
   );
 }
+
+/**
+ * The project's image as a bare pod running `egress-verify --version`, Pod Security "restricted"
+ * like a probe pod, waited until it Succeeded.
+ */
+export function runVersionPod(name: string, ns = REFERENCE_NS): void {
+  apply(`apiVersion: v1
+kind: Pod
+metadata:
+  name: ${name}
+  namespace: ${ns}
+spec:
+  restartPolicy: Never
+  automountServiceAccountToken: false
+  securityContext: { runAsNonRoot: true, seccompProfile: { type: RuntimeDefault } }
+  containers:
+    - name: egress-verify
+      image: ${PROBE_IMAGE}
+      imagePullPolicy: Never
+      args: ['--version']
+      securityContext: { allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: { drop: [ALL] } }
+`);
+  kc(['-n', ns, 'wait', '--for=jsonpath={.status.phase}=Succeeded', `pod/${name}`, '--timeout=120s'], { timeoutMs: 130_000 });
+}

@@ -29,6 +29,7 @@ import {
   REFERENCE_NS,
   REPO_ROOT,
   run,
+  runVersionPod,
   sleep,
   withWideOpenEgress,
 } from './cluster.js';
@@ -66,23 +67,7 @@ function egressVerify(args: string[], timeoutMs = 180_000): CliRun {
 t.test("the project's own image runs as a pod", async (t) => {
   const name = `ev-version-${Date.now().toString(36)}`;
   t.teardown(() => kubectl(['-n', NS, 'delete', 'pod', name, '--ignore-not-found', '--wait=false']));
-  apply(`apiVersion: v1
-kind: Pod
-metadata:
-  name: ${name}
-  namespace: ${NS}
-spec:
-  restartPolicy: Never
-  automountServiceAccountToken: false
-  securityContext: { runAsNonRoot: true, seccompProfile: { type: RuntimeDefault } }
-  containers:
-    - name: egress-verify
-      image: ${IMAGE}
-      imagePullPolicy: Never
-      args: ['--version']
-      securityContext: { allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: { drop: [ALL] } }
-`);
-  kc(['-n', NS, 'wait', '--for=jsonpath={.status.phase}=Succeeded', `pod/${name}`, '--timeout=120s'], { timeoutMs: 130_000 });
+  runVersionPod(name);
   const version = (JSON.parse(readFileSync(join(REPO_ROOT, 'package.json'), 'utf8')) as { version: string }).version;
   t.equal(kc(['-n', NS, 'logs', name]).trim(), version);
 });
