@@ -218,7 +218,12 @@ DAEMON_INPUTS="$EV_STATE/kubelet.yaml" start_daemon kubelet "$K8S_BIN/kubelet" -
 	--hostname-override="$NODE_NAME" --node-ip="$NODE_IP" --v=1
 wait_for "node $NODE_NAME registered" 60 kc get node "$NODE_NAME"
 wait_for "node $NODE_NAME Ready" 90 kc wait --for=condition=Ready "node/$NODE_NAME" --timeout=2s
-pod_cidr="$(kc get node "$NODE_NAME" -o jsonpath='{.spec.podCIDR}')"
+# The controller-manager's node-ipam controller allocates the podCIDR after the node
+# registers, and the node can report Ready first: wait for it, bounded.
+node_pod_cidr() { kc get node "$NODE_NAME" -o jsonpath='{.spec.podCIDR}'; }
+pod_cidr_allocated() { [[ -n "$(node_pod_cidr)" ]]; }
+wait_for "node $NODE_NAME podCIDR allocated" 60 pod_cidr_allocated || true
+pod_cidr="$(node_pod_cidr)"
 [[ "$pod_cidr" == "$POD_CIDR" ]] || die "node podCIDR is '$pod_cidr', CNI config assumes $POD_CIDR"
 
 # ---------------------------------------------------------------------------------
