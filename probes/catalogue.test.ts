@@ -52,3 +52,22 @@ t.test('bad catalogues are one-line CatalogueErrors', async (t) => {
     },
   );
 });
+
+t.test("the companion's CA travels once per plan, whatever the number of checks that trust it", async (t) => {
+  // A 4-certificate chain: copied into every proxy check, it took a plan past the 128 KiB
+  // an environment variable holds after a handful of extended targets.
+  const cert = `-----BEGIN CERTIFICATE-----\n${'MIIF'.repeat(480)}\n-----END CERTIFICATE-----\n`;
+  const chain = cert.repeat(4);
+  const extra = parseCatalogue(
+    `version: 1\noutside:\n${[1, 2, 3, 4, 5, 6]
+      .map((i) => `  - { name: x${i}, url: "https://198.51.100.${i}/", tcpPorts: [443, 80, 8443], udpPorts: [443] }\n`)
+      .join('')}application: ["https://198.51.100.1/"]\n`,
+    'extra.yaml',
+  );
+  const plan = expandCatalogue(extendCatalogue(defaultCatalogue(), extra), companion, chain);
+  const json = JSON.stringify(plan);
+  t.equal(json.split('BEGIN CERTIFICATE').length - 1, 4, 'the chain appears once');
+  t.equal(plan.companionCa, chain);
+  t.ok(plan.checks.filter((c) => c.kind === 'proxy-https' || c.kind === 'proxy-connect').length > 10);
+  t.ok(Buffer.byteLength(json) < 64 * 1024, `${Buffer.byteLength(json)} bytes`);
+});

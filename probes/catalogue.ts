@@ -77,7 +77,7 @@ export function extendCatalogue(base: Catalogue, extra: Catalogue): Catalogue {
 const bare = (host: string): string => host.replace(/^\[|\]$/g, '');
 
 /** Pure: catalogue + companion → plan. Validated like any other plan before it is returned. */
-export function expandCatalogue(catalogue: Catalogue, companion: Companion): ProbePlan {
+export function expandCatalogue(catalogue: Catalogue, companion: Companion, companionCa?: string): ProbePlan {
   const deadlineMs = catalogue.deadlineMs ?? 5000;
   const checks: Check[] = [];
   const base = { deadlineMs };
@@ -207,8 +207,7 @@ export function expandCatalogue(catalogue: Catalogue, companion: Companion): Pro
       kind: 'proxy-env',
       expect: 'reachable',
       url,
-      ...(companion.caPem && { caPem: companion.caPem }),
     });
   }
-  return validatePlan({ version: 1, checks }, 'catalogue');
+  return validatePlan({ version: 1, ...(companionCa && { companionCa }), checks }, 'catalogue');
 }

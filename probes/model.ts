@@ -12,8 +12,6 @@ export type Verdict = 'pass' | 'fail' | 'inconclusive' | 'error';
 /** Where a companion proxy listens; the scheme picks HTTP CONNECT or SOCKS5. */
 export interface Companion {
   url: string;
-  /** PEM of the CA the companion signs intercepted certificates with. */
-  caPem?: string;
 }
 
 interface CheckBase {
@@ -94,8 +92,6 @@ export interface ProxyConnectCheck extends CheckBase {
 export interface ProxyEnvCheck extends CheckBase {
   kind: 'proxy-env';
   url: string;
-  /** PEM the application trusts for the origin (normally the companion's CA). */
-  caPem?: string;
 }
 
 export type Check = TcpCheck | UdpCheck | CurlCheck | DnsCheck | ProxyHttpsCheck | ProxyConnectCheck | ProxyEnvCheck;
@@ -104,6 +100,12 @@ export type CheckKind = Check['kind'];
 
 export interface ProbePlan {
   version: 1;
+  /**
+   * PEM of the CA(s) the companions sign intercepted certificates with, which the application
+   * trusts too. Once per plan: a certificate chain copied into every check outgrew the 128 KiB
+   * a pod's environment variable can hold.
+   */
+  companionCa?: string;
   checks: Check[];
 }
 

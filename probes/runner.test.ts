@@ -2,7 +2,7 @@ import t from 'tap';
 import type { Observation, ProbePlan } from './model.js';
 import { judge } from './runner.js';
 
-const companion = { url: 'http://egress-guardian-svc:8080', caPem: 'x' };
+const companion = { url: 'http://egress-guardian-svc:8080' };
 const plan: ProbePlan = {
   version: 1,
   checks: [

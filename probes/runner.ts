@@ -13,7 +13,11 @@ import type { Check, CheckKind, CheckResult, Observation, ProbePlan } from './mo
 import { type ControlState, controlScope, decide } from './verdict.js';
 
 type Partial = Omit<Observation, 'durationMs'>;
-type Runner<K extends CheckKind> = (check: Extract<Check, { kind: K }>, signal: AbortSignal) => Promise<Partial>;
+type Runner<K extends CheckKind> = (
+  check: Extract<Check, { kind: K }>,
+  signal: AbortSignal,
+  companionCa: string | undefined,
+) => Promise<Partial>;
 
 const RUNNERS: { [K in CheckKind]: Runner<K> } = {
   tcp: runTcp,
@@ -31,7 +35,7 @@ const RETRY_PAUSE_MS = 200;
 /** Past the deadline a check module has this long to return before the runner gives up on it. */
 const GRACE_MS = 1000;
 
-export async function observe(check: Check): Promise<Observation> {
+export async function observe(check: Check, companionCa?: string): Promise<Observation> {
   const started = performance.now();
   const signal = AbortSignal.timeout(check.deadlineMs);
   const run = RUNNERS[check.kind] as Runner<CheckKind>;
@@ -39,7 +43,7 @@ export async function observe(check: Check): Promise<Observation> {
   let last: Partial;
   for (;;) {
     attempt++;
-    last = await withGrace(run(check, signal), check.deadlineMs - (performance.now() - started) + GRACE_MS);
+    last = await withGrace(run(check, signal, companionCa), check.deadlineMs - (performance.now() - started) + GRACE_MS);
     // A must-fail check is never retried away: one success is a bypass.
     const retry =
       check.expect === 'reachable' && last.class !== 'reached' && last.class !== 'error' && !signal.aborted && attempt < MAX_ATTEMPTS;
@@ -122,6 +126,6 @@ export function judge(plan: ProbePlan, observations: ReadonlyMap<string, Observa
 }
 
 export async function runPlan(plan: ProbePlan): Promise<CheckResult[]> {
-  const observed = await Promise.all(plan.checks.map(async (c) => [c.id, await observe(c)] as const));
+  const observed = await Promise.all(plan.checks.map(async (c) => [c.id, await observe(c, plan.companionCa)] as const));
   return judge(plan, new Map(observed));
 }

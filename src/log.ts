@@ -8,7 +8,7 @@ export const log = pino(
   {
     name: 'egress-verify',
     level: process.env.EGRESS_VERIFY_LOG_LEVEL ?? 'warn',
-    redact: { paths: ['*.authorization', '*.proxy-authorization', '*.password', '*.token', 'companion.caPem'], censor: '[redacted]' },
+    redact: { paths: ['*.authorization', '*.proxy-authorization', '*.password', '*.token', 'companionCa'], censor: '[redacted]' },
   },
   pino.destination({ dest: 2, sync: true }),
 );

@@ -18,13 +18,13 @@ export function proxyFromEnv(url: string, env: NodeJS.ProcessEnv): string | unde
  * A request exactly as the application makes it: HTTPS_PROXY / NO_PROXY from the pod's
  * environment, through undici's EnvHttpProxyAgent (or a SOCKS agent for socks5 proxies).
  */
-export async function runProxyEnv(check: ProxyEnvCheck, signal: AbortSignal): Promise<Partial> {
+export async function runProxyEnv(check: ProxyEnvCheck, signal: AbortSignal, ca: string | undefined): Promise<Partial> {
   const proxy = proxyFromEnv(check.url, process.env);
   const facts = { proxy: proxy ?? 'none', noProxy: process.env.no_proxy ?? process.env.NO_PROXY ?? '' };
   try {
     // Whether the companion accepts connections at all tells a broken path from a slow origin.
     const companionUp = proxy === undefined ? Promise.resolve(false) : accepts(proxy, signal);
-    const status = await abortable(proxy?.startsWith('socks') ? socksGet(check, proxy, signal) : undiciGet(check, signal), signal);
+    const status = await abortable(proxy?.startsWith('socks') ? socksGet(check, proxy, ca, signal) : undiciGet(check, ca, signal), signal);
     if (status === 'deadline') {
       if (await companionUp) {
         return {
@@ -55,8 +55,8 @@ export async function runProxyEnv(check: ProxyEnvCheck, signal: AbortSignal): Pr
   }
 }
 
-async function undiciGet(check: ProxyEnvCheck, signal: AbortSignal): Promise<number> {
-  const tls = check.caPem === undefined ? {} : { ca: check.caPem };
+async function undiciGet(check: ProxyEnvCheck, ca: string | undefined, signal: AbortSignal): Promise<number> {
+  const tls = ca === undefined ? {} : { ca };
   const dispatcher = new EnvHttpProxyAgent({ connect: tls, requestTls: tls });
   try {
     const res = await request(check.url, { dispatcher, signal, headers: { 'user-agent': 'egress-verify' } });
@@ -74,10 +74,10 @@ async function accepts(proxy: string, signal: AbortSignal): Promise<boolean> {
   return reached.ok;
 }
 
-function socksGet(check: ProxyEnvCheck, proxy: string, signal: AbortSignal): Promise<number> {
+function socksGet(check: ProxyEnvCheck, proxy: string, ca: string | undefined, signal: AbortSignal): Promise<number> {
   return new Promise((resolve, reject) => {
     const agent = new SocksProxyAgent(proxy);
-    const req = httpsRequest(check.url, { agent, ca: check.caPem, signal, headers: { 'user-agent': 'egress-verify' } });
+    const req = httpsRequest(check.url, { agent, ca, signal, headers: { 'user-agent': 'egress-verify' } });
     req.once('response', (res) => {
       res.resume();
       resolve(res.statusCode ?? 0);

@@ -21,11 +21,10 @@ export async function runProxyConnect(check: ProxyConnectCheck, signal: AbortSig
  * the certificate the client is shown is the one recorded: with the companion's CA known, it must
  * chain to that CA (TLS interception is active).
  */
-export async function runProxyHttps(check: ProxyHttpsCheck, signal: AbortSignal): Promise<Partial> {
+export async function runProxyHttps(check: ProxyHttpsCheck, signal: AbortSignal, ca: string | undefined): Promise<Partial> {
   const { host, port } = urlEndpoint(check.url);
   const tunnel = await openTunnel(check.companion, host, port, signal);
   if (!tunnel.ok) return tunnel.observation;
-  const ca = check.companion.caPem;
   let tls: TLSSocket;
   try {
     tls = await handshake(tunnel.socket, host, ca, signal);

@@ -76,7 +76,7 @@ export function planFromCatalogue(opts: { catalogue?: string; extend: string[] }
   } catch {
     throw new UsageError(`companion "${companion}" is not a URL (e.g. http://egress-guardian-svc:8080)`);
   }
-  return expandCatalogue(catalogue, caPem === undefined ? { url: companion } : { url: companion, caPem });
+  return expandCatalogue(catalogue, { url: companion }, caPem);
 }
 
 export async function probeCommand(opts: ProbeOptions): Promise<number> {

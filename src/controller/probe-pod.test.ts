@@ -1,5 +1,5 @@
 import t from 'tap';
-import { buildProbePod, NEVER_READY_GATE, RUN_LABEL } from './probe-pod.js';
+import { buildProbePod, buildRunObject, NEVER_READY_GATE, planKey, RUN_LABEL } from './probe-pod.js';
 import type { WorkloadTarget } from './target.js';
 import { withoutControllerHashes } from './target.js';
 
@@ -17,7 +17,7 @@ const pod = buildProbePod({
   target,
   image: 'localhost/egress-verify:dev',
   imagePullPolicy: 'Never',
-  planJson: '{}',
+  planKey: planKey(0),
   runObject: { name: 'egress-verify-run-r1', uid: 'u-1' },
   activeDeadlineSeconds: 120,
   settleMs: 2000,
@@ -28,10 +28,19 @@ t.test('the probe carries the workload identity and none of its controller hashe
   t.match(pod.metadata?.labels, { role: 'agent-workload', app: 'data-processor', [RUN_LABEL]: 'r1' });
   t.notOk(pod.metadata?.labels?.['pod-template-hash']);
   t.equal(pod.spec?.serviceAccountName, 'data-processor');
-  t.match(pod.spec?.containers[0]?.env, [
-    { name: 'EGRESS_VERIFY_PLAN' },
-    { name: 'HTTPS_PROXY', value: 'http://egress-guardian-svc:8080' },
+  t.same(pod.spec?.containers[0]?.env, [{ name: 'HTTPS_PROXY', value: 'http://egress-guardian-svc:8080' }]);
+});
+
+t.test('the plan is mounted read-only from the run object, not carried in the environment', async (t) => {
+  // An environment variable holds at most 128 KiB; a CA chain and a few extended targets pass it.
+  const run = buildRunObject('r1', 'production-agents', ['{"version":1}', '{"version":1,"checks":[]}']);
+  t.same(Object.keys(run.data ?? {}), ['plan-0.json', 'plan-1.json']);
+  const c = pod.spec?.containers[0];
+  t.same(pod.spec?.volumes, [
+    { name: 'plan', configMap: { name: 'egress-verify-run-r1', items: [{ key: 'plan-0.json', path: 'plan.json' }] } },
   ]);
+  t.same(c?.volumeMounts, [{ name: 'plan', mountPath: '/etc/egress-verify', readOnly: true }]);
+  t.match(c?.args, ['probe', '--plan', '/etc/egress-verify/plan.json']);
 });
 
 t.test('a controller owner of its own, and never Ready for Services', async (t) => {
@@ -46,7 +55,7 @@ t.test('Pod Security "restricted", no service account token, bounded in time and
   t.equal(spec?.automountServiceAccountToken, false);
   t.equal(spec?.restartPolicy, 'Never');
   t.equal(spec?.activeDeadlineSeconds, 120);
-  t.match(spec?.containers[0]?.args, ['probe', '--termination-log', '/dev/termination-log', '--settle-ms', '2000']);
+  t.match(spec?.containers[0]?.args?.slice(3), ['--termination-log', '/dev/termination-log', '--settle-ms', '2000']);
   t.match(spec?.securityContext, { runAsNonRoot: true, seccompProfile: { type: 'RuntimeDefault' } });
   const c = spec?.containers[0];
   t.match(c?.securityContext, { allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: { drop: ['ALL'] } });

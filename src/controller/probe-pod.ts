@@ -5,7 +5,6 @@
  * readiness gate nothing satisfies so it never joins the workload's Service endpoints.
  */
 import type { V1ConfigMap, V1OwnerReference, V1Pod } from '@kubernetes/client-node';
-import { PLAN_ENV } from '../../probes/plan.js';
 import type { WorkloadTarget } from './target.js';
 
 export const RUN_LABEL = 'egress-verify.dev/run';
@@ -13,6 +12,13 @@ export const MANAGED_BY = 'app.kubernetes.io/managed-by';
 export const NEVER_READY_GATE = 'egress-verify.dev/never-ready';
 /** Probe results are written to the log; this is the fallback Kubernetes keeps (4 KiB). */
 export const TERMINATION_LOG = '/dev/termination-log';
+/** Where the run object's plan is mounted: an environment variable holds at most 128 KiB. */
+export const PLAN_DIR = '/etc/egress-verify';
+const PLAN_FILE = 'plan.json';
+/** What one ConfigMap can hold (etcd's object limit); the run object carries every plan. */
+export const RUN_OBJECT_MAX_BYTES = 1024 * 1024 - 16 * 1024;
+
+export const planKey = (index: number): string => `plan-${index}.json`;
 
 export interface ProbePodInput {
   runId: string;
@@ -20,7 +26,8 @@ export interface ProbePodInput {
   target: WorkloadTarget;
   image: string;
   imagePullPolicy: 'Always' | 'IfNotPresent' | 'Never';
-  planJson: string;
+  /** The run object's key that holds this pod's plan. */
+  planKey: string;
   /** The run's ConfigMap: the probe pods' controller, so deleting it collects them. */
   runObject: { name: string; uid: string };
   activeDeadlineSeconds: number;
@@ -48,8 +55,8 @@ export function buildRunObject(runId: string, namespace: string, plans: readonly
       labels: { [MANAGED_BY]: 'egress-verify', [RUN_LABEL]: runId },
       ...(owner ? { ownerReferences: [owner] } : {}),
     },
-    // The plans, as evidence of what the run asked; the pods get theirs in the environment.
-    data: Object.fromEntries(plans.map((plan, i) => [`plan-${i}.json`, plan])),
+    // Each probe pod mounts its own plan from here, read-only.
+    data: Object.fromEntries(plans.map((plan, i) => [planKey(i), plan])),
   };
 }
 
@@ -94,8 +101,17 @@ export function buildProbePod(input: ProbePodInput): V1Pod {
           name: 'probe',
           image: input.image,
           imagePullPolicy: input.imagePullPolicy,
-          args: ['probe', '--termination-log', TERMINATION_LOG, '--settle-ms', String(input.settleMs)],
-          env: [{ name: PLAN_ENV, value: input.planJson }, ...target.proxyEnv],
+          args: [
+            'probe',
+            '--plan',
+            `${PLAN_DIR}/${PLAN_FILE}`,
+            '--termination-log',
+            TERMINATION_LOG,
+            '--settle-ms',
+            String(input.settleMs),
+          ],
+          env: target.proxyEnv,
+          volumeMounts: [{ name: 'plan', mountPath: PLAN_DIR, readOnly: true }],
           terminationMessagePath: TERMINATION_LOG,
           terminationMessagePolicy: 'File',
           securityContext: {
@@ -111,6 +127,7 @@ export function buildProbePod(input: ProbePodInput): V1Pod {
           },
         },
       ],
+      volumes: [{ name: 'plan', configMap: { name: input.runObject.name, items: [{ key: input.planKey, path: PLAN_FILE }] } }],
     },
   };
 }

@@ -11,7 +11,7 @@ import { log } from '../log.js';
 import { summarize } from '../report/report.js';
 import { type PodProgress, podProgress } from './pod-progress.js';
 import { errorResult, errorResults, type PodRef, resultsFromLog } from './probe-output.js';
-import { buildProbePod, buildRunObject, probeLabels, RUN_LABEL } from './probe-pod.js';
+import { buildProbePod, buildRunObject, planKey, probeLabels, RUN_LABEL, RUN_OBJECT_MAX_BYTES } from './probe-pod.js';
 import type { WorkloadTarget } from './target.js';
 
 export interface RunSettings {
@@ -40,11 +40,14 @@ export interface RunOutcome {
   warnings: string[];
 }
 
-/** Set by the Job/CronJob manifests through the downward API. */
-function controllerPodOwner(): V1OwnerReference | undefined {
-  const name = process.env.EGRESS_VERIFY_POD_NAME;
-  const uid = process.env.EGRESS_VERIFY_POD_UID;
-  return name && uid ? { apiVersion: 'v1', kind: 'Pod', name, uid } : undefined;
+/**
+ * The controller's own pod (downward API, set by the manifests), as the run object's owner. Only
+ * in the run's namespace: the garbage collector treats an owner in another namespace as absent
+ * and would delete the run object, and its probe pods, at once.
+ */
+export function controllerPodOwner(namespace: string, env: NodeJS.ProcessEnv = process.env): V1OwnerReference | undefined {
+  const { EGRESS_VERIFY_POD_NAME: name, EGRESS_VERIFY_POD_UID: uid, EGRESS_VERIFY_POD_NAMESPACE: own } = env;
+  return name && uid && own === namespace ? { apiVersion: 'v1', kind: 'Pod', name, uid } : undefined;
 }
 
 /** Deletes probe pods and run objects left by runs killed before their cleanup. */
@@ -94,9 +97,12 @@ export async function runProbes(kube: Kube, settings: RunSettings): Promise<RunO
   const activeDeadlineSeconds = Math.ceil((settings.startTimeoutMs + settings.settleMs + longestCheckMs) / 1000) + 30;
   const nodes: (string | undefined)[] = settings.perNode ? await schedulableNodes(kube) : [undefined];
   const plans = settings.workloads.map((w) => JSON.stringify(w.plan));
+  const planBytes = plans.reduce((n, p) => n + Buffer.byteLength(p), 0);
+  if (planBytes > RUN_OBJECT_MAX_BYTES)
+    throw new UsageError(`the plans take ${planBytes} bytes, more than the ${RUN_OBJECT_MAX_BYTES} a run's ConfigMap can hold`);
 
   const runObject = await kubeCall(`creating the run object in ${namespace}`, () =>
-    kube.core.createNamespacedConfigMap({ namespace, body: buildRunObject(runId, namespace, plans, controllerPodOwner()) }),
+    kube.core.createNamespacedConfigMap({ namespace, body: buildRunObject(runId, namespace, plans, controllerPodOwner(namespace)) }),
   );
   const owner = { name: runObject.metadata?.name ?? '', uid: runObject.metadata?.uid ?? '' };
   try {
@@ -109,7 +115,7 @@ export async function runProbes(kube: Kube, settings: RunSettings): Promise<RunO
           target,
           image: settings.image,
           imagePullPolicy: settings.imagePullPolicy,
-          planJson: plans[w] ?? '',
+          planKey: planKey(w),
           runObject: owner,
           activeDeadlineSeconds,
           settleMs: settings.settleMs,

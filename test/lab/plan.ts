@@ -38,16 +38,16 @@ export function labPlan(lab: Lab, extra: Partial<Catalogue> = {}): ProbePlan {
     application: [`https://${names.outside}/`],
     ...extra,
   };
-  const plan = expandCatalogue(catalogue, { url: `http://${COMPANION_NAME}:8080`, caPem: lab.companionCaPem });
+  const plan = expandCatalogue(catalogue, { url: `http://${COMPANION_NAME}:8080` }, lab.companionCaPem);
   const socks = {
     id: 'proxy-https/site/socks5h',
     kind: 'proxy-https' as const,
     expect: 'reachable' as const,
     deadlineMs: 1500,
     url: `https://${names.outside}/`,
-    companion: { url: `socks5h://${COMPANION_NAME}:1080`, caPem: lab.companionCaPem },
+    companion: { url: `socks5h://${COMPANION_NAME}:1080` },
   };
-  return validatePlan({ version: 1, checks: [...plan.checks, socks] }, 'lab plan');
+  return validatePlan({ ...plan, checks: [...plan.checks, socks] }, 'lab plan');
 }
 
 /** The application's own environment, as the article's data-processor Deployment sets it. */
