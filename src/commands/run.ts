@@ -4,8 +4,11 @@
 import type { KeyObject } from 'node:crypto';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
+import type { V1NetworkPolicy } from '@kubernetes/client-node';
+import type { ProbePlan } from '../../probes/model.js';
 import { auditObjects } from '../audit/audit.js';
 import { readLiveObjects } from '../audit/live.js';
+import { type DiscoveryScope, discoverWorkloads } from '../controller/discovery.js';
 import {
   checkCompanion,
   checkIdentity,
@@ -15,8 +18,8 @@ import {
   listNetworkPolicies,
   recordPermissions,
 } from '../controller/preflight.js';
-import { probeIdentity, requireCompanion, runProbes } from '../controller/run.js';
-import { resolveSelector, resolveWorkload, type WorkloadTarget } from '../controller/target.js';
+import { probeIdentity, type RunOutcome, requireCompanion, runProbes } from '../controller/run.js';
+import { resolveWorkload, type WorkloadTarget } from '../controller/target.js';
 import { ExitCode, exitCodeFor, UsageError } from '../errors.js';
 import { checkBundleDir, type RunRecord, writeBundle } from '../evidence/bundle.js';
 import { signingKey } from '../evidence/keys.js';
@@ -41,6 +44,8 @@ import { checkPem, planFromCatalogue, readCompanionCa, readInput } from './probe
 
 export interface RunOptions {
   namespace?: string;
+  namespaceSelector?: string;
+  allNamespaces: boolean;
   selector?: string;
   workload: string[];
   companion?: string;
@@ -79,8 +84,47 @@ async function companionCa(kube: Kube, spec: string | undefined, namespace: stri
   return checkPem(text, source);
 }
 
+/** Where the workloads are: `-n`, `--namespace-selector` or `-A`, each exclusive of the others. */
+function scopeOf(opts: RunOptions): DiscoveryScope {
+  const given = [opts.namespace !== undefined, opts.namespaceSelector !== undefined, opts.allNamespaces].filter(Boolean).length;
+  if (given > 1) throw new UsageError('give one of -n/--namespace, --namespace-selector and -A/--all-namespaces');
+  if (given === 0) throw new UsageError('-n/--namespace is required (or --namespace-selector, or -A/--all-namespaces with -l)');
+  if (opts.namespace !== undefined) return { namespace: opts.namespace };
+  if (opts.workload.length > 0) throw new UsageError('--workload names an object of one namespace: use -n, or -l across namespaces');
+  return opts.namespaceSelector !== undefined ? { namespaceSelector: opts.namespaceSelector } : { allNamespaces: true };
+}
+
+/** One namespace's share of a run: its workloads with their plans, and the policies they were tested against. */
+interface NamespaceRun {
+  namespace: string;
+  targets: WorkloadTarget[];
+  workloads: { target: WorkloadTarget; companion: string; plan: ProbePlan }[];
+  policies: V1NetworkPolicy[];
+}
+
+async function preflightNamespace(
+  kube: Kube,
+  opts: RunOptions,
+  namespace: string,
+  targets: WorkloadTarget[],
+  warnings: string[],
+): Promise<NamespaceRun> {
+  await checkPermissions(kube, namespace);
+  const caPem = await companionCa(kube, opts.companionCa, namespace);
+  // What the probes will be tested against; compared with the same list after them.
+  const policies = await listNetworkPolicies(kube, namespace);
+  const workloads = [];
+  for (const target of targets) {
+    const companion = requireCompanion(target, opts.companion);
+    await checkCompanion(kube, companion, namespace, warnings);
+    await checkIdentity(kube, target, probeIdentity(target), policies, warnings);
+    workloads.push({ target, companion, plan: planFromCatalogue(opts, companion, caPem) });
+  }
+  return { namespace, targets, workloads, policies };
+}
+
 export async function runCommand(opts: RunOptions, signal: AbortSignal): Promise<number> {
-  if (opts.namespace === undefined) throw new UsageError('-n/--namespace is required');
+  const scope = scopeOf(opts);
   if ((opts.selector === undefined) === (opts.workload.length === 0)) throw new UsageError('give --selector, or one or more --workload');
   if (!['Always', 'IfNotPresent', 'Never'].includes(opts.imagePullPolicy))
     throw new UsageError('--image-pull-policy must be Always, IfNotPresent or Never');
@@ -93,6 +137,7 @@ export async function runCommand(opts: RunOptions, signal: AbortSignal): Promise
   if (opts.evidenceKey !== undefined && opts.evidence === undefined) throw new UsageError('--evidence-key needs --evidence DIR');
   if (opts.record && opts.selector !== undefined)
     throw new UsageError('--record needs --workload: its Events and history belong to a workload object');
+  if (opts.evidence !== undefined && !('namespace' in scope)) throw new UsageError('--evidence covers one namespace: use -n');
   if (opts.evidence !== undefined) checkBundleDir(opts.evidence);
   const startedAt = new Date();
   const outputs = parseOutputs(
@@ -101,62 +146,76 @@ export async function runCommand(opts: RunOptions, signal: AbortSignal): Promise
       : ['tap', `json=${join(opts.reportDir, `egress-verify-run-${startedAt.toISOString().replace(/[:.]/g, '-')}.json`)}`],
   );
   const kube = connectKube(opts);
-  const namespace = opts.namespace;
 
-  await checkNamespace(kube, namespace);
-  await checkPermissions(kube, namespace);
+  if ('namespace' in scope) await checkNamespace(kube, scope.namespace);
   const targets: WorkloadTarget[] =
-    opts.workload.length > 0
-      ? await Promise.all(opts.workload.map((w) => resolveWorkload(kube, namespace, w)))
-      : [await resolveSelector(kube, namespace, opts.selector ?? '')];
+    'namespace' in scope && opts.workload.length > 0
+      ? await Promise.all(opts.workload.map((w) => resolveWorkload(kube, scope.namespace, w)))
+      : await discoverWorkloads(kube, scope, opts.selector ?? '');
+  const namespaces = [...new Set(targets.map((t) => t.namespace))].sort();
+  // --record and --evidence are refused above for more than one namespace: for them this is it.
+  const namespace = namespaces.join(', ');
   const history = opts.record ? historyName(targets) : undefined;
   const extra = [...(history ? recordPermissions(history) : []), ...(opts.evidence ? EVIDENCE_PERMISSIONS : [])];
   if (extra.length > 0) await checkPermissions(kube, namespace, extra);
   const signer = await evidenceKey(kube, opts.evidenceKey, namespace);
   const warnings: string[] = [];
-  const caPem = await companionCa(kube, opts.companionCa, namespace);
-  // What the probes will be tested against; compared with the same list after them.
-  const policies = await listNetworkPolicies(kube, namespace);
-  const workloads = [];
-  for (const target of targets) {
-    const companion = requireCompanion(target, opts.companion);
-    await checkCompanion(kube, companion, namespace, warnings);
-    await checkIdentity(kube, target, probeIdentity(target), policies, warnings);
-    workloads.push({ target, companion, plan: planFromCatalogue(opts, companion, caPem) });
-  }
+  const runs = await Promise.all(
+    namespaces.map((ns) =>
+      preflightNamespace(
+        kube,
+        opts,
+        ns,
+        targets.filter((t) => t.namespace === ns),
+        warnings,
+      ),
+    ),
+  );
   // Warnings belong to the report (JSON `warnings`, TAP comments); stderr stays for errors.
   for (const w of new Set(warnings)) log.info({ warning: w }, 'preflight');
 
   const gaps: string[] = [];
-  const policiesBefore = networkPolicyList(policies);
   const interactive = process.stderr.isTTY === true;
   const image = opts.image ?? process.env.EGRESS_VERIFY_IMAGE ?? DEFAULT_IMAGE;
-  const outcome = await runProbes(kube, {
-    workloads,
-    image,
-    imagePullPolicy: opts.imagePullPolicy as 'Always' | 'IfNotPresent' | 'Never',
-    perNode: opts.perNode,
-    startTimeoutMs,
-    settleMs,
-    staleAfterMs,
-    signal,
-    onProgress: (pod, state) => {
-      if (interactive) process.stderr.write(`  ${pod}: ${state}\n`);
-      else log.info({ pod, state }, 'probe pod');
-    },
-  });
+  // A run across namespaces starts probe pods in each (policies are namespaced), all at once.
+  const outcomes = await Promise.all(
+    runs.map((r) =>
+      runProbes(kube, {
+        workloads: r.workloads,
+        image,
+        imagePullPolicy: opts.imagePullPolicy as 'Always' | 'IfNotPresent' | 'Never',
+        perNode: opts.perNode,
+        startTimeoutMs,
+        settleMs,
+        staleAfterMs,
+        signal,
+        onProgress: (pod, state) => {
+          if (interactive) process.stderr.write(`  ${pod}: ${state}\n`);
+          else log.info({ pod, state }, 'probe pod');
+        },
+      }),
+    ),
+  );
+  const outcome = mergeOutcomes(
+    outcomes,
+    runs.map((r) => r.namespace),
+  );
   // The live audit explains the verdict (why a bypass exists); it does not change it.
-  let findings: AuditFinding[] = [];
-  try {
-    findings = auditObjects(await readLiveObjects(kube, namespace));
-  } catch (err) {
-    outcome.warnings.push(`live audit skipped: ${(err as Error).message}`);
+  const findings: AuditFinding[] = [];
+  for (const r of runs) {
+    try {
+      findings.push(...auditObjects(await readLiveObjects(kube, r.namespace)));
+    } catch (err) {
+      outcome.warnings.push(`live audit of ${r.namespace} skipped: ${(err as Error).message}`);
+    }
   }
-  const companions = [...new Set(workloads.map((w) => w.companion))];
+  const companions = [...new Set(runs.flatMap((r) => r.workloads.map((w) => w.companion)))];
   const snapshot = opts.evidence ? await takeSnapshot(kube, { namespace, targets, companions, probePods: outcome.podObjects }) : undefined;
-  const policiesAfter = snapshot?.networkPolicies ?? (await readNetworkPolicies(kube, namespace, gaps));
-  if (policyVersions(policiesAfter) !== policyVersions(policiesBefore))
-    outcome.warnings.push('NetworkPolicies changed while the probes ran: the verdicts may hold for neither version');
+  for (const r of runs) {
+    const after = snapshot?.networkPolicies ?? (await readNetworkPolicies(kube, r.namespace, gaps));
+    if (policyVersions(after) !== policyVersions(networkPolicyList(r.policies)))
+      outcome.warnings.push(`NetworkPolicies in ${r.namespace} changed while the probes ran: the verdicts may hold for neither version`);
+  }
   const report: Report = {
     ...buildReport('run', outcome.results, startedAt, new Date()),
     warnings: [...new Set(warnings), ...outcome.warnings, ...[...gaps, ...(snapshot?.gaps ?? [])].map((g) => `not read: ${g}`)],
@@ -164,13 +223,13 @@ export async function runCommand(opts: RunOptions, signal: AbortSignal): Promise
     subject: {
       cluster: kube.server,
       namespace,
-      workload: targets.map((t) => t.description).join(', '),
+      workload: targets.map((t) => (namespaces.length > 1 ? `${t.namespace}/${t.description}` : t.description)).join(', '),
       runId: outcome.runId,
       companion: companions.join(', '),
       image,
       ...(outcome.imageId && { imageId: outcome.imageId }),
       pods: outcome.pods,
-      networkPolicies: policySnapshots(policiesBefore),
+      networkPolicies: policySnapshots(networkPolicyList(runs.flatMap((r) => r.policies))),
     },
   };
   const past = history ? await readHistory(kube, namespace, history) : undefined;
@@ -229,6 +288,26 @@ function sealEvidence(
   const manifest = writeBundle(dir, { report, snapshot, run, ...(signer && { signer }), ...(previous && { previous }) });
   log.info({ dir, chain: manifest.chain, signed: manifest.signedBy !== undefined }, 'evidence bundle written');
   return { chain: manifest.chain, ...(manifest.signedBy && { signedBy: manifest.signedBy.fingerprint }) };
+}
+
+/**
+ * One report from the namespaces' runs. Across namespaces a result's workload is named with its
+ * namespace, so the report's sections (and `report diff`) tell `a/deployment/x` from `b/deployment/x`.
+ */
+function mergeOutcomes(outcomes: readonly RunOutcome[], namespaces: readonly string[]): RunOutcome {
+  const qualify = namespaces.length > 1;
+  const results = outcomes.flatMap((o, i) =>
+    qualify ? o.results.map((r) => ({ ...r, ...(r.workload && { workload: `${namespaces[i]}/${r.workload}` }) })) : o.results,
+  );
+  const imageId = outcomes.find((o) => o.imageId)?.imageId;
+  return {
+    runId: outcomes.map((o) => o.runId).join(', '),
+    results,
+    pods: outcomes.flatMap((o) => o.pods),
+    podObjects: outcomes.flatMap((o) => o.podObjects),
+    ...(imageId && { imageId }),
+    warnings: outcomes.flatMap((o) => o.warnings),
+  };
 }
 
 const policyVersions = (l: ObjectList): string =>

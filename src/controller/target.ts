@@ -4,12 +4,12 @@
  */
 import type { V1Container, V1ObjectMeta, V1PodTemplateSpec } from '@kubernetes/client-node';
 import { UsageError } from '../errors.js';
-import { isNotFound, type Kube, kubeCall, kubeError } from '../kube/client.js';
-import { type Labels, parseSelector, selectorString } from '../kube/selector.js';
+import { isNotFound, type Kube, kubeError } from '../kube/client.js';
+import { type Labels, selectorString } from '../kube/selector.js';
 
 export interface WorkloadTarget {
   namespace: string;
-  /** "deployment/data-processor", or "selector role=agent-workload". */
+  /** "deployment/data-processor": the object the probe stands for. */
   description: string;
   /** The pod template's labels, without the hashes controllers add to their own pods. */
   labels: Labels;
@@ -55,7 +55,7 @@ export function proxyEnvOf(containers: readonly V1Container[]): { name: string; 
   return [];
 }
 
-function fromTemplate(
+export function targetFromTemplate(
   namespace: string,
   description: string,
   template: V1PodTemplateSpec | undefined,
@@ -87,24 +87,24 @@ export async function resolveWorkload(kube: Kube, namespace: string, workload: s
     switch (kind) {
       case 'deployment': {
         const d = await kube.apps.readNamespacedDeployment({ name, namespace });
-        return fromTemplate(namespace, description, d.spec?.template, ref('apps/v1', 'Deployment', d.metadata));
+        return targetFromTemplate(namespace, description, d.spec?.template, ref('apps/v1', 'Deployment', d.metadata));
       }
       case 'statefulset': {
         const s = await kube.apps.readNamespacedStatefulSet({ name, namespace });
-        return fromTemplate(namespace, description, s.spec?.template, ref('apps/v1', 'StatefulSet', s.metadata));
+        return targetFromTemplate(namespace, description, s.spec?.template, ref('apps/v1', 'StatefulSet', s.metadata));
       }
       case 'daemonset': {
         const d = await kube.apps.readNamespacedDaemonSet({ name, namespace });
-        return fromTemplate(namespace, description, d.spec?.template, ref('apps/v1', 'DaemonSet', d.metadata));
+        return targetFromTemplate(namespace, description, d.spec?.template, ref('apps/v1', 'DaemonSet', d.metadata));
       }
       case 'cronjob': {
         const c = await kube.batch.readNamespacedCronJob({ name, namespace });
-        return fromTemplate(namespace, description, c.spec?.jobTemplate.spec?.template, ref('batch/v1', 'CronJob', c.metadata));
+        return targetFromTemplate(namespace, description, c.spec?.jobTemplate.spec?.template, ref('batch/v1', 'CronJob', c.metadata));
       }
       case 'pod': {
         const p = await kube.core.readNamespacedPod({ name, namespace });
         const template: V1PodTemplateSpec = { metadata: { labels: p.metadata?.labels ?? {} }, spec: p.spec };
-        return fromTemplate(namespace, description, template, ref('v1', 'Pod', p.metadata));
+        return targetFromTemplate(namespace, description, template, ref('v1', 'Pod', p.metadata));
       }
     }
   } catch (err) {
@@ -116,21 +116,4 @@ export async function resolveWorkload(kube: Kube, namespace: string, workload: s
 
 function ref(apiVersion: string, kind: string, meta: V1ObjectMeta | undefined): WorkloadTarget['ref'] {
   return meta?.name && meta.uid ? { apiVersion, kind, name: meta.name, uid: meta.uid } : undefined;
-}
-
-/** --selector: the first live pod that matches is the template (its labels, env, service account). */
-export async function resolveSelector(kube: Kube, namespace: string, selector: string): Promise<WorkloadTarget> {
-  let wanted: Record<string, string>;
-  try {
-    wanted = parseSelector(selector);
-  } catch (err) {
-    throw new UsageError(`--selector: ${(err as Error).message}`, { cause: err });
-  }
-  const pods = await kubeCall(`listing pods in namespace ${namespace}`, () =>
-    kube.core.listNamespacedPod({ namespace, labelSelector: selectorString(wanted), limit: 50 }),
-  );
-  const live = pods.items.find((p) => !p.metadata?.labels?.['egress-verify.dev/run']);
-  if (live === undefined) throw new UsageError(`selector ${selector} matches no pod in namespace ${namespace}`);
-  const template: V1PodTemplateSpec = { metadata: { labels: live.metadata?.labels ?? {} }, spec: live.spec };
-  return { ...fromTemplate(namespace, `selector ${selector}`, template, undefined), liveSelector: selectorString(wanted) };
 }

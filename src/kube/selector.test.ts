@@ -1,6 +1,6 @@
 import type { V1NetworkPolicy } from '@kubernetes/client-node';
 import t from 'tap';
-import { egressPoliciesSelecting, isEgressPolicy, matchesSelector, parseSelector } from './selector.js';
+import { egressPoliciesSelecting, isEgressPolicy, matchesSelector, parseLabelSelector } from './selector.js';
 
 const pod = { role: 'agent-workload', app: 'data-processor', tier: 'batch' };
 
@@ -33,7 +33,15 @@ t.test('which egress policies select a pod', async (t) => {
   t.same(egressPoliciesSelecting(policies, pod), ['implicit-egress', 'restrict']);
 });
 
-t.test('selector strings', async (t) => {
-  t.same(parseSelector('role=agent-workload, app==x'), { role: 'agent-workload', app: 'x' });
-  t.throws(() => parseSelector('role in (a,b)'), /unsupported selector term/);
+t.test('selector strings, as kubectl -l reads them', async (t) => {
+  const matches = (text: string): boolean => matchesSelector(parseLabelSelector(text), pod);
+  t.ok(matches('role=agent-workload, app==data-processor'));
+  t.notOk(matches('role=agent-workload,app=other'));
+  t.ok(matches('tier in (batch, web),app'));
+  t.notOk(matches('tier notin (batch)'));
+  t.ok(matches('role!=web,!missing'));
+  t.notOk(matches('!app'));
+  t.same(parseLabelSelector('x='), { matchLabels: { x: '' }, matchExpressions: [] }, 'an empty value is a value');
+  for (const bad of ['', 'role==a=b', 'role in (a', 'role in (a b)', 'a,,b', '=x', 'role=(x)'])
+    t.throws(() => parseLabelSelector(bad), /selector/, `rejects "${bad}"`);
 });

@@ -2,7 +2,7 @@
  * Label selector semantics as the API server applies them (matchLabels AND matchExpressions),
  * and which NetworkPolicies select a set of pod labels. Pure.
  */
-import type { V1LabelSelector, V1NetworkPolicy } from '@kubernetes/client-node';
+import type { V1LabelSelector, V1LabelSelectorRequirement, V1NetworkPolicy } from '@kubernetes/client-node';
 
 export type Labels = Readonly<Record<string, string>>;
 
@@ -49,16 +49,39 @@ export function egressPoliciesSelecting(policies: readonly V1NetworkPolicy[], la
     .sort();
 }
 
-/** "a=b,c=d" (equality terms only, as kubectl -l accepts for the common case). */
-export function parseSelector(text: string): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const term of text.split(',').map((s) => s.trim())) {
-    const m = /^([A-Za-z0-9./_-]+)==?([A-Za-z0-9._-]*)$/.exec(term);
-    if (m?.[1] === undefined || m[2] === undefined) throw new Error(`unsupported selector term "${term}" (use key=value[,key=value])`);
-    out[m[1]] = m[2];
+/**
+ * kubectl's -l syntax, equality- and set-based: `k=v`, `k==v`, `k!=v`, `k in (a,b)`,
+ * `k notin (a,b)`, `k`, `!k`, joined by commas. The result is evaluated with matchesSelector,
+ * so the API server's list filter and our template filter are one semantics.
+ */
+export function parseLabelSelector(text: string): V1LabelSelector {
+  const matchLabels: Record<string, string> = {};
+  const matchExpressions: V1LabelSelectorRequirement[] = [];
+  // Commas inside "(a,b)" belong to the set, not to the list of terms.
+  const terms = text.match(/[^,(]+(\([^)]*\))?/g) ?? [];
+  if (text.trim() === '' || terms.join(',').replace(/\s/g, '') !== text.replace(/\s/g, ''))
+    throw new Error(`cannot parse selector "${text}"`);
+  for (const raw of terms.map((s) => s.trim())) {
+    const term = SELECTOR_TERMS.map((p) => p.exec(raw)).find((m) => m !== null)?.groups;
+    const key = term?.key ?? '';
+    const values = (term?.set ?? term?.value ?? '').split(',').map((v) => v.trim());
+    if (term === undefined || values.some((v) => !LABEL_VALUE.test(v))) throw new Error(`cannot parse selector term "${raw}"`);
+    if (term.not !== undefined) matchExpressions.push({ key, operator: 'DoesNotExist' });
+    else if (term.op === '=' || term.op === '==') matchLabels[key] = values[0] ?? '';
+    else if (term.op === '!=' || term.op === 'notin') matchExpressions.push({ key, operator: 'NotIn', values });
+    else if (term.op === 'in') matchExpressions.push({ key, operator: 'In', values });
+    else matchExpressions.push({ key, operator: 'Exists' });
   }
-  return out;
+  return { matchLabels, matchExpressions };
 }
+
+const LABEL_VALUE = /^[A-Za-z0-9._-]*$/;
+const SELECTOR_TERMS = [
+  /^(?<key>[A-Za-z0-9][A-Za-z0-9._/-]*)\s*(?<op>==|=|!=)\s*(?<value>[^=!()\s]*)$/,
+  /^(?<key>[A-Za-z0-9][A-Za-z0-9._/-]*)\s+(?<op>in|notin)\s*\((?<set>[^)]*)\)$/,
+  /^(?<not>!)\s*(?<key>[A-Za-z0-9][A-Za-z0-9._/-]*)$/,
+  /^(?<key>[A-Za-z0-9][A-Za-z0-9._/-]*)$/,
+];
 
 export const selectorString = (labels: Labels): string =>
   Object.entries(labels)

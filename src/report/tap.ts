@@ -15,7 +15,10 @@ export function renderTap(report: Report): string {
     (f) => `# finding: ${f.severity} ${f.ruleId} ${f.object.kind}/${f.object.name}: ${f.message.replace(/\n/g, ' ')}`,
   );
   const lines = ['TAP version 14', ...warnings, ...findings, `1..${report.results.length}`];
+  // A run over several workloads reads as a section per workload.
+  const sections = new Set(report.results.map((r) => r.workload)).size > 1;
   report.results.forEach((r, i) => {
+    if (sections && r.workload !== report.results[i - 1]?.workload) lines.push(`# workload: ${r.workload ?? '(none)'}`);
     const status = r.verdict === 'pass' ? 'ok' : 'not ok';
     // Several probe pods report the same check ids: the pod tells them apart.
     lines.push(`${status} ${i + 1} - ${escapeDescription(r.pod ? `${r.id} [${r.pod}]` : r.id)}`);
