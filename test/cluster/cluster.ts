@@ -6,6 +6,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { dump, load, loadAll } from 'js-yaml';
+import type { Report } from '../../src/report/report.js';
 
 export const STATE_DIR = process.env.EV_CLUSTER_STATE ?? '/var/lib/egress-verify-cluster';
 export const KUBECONFIG = process.env.EV_KUBECONFIG ?? `${STATE_DIR}/admin.kubeconfig`;
@@ -192,6 +193,23 @@ export const LAB_RUN_ARGS: readonly string[] = [
   '--companion-ca',
   'secret/guardian-tls-ca:ca.pem',
 ];
+
+export interface CliRun extends Result {
+  report?: Report;
+}
+
+/** The CLI with these arguments plus TAP on stdout and a JSON report in `scratch`, read back. */
+export function runCli(args: string[], scratch: string, timeoutMs = 180_000): CliRun {
+  const reportFile = resolve(scratch, `report-${Date.now()}-${Math.random().toString(36).slice(2, 6)}.json`);
+  const r = run('node', [CLI, ...args, '-o', 'tap', '-o', `json=${reportFile}`], { timeoutMs });
+  let report: Report | undefined;
+  try {
+    report = JSON.parse(readFileSync(reportFile, 'utf8')) as Report;
+  } catch {
+    report = undefined;
+  }
+  return { ...r, ...(report ? { report } : {}) };
+}
 
 export const probePods = (ns = REFERENCE_NS): string[] =>
   kc(['-n', ns, 'get', 'pods', '-l', 'egress-verify.dev/run', '-o', 'jsonpath={.items[*].metadata.name}']).split(' ').filter(Boolean);

@@ -14,6 +14,7 @@ import type { Report } from '../../src/report/report.js';
 import {
   apply,
   CLI,
+  type CliRun,
   eventually,
   exitIfClusterSkipped,
   installController,
@@ -29,6 +30,7 @@ import {
   REFERENCE_NS,
   REPO_ROOT,
   run,
+  runCli,
   runVersionPod,
   sleep,
   withWideOpenEgress,
@@ -45,24 +47,7 @@ t.teardown(() => rmSync(scratch, { recursive: true, force: true }));
 
 const BASE_ARGS = [...LAB_RUN_ARGS, '--start-timeout', '60'];
 
-interface CliRun {
-  code: number;
-  stdout: string;
-  stderr: string;
-  report?: Report;
-}
-
-function egressVerify(args: string[], timeoutMs = 180_000): CliRun {
-  const reportFile = join(scratch, `report-${Date.now()}.json`);
-  const r = run('node', [CLI, ...BASE_ARGS, ...args, '-o', 'tap', '-o', `json=${reportFile}`], { timeoutMs });
-  let report: Report | undefined;
-  try {
-    report = JSON.parse(readFileSync(reportFile, 'utf8')) as Report;
-  } catch {
-    report = undefined;
-  }
-  return { ...r, ...(report ? { report } : {}) };
-}
+const egressVerify = (args: string[], timeoutMs = 180_000): CliRun => runCli([...BASE_ARGS, ...args], scratch, timeoutMs);
 
 t.test("the project's own image runs as a pod", async (t) => {
   const name = `ev-version-${Date.now().toString(36)}`;
@@ -314,7 +299,7 @@ t.test('bad input: one line, the documented exit code, no probe pod left', async
       /namespace "no-such-namespace" not found/,
     ],
     ['unknown workload', ['-n', NS, '--workload', 'deployment/nope'], 2, /deployment\/nope not found/],
-    ['selector that matches nothing', ['-n', NS, '--selector', 'role=nobody'], 2, /matches no pod/],
+    ['selector that matches nothing', ['-n', NS, '--selector', 'role=nobody'], 2, /matches no workload/],
     [
       'companion Service missing',
       ['-n', NS, '--workload', 'deployment/data-processor', '--companion', 'http://no-such-svc:8080'],
