@@ -29,6 +29,25 @@ export interface TcpCheck extends CheckBase {
   port: number;
 }
 
+/**
+ * Raw TCP to many ports of one literal address that answers on every port. Each port is judged
+ * on its own: its connect, against a tunnel to the same port through the companion where a
+ * refusal needs one, else against the host's control (`control`).
+ */
+export interface TcpSweepCheck extends CheckBase {
+  kind: 'tcp-sweep';
+  host: string;
+  /** Folded ranges, "1-1024,8443" (probes/ports.ts). */
+  ports: string;
+  companion: Companion;
+  /** How long one port's connect may take: the deadline a single tcp check would have. */
+  portDeadlineMs: number;
+  /** Connects in flight at once. */
+  concurrency: number;
+  /** Tunnels through the companion in flight at once. */
+  companionConcurrency: number;
+}
+
 /** A datagram to a literal address that answers; any reply means the route is open. */
 export interface UdpCheck extends CheckBase {
   kind: 'udp';
@@ -94,7 +113,7 @@ export interface ProxyEnvCheck extends CheckBase {
   url: string;
 }
 
-export type Check = TcpCheck | UdpCheck | CurlCheck | DnsCheck | ProxyHttpsCheck | ProxyConnectCheck | ProxyEnvCheck;
+export type Check = TcpCheck | TcpSweepCheck | UdpCheck | CurlCheck | DnsCheck | ProxyHttpsCheck | ProxyConnectCheck | ProxyEnvCheck;
 
 export type CheckKind = Check['kind'];
 

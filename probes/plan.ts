@@ -7,6 +7,7 @@ import { Ajv2020 } from 'ajv/dist/2020.js';
 import { PlanError } from '../src/errors.js';
 import { readPackageFile } from '../src/package-root.js';
 import type { Check, ProbePlan } from './model.js';
+import { parsePorts } from './ports.js';
 import { endpointOf } from './verdict.js';
 
 /** The environment variable a probe pod's plan travels in. */
@@ -66,7 +67,14 @@ function checkAddresses(check: Check, source: string): void {
   const literal = (value: string, field: string): void => {
     if (isIP(value) === 0) throw new PlanError(`${source}: check "${check.id}": ${field} "${value}" is not a literal IP address`);
   };
-  if (check.kind === 'tcp' || check.kind === 'udp') literal(check.host, 'host');
+  if (check.kind === 'tcp' || check.kind === 'udp' || check.kind === 'tcp-sweep') literal(check.host, 'host');
+  if (check.kind === 'tcp-sweep') {
+    try {
+      parsePorts(check.ports);
+    } catch (err) {
+      throw new PlanError(`${source}: check "${check.id}": ports: ${(err as Error).message}`);
+    }
+  }
   if (check.kind === 'dns' && check.mode === 'direct') literal(check.server, 'server');
   if (check.kind === 'curl' && check.address !== undefined) literal(check.address, 'address');
   if (check.kind === 'curl' || check.kind === 'proxy-https' || check.kind === 'proxy-env') {

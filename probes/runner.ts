@@ -8,8 +8,10 @@ import { runDns } from './checks/dns.js';
 import { runProxyConnect, runProxyHttps } from './checks/proxy.js';
 import { runProxyEnv } from './checks/proxy-env.js';
 import { runTcp } from './checks/tcp.js';
+import { runTcpSweep } from './checks/tcp-sweep.js';
 import { runUdp } from './checks/udp.js';
 import type { Check, CheckKind, CheckResult, Observation, ProbePlan } from './model.js';
+import { judgeSweep } from './ports.js';
 import { type ControlState, controlScope, decide } from './verdict.js';
 
 type Partial = Omit<Observation, 'durationMs'>;
@@ -21,6 +23,7 @@ type Runner<K extends CheckKind> = (
 
 const RUNNERS: { [K in CheckKind]: Runner<K> } = {
   tcp: runTcp,
+  'tcp-sweep': runTcpSweep,
   udp: runUdp,
   curl: runCurl,
   dns: runDns,
@@ -73,6 +76,8 @@ export function describeTarget(check: Check): string {
   switch (check.kind) {
     case 'tcp':
       return `${check.host}:${check.port}/tcp`;
+    case 'tcp-sweep':
+      return `${check.host}:${check.ports}/tcp`;
     case 'udp':
       return `${check.host}:${check.port}/udp`;
     case 'curl':
@@ -110,7 +115,8 @@ export function judge(plan: ProbePlan, observations: ReadonlyMap<string, Observa
       const reached = controlCheck !== undefined && observations.get(controlCheck.id)?.class === 'reached';
       control = reached ? controlScope(check, controlCheck) : 'not-proven';
     }
-    const { verdict, reason } = decide(check.expect, observation, control);
+    const { verdict, reason } =
+      (check.kind === 'tcp-sweep' ? judgeSweep(check, observation, control) : undefined) ?? decide(check.expect, observation, control);
     return {
       id: check.id,
       kind: check.kind,
@@ -126,6 +132,10 @@ export function judge(plan: ProbePlan, observations: ReadonlyMap<string, Observa
 }
 
 export async function runPlan(plan: ProbePlan): Promise<CheckResult[]> {
-  const observed = await Promise.all(plan.checks.map(async (c) => [c.id, await observe(c, plan.companionCa)] as const));
+  // A sweep's thousand sockets would crowd the checks with tight deadlines: it runs after them.
+  const observeAll = (checks: readonly Check[]) =>
+    Promise.all(checks.map(async (c) => [c.id, await observe(c, plan.companionCa)] as const));
+  const observed = await observeAll(plan.checks.filter((c) => c.kind !== 'tcp-sweep'));
+  observed.push(...(await observeAll(plan.checks.filter((c) => c.kind === 'tcp-sweep'))));
   return judge(plan, new Map(observed));
 }

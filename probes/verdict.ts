@@ -122,6 +122,9 @@ export function endpointOf(check: Check): Endpoint | undefined {
       return { host: check.host, port: check.port, protocol: 'tcp' };
     case 'udp':
       return { host: check.host, port: check.port, protocol: 'udp' };
+    case 'tcp-sweep':
+      // Many ports: the control proves the host; each port's own tunnel is judged in the sweep.
+      return undefined;
     case 'curl':
     case 'proxy-https':
     case 'proxy-env':

@@ -14,6 +14,7 @@ import { toolVersion } from './package-root.js';
 import { AUDIT_FAIL_ON } from './report/report.js';
 
 const collect = (value: string, previous: string[]): string[] => [...previous, value];
+const PORTS_HELP = 'also sweep raw TCP to these ports of each outside address: 22,8000-8100, top-100, top-1000 or all';
 
 /**
  * Each subcommand loads its module when chosen: the Kubernetes client alone takes a second to
@@ -35,6 +36,7 @@ function program(): Command {
     .option('--companion-ca <file>', "PEM of the companion's interception CA")
     .option('--catalogue <file>', 'replace the default target catalogue (YAML)')
     .option('--extend <file>', 'add the targets of this catalogue (YAML); repeatable', collect, [])
+    .option('--ports <ports>', PORTS_HELP)
     .option('--print-plan', 'print the plan and exit without probing', false)
     .addOption(new Option('-o, --output <format[=file]>', `output; repeatable (${FORMATS.join(', ')})`).argParser(collect).default([]))
     .option('--termination-log <path>', 'also write a summary of at most 4 KiB here (e.g. /dev/termination-log)')
@@ -56,6 +58,7 @@ function program(): Command {
     .option('--companion-ca <file|secret/NAME[:key]>', "PEM of the companion's interception CA")
     .option('--catalogue <file>', 'replace the default target catalogue (YAML)')
     .option('--extend <file>', 'add the targets of this catalogue (YAML); repeatable', collect, [])
+    .option('--ports <ports>', PORTS_HELP)
     .option('--image <image>', 'probe image (default: $EGRESS_VERIFY_IMAGE, else the release image)')
     .option('--image-pull-policy <policy>', 'Always, IfNotPresent or Never', 'IfNotPresent')
     .option('--per-node', 'one probe pod per schedulable node', false)

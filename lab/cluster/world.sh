@@ -3,6 +3,7 @@
 # over a veth pair, holding the only hosts the lab ever dials:
 #   203.0.113.10:443   HTTPS site (python, certificate from its own "outside" CA,
 #                      names site.egress-lab.test and 203.0.113.10)
+#   203.0.113.10:*    every other TCP port answers (DNAT to one listener), for --ports sweeps
 #   198.51.100.53:53   DNS resolver (dnsmasq: *.egress-lab.test -> 203.0.113.10,
 #                      everything else NXDOMAIN/REFUSED; no upstream)
 # Usage: world.sh up | down
@@ -52,10 +53,16 @@ up() {
 
 	DAEMON_INPUTS="$HERE/outside/https_server.py" start_daemon world-https "${nsx[@]}" python3 "$HERE/outside/https_server.py" \
 		"$OUTSIDE_HTTPS_IP" 443 "$PKI/outside-site.crt" "$PKI/outside-site.key"
+	local any="$OUTSIDE_HTTPS_IP:$OUTSIDE_ANY_PORT"
+	"${nsx[@]}" iptables -t nat -C PREROUTING -d "$OUTSIDE_HTTPS_IP" -p tcp ! --dport 443 -j DNAT --to-destination "$any" 2>/dev/null ||
+		"${nsx[@]}" iptables -t nat -A PREROUTING -d "$OUTSIDE_HTTPS_IP" -p tcp ! --dport 443 -j DNAT --to-destination "$any"
+	DAEMON_INPUTS="$HERE/outside/any_port.py" start_daemon world-any-port "${nsx[@]}" python3 "$HERE/outside/any_port.py" \
+		"$OUTSIDE_HTTPS_IP" "$OUTSIDE_ANY_PORT"
 	start_daemon world-dns "${nsx[@]}" dnsmasq --keep-in-foreground --no-resolv --no-hosts \
 		--no-poll --bind-interfaces --listen-address="$OUTSIDE_DNS_IP" \
 		--local="/$OUTSIDE_DOMAIN/" --address="/$OUTSIDE_DOMAIN/$OUTSIDE_HTTPS_IP" --log-queries --log-facility=- \
 		--pid-file= --user=root
+	wait_for "outside host on every port" 15 bash -c "exec 3<>/dev/tcp/$OUTSIDE_HTTPS_IP/8443"
 	wait_for "outside HTTPS site" 15 curl -sf --max-time 2 --cacert "$PKI/outside-ca.crt" \
 		--resolve "$OUTSIDE_HOSTNAME:443:$OUTSIDE_HTTPS_IP" "https://$OUTSIDE_HOSTNAME/"
 	log "outside world up: https://$OUTSIDE_HOSTNAME ($OUTSIDE_HTTPS_IP), DNS $OUTSIDE_DNS_IP"
@@ -64,6 +71,7 @@ up() {
 down() {
 	stop_daemon world-https 5
 	stop_daemon world-dns 5
+	stop_daemon world-any-port 5
 	ip route del "$OUTSIDE_HTTPS_IP/32" via "$WORLD_LINK_NS" 2>/dev/null || true
 	ip route del "$OUTSIDE_DNS_IP/32" via "$WORLD_LINK_NS" 2>/dev/null || true
 	ip link del "$WORLD_VETH_HOST" 2>/dev/null || true

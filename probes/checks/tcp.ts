@@ -6,13 +6,21 @@ import { errorCode, errorText, socketOutcome } from './socket-outcome.js';
 export async function runTcp(check: TcpCheck, signal: AbortSignal): Promise<Omit<Observation, 'durationMs'>> {
   return new Promise((resolve) => {
     const socket = connect({ host: check.host, port: check.port });
+    let done = false;
     const finish = (o: Omit<Observation, 'durationMs'>): void => {
+      if (done) return;
+      done = true;
       signal.removeEventListener('abort', onAbort);
       socket.destroy();
       resolve(o);
     };
-    const onAbort = (): void =>
-      finish({ outcome: 'timeout', class: 'blocked', detail: `no TCP handshake with ${check.host}:${check.port} before the deadline` });
+    // The deadline's timer runs before the loop polls sockets: on a busy machine a handshake the
+    // kernel completed in time is still waiting there. Poll once more before calling it a timeout.
+    const onAbort = (): void => {
+      setImmediate(() =>
+        finish({ outcome: 'timeout', class: 'blocked', detail: `no TCP handshake with ${check.host}:${check.port} before the deadline` }),
+      );
+    };
     if (signal.aborted) return onAbort();
     signal.addEventListener('abort', onAbort, { once: true });
     socket.once('connect', () =>

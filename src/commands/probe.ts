@@ -4,9 +4,11 @@
 
 import { X509Certificate } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
+import { isIPv4 } from 'node:net';
 import { defaultCatalogue, expandCatalogue, extendCatalogue, parseCatalogue } from '../../probes/catalogue.js';
 import type { ProbePlan } from '../../probes/model.js';
-import { PLAN_ENV, parsePlan } from '../../probes/plan.js';
+import { PLAN_ENV, parsePlan, validatePlan } from '../../probes/plan.js';
+import { parsePorts, withPortSweeps } from '../../probes/ports.js';
 import { runPlan } from '../../probes/runner.js';
 import { exitCodeFor, UsageError } from '../errors.js';
 import { log } from '../log.js';
@@ -24,6 +26,7 @@ export interface ProbeOptions {
   output: string[];
   terminationLog?: string;
   settleMs: string;
+  ports?: string;
 }
 
 export function readInput(path: string, what: string): string {
@@ -66,8 +69,12 @@ export function checkPem(pem: string, source: string): string {
   return `${certs.join('\n')}\n`;
 }
 
-/** The default catalogue, or --catalogue, plus every --extend, expanded for this companion. */
-export function planFromCatalogue(opts: { catalogue?: string; extend: string[] }, companion: string, caPem: string | undefined): ProbePlan {
+/** The default catalogue, or --catalogue, plus every --extend, expanded for this companion; --ports adds sweeps. */
+export function planFromCatalogue(
+  opts: { catalogue?: string; extend: string[]; ports?: string; companionConcurrency?: number },
+  companion: string,
+  caPem: string | undefined,
+): ProbePlan {
   let catalogue =
     opts.catalogue === undefined ? defaultCatalogue() : parseCatalogue(readInput(opts.catalogue, 'catalogue'), opts.catalogue);
   for (const file of opts.extend) catalogue = extendCatalogue(catalogue, parseCatalogue(readInput(file, 'catalogue'), file));
@@ -76,7 +83,23 @@ export function planFromCatalogue(opts: { catalogue?: string; extend: string[] }
   } catch {
     throw new UsageError(`companion "${companion}" is not a URL (e.g. http://egress-guardian-svc:8080)`);
   }
-  return expandCatalogue(catalogue, { url: companion }, caPem);
+  const target = { url: companion };
+  const plan = expandCatalogue(catalogue, target, caPem);
+  if (opts.ports === undefined) return plan;
+  let ports: number[];
+  try {
+    ports = parsePorts(opts.ports);
+  } catch (err) {
+    throw new UsageError(`--ports: ${(err as Error).message}`, { cause: err });
+  }
+  // Swept: the outside targets' literal addresses (IPv4), each against its own control.
+  const hosts = (catalogue.outside ?? []).flatMap((t) => {
+    const host = new URL(t.url).hostname;
+    const address = t.address ?? host;
+    return isIPv4(address) ? [address] : [];
+  });
+  if (hosts.length === 0) throw new UsageError('--ports: the catalogue has no outside target with a literal IPv4 address to sweep');
+  return validatePlan(withPortSweeps(plan, hosts, ports, target, opts.companionConcurrency), 'catalogue');
 }
 
 export async function probeCommand(opts: ProbeOptions): Promise<number> {

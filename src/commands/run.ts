@@ -52,6 +52,7 @@ export interface RunOptions {
   companionCa?: string;
   catalogue?: string;
   extend: string[];
+  ports?: string;
   image?: string;
   imagePullPolicy: string;
   perNode: boolean;

@@ -38,6 +38,7 @@ import {
   LAB_NAMES,
   LEAF_LINKS,
   type NetnsRole,
+  OUTSIDE_ANY_PORT,
   ROUTER_ROUTES,
   WORKLOAD_SEARCH,
 } from './topology.js';
@@ -323,6 +324,15 @@ class NetnsLab implements Lab {
         { kind: 'udp-echo', name: 'outside-udp', host, port: 443 },
       );
     }
+    // Every other TCP port of the internet host answers too (DNAT to one listener), so a port
+    // sweep meets a host that is up everywhere.
+    outsideHosts.push({ kind: 'tcp-echo', name: 'outside-any-port', host: LAB_ADDR.outsideHttps, port: OUTSIDE_ANY_PORT });
+    const [cmd, args] = inNetns(this.ns('out'), [
+      'iptables',
+      ...['-t', 'nat', '-A', 'PREROUTING', '-d', LAB_ADDR.outsideHttps, '-p', 'tcp', '-m', 'multiport', '!', '--dports', '80,443'],
+      ...['-j', 'DNAT', '--to-destination', `${LAB_ADDR.outsideHttps}:${OUTSIDE_ANY_PORT}`],
+    ]);
+    await runChecked(cmd, args);
     const dnsLog = (name: string) => join(this.dir, `${name}.log`);
     const dnsmasq = (name: string, listen: string, extra: readonly string[]): readonly string[] => [
       'dnsmasq',

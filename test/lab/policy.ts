@@ -5,9 +5,9 @@ import { COMPANION_PORTS, LAB_ADDR, WORKLOAD_IFNAME } from './topology.js';
  * Only packets arriving from the workload's veth are filtered, in FORWARD (leaving the node)
  * and INPUT (to the node itself: kubelet, the router's other addresses).
  */
-export type LabPolicy = 'article' | 'wide-open' | 'https-only' | 'no-dns' | 'dns-open';
+export type LabPolicy = 'article' | 'wide-open' | 'https-only' | 'no-dns' | 'dns-open' | 'odd-port';
 
-export const LAB_POLICIES: readonly LabPolicy[] = ['article', 'wide-open', 'https-only', 'no-dns', 'dns-open'];
+export const LAB_POLICIES: readonly LabPolicy[] = ['article', 'wide-open', 'https-only', 'no-dns', 'dns-open', 'odd-port'];
 
 export const WORKLOAD_CHAIN = 'EVL-WORKLOAD';
 
@@ -56,6 +56,8 @@ export function policyRuleset(policy: LabPolicy, family: Family): string {
       }
     }
     if (policy === 'https-only') rules.push('-p tcp --dport 443 -j ACCEPT');
+    // The example: one extra rule opening TCP 8443 to anywhere.
+    if (policy === 'odd-port') rules.push('-p tcp --dport 8443 -j ACCEPT');
     if (policy === 'dns-open') {
       rules.push('-p udp --dport 53 -j ACCEPT');
       rules.push('-p tcp --dport 53 -j ACCEPT');

@@ -4,27 +4,19 @@
  * exactly as it runs inside a probe pod. Needs root.
  */
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import t, { type Test } from 'tap';
 import type { CheckResult, ProbePlan, Verdict } from '../../probes/model.js';
 import { reportValidator } from '../../src/commands/report.js';
 import type { Report } from '../../src/report/report.js';
-import { type Lab, startLab } from './lab.js';
+import { builtCli, labSuite } from './harness.js';
 import { APP_ENV, labPlan } from './plan.js';
 
 t.setTimeout(300_000);
 
-const root = fileURLToPath(new URL('../..', import.meta.url));
-const cli = join(root, 'dist/src/cli.js');
-if (!existsSync(cli)) execFileSync('npx', ['tsc', '-p', 'tsconfig.json'], { cwd: root, stdio: 'inherit' });
-
-const lab: Lab = await startLab();
-t.teardown(() => lab.close());
-const scratch = mkdtempSync(join(tmpdir(), 'evl-scenarios-'));
-t.teardown(() => rmSync(scratch, { recursive: true, force: true }));
+const cli = builtCli();
+const { lab, scratch } = await labSuite(t, 'evl-scenarios-');
 
 const PLAN = labPlan(lab);
 

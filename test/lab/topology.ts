@@ -32,6 +32,8 @@ export const COMPANION_PORTS = { http: 8080, socks5: 1080, other: 9090 } as cons
 export const KUBELET_PORT = 10250;
 export const API_SERVER_PORT = 6443;
 export const DOT_PORT = 853;
+/** Every TCP port of the internet host but 80 and 443 is DNATed to this one listener. */
+export const OUTSIDE_ANY_PORT = 65000;
 
 export const WORKLOAD_SEARCH = ['production-agents.svc.cluster.local', 'svc.cluster.local', 'cluster.local'] as const;
 
