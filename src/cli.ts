@@ -62,6 +62,7 @@ function program(): Command {
     .option('--image <image>', 'probe image (default: $EGRESS_VERIFY_IMAGE, else the release image)')
     .option('--image-pull-policy <policy>', 'Always, IfNotPresent or Never', 'IfNotPresent')
     .option('--per-node', 'one probe pod per schedulable node', false)
+    .option('--no-grouping', 'one probe pod per workload, even for workloads whose network twins are identical')
     .option('--start-timeout <seconds>', 'how long a probe pod may take to start', '60')
     .option('--stale-after <seconds>', 'sweep probe pods of killed runs older than this', '600')
     .option('--settle <seconds>', "probe pods wait this long before dialling: the CNI's rules for a new pod can lag", '2')

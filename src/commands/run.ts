@@ -20,6 +20,7 @@ import {
 } from '../controller/preflight.js';
 import { probeIdentity, type RunOutcome, requireCompanion, runProbes } from '../controller/run.js';
 import { resolveWorkload, type WorkloadTarget } from '../controller/target.js';
+import { fanOut, twinClasses } from '../controller/twin-class.js';
 import { ExitCode, exitCodeFor, UsageError } from '../errors.js';
 import { checkBundleDir, type RunRecord, writeBundle } from '../evidence/bundle.js';
 import { signingKey } from '../evidence/keys.js';
@@ -56,6 +57,8 @@ export interface RunOptions {
   image?: string;
   imagePullPolicy: string;
   perNode: boolean;
+  /** false with --no-grouping: one probe pod per workload even when their twins are identical. */
+  grouping: boolean;
   startTimeout: string;
   staleAfter: string;
   settle: string;
@@ -180,9 +183,11 @@ export async function runCommand(opts: RunOptions, signal: AbortSignal): Promise
   const image = opts.image ?? process.env.EGRESS_VERIFY_IMAGE ?? DEFAULT_IMAGE;
   // A run across namespaces starts probe pods in each (policies are namespaced), all at once.
   const outcomes = await Promise.all(
-    runs.map((r) =>
-      runProbes(kube, {
-        workloads: r.workloads,
+    runs.map(async (r) => {
+      // Workloads whose probe pod would be the same pod are probed once (src/controller/twin-class.ts).
+      const classes = twinClasses(r.workloads, opts.grouping);
+      const probed = await runProbes(kube, {
+        workloads: classes.map((c) => c.representative),
         image,
         imagePullPolicy: opts.imagePullPolicy as 'Always' | 'IfNotPresent' | 'Never',
         perNode: opts.perNode,
@@ -194,8 +199,9 @@ export async function runCommand(opts: RunOptions, signal: AbortSignal): Promise
           if (interactive) process.stderr.write(`  ${pod}: ${state}\n`);
           else log.info({ pod, state }, 'probe pod');
         },
-      }),
-    ),
+      });
+      return { ...probed, ...fanOut(classes, probed.results, probed.pods) };
+    }),
   );
   const outcome = mergeOutcomes(
     outcomes,

@@ -75,7 +75,8 @@ export interface Subject {
   image?: string;
   /** The probe image as the kubelet resolved it: a digest, where the runtime reports one. */
   imageId?: string;
-  pods?: { name: string; node?: string; outcome?: string }[];
+  /** `standsFor`: the workloads of a twin class this one probe pod was run for. */
+  pods?: { name: string; node?: string; outcome?: string; standsFor?: string[] }[];
   /** The namespace's NetworkPolicies as they were during the run. */
   networkPolicies?: PolicySnapshot[];
 }
