@@ -105,8 +105,9 @@ export async function runProbes(kube: Kube, settings: RunSettings): Promise<RunO
     kube.core.createNamespacedConfigMap({ namespace, body: buildRunObject(runId, namespace, plans, controllerPodOwner(namespace)) }),
   );
   const owner = { name: runObject.metadata?.name ?? '', uid: runObject.metadata?.uid ?? '' };
+  // Recorded before each create, so that cleanup deletes whatever a cut-off create left.
+  const planOf = new Map<string, { plan: ProbePlan; workload: string }>();
   try {
-    const planOf = new Map<string, { plan: ProbePlan; workload: string }>();
     for (const [w, { target, plan }] of settings.workloads.entries()) {
       for (const node of nodes) {
         const pod = buildProbePod({
@@ -121,8 +122,8 @@ export async function runProbes(kube: Kube, settings: RunSettings): Promise<RunO
           settleMs: settings.settleMs,
           ...(node ? { node } : {}),
         });
-        await kubeCall(`creating probe pod ${pod.metadata?.name}`, () => kube.core.createNamespacedPod({ namespace, body: pod }));
         planOf.set(pod.metadata?.name ?? '', { plan, workload: target.description });
+        await kubeCall(`creating probe pod ${pod.metadata?.name}`, () => kube.core.createNamespacedPod({ namespace, body: pod }));
       }
     }
     const finished = await watchUntilDone(kube, namespace, runId, [...planOf.keys()], settings, activeDeadlineSeconds * 1000);
@@ -141,7 +142,7 @@ export async function runProbes(kube: Kube, settings: RunSettings): Promise<RunO
     const imageId = podObjects.flatMap((p) => p.status?.containerStatuses ?? []).find((c) => c.imageID)?.imageID;
     return { runId, results, pods, podObjects, ...(imageId && { imageId }), warnings };
   } finally {
-    await cleanup(kube, namespace, runId, owner.name);
+    await cleanup(kube, namespace, [...planOf.keys()], owner.name);
   }
 }
 
@@ -165,11 +166,10 @@ function describe(p: PodProgress): string {
   }
 }
 
-async function cleanup(kube: Kube, namespace: string, runId: string, runObjectName: string): Promise<void> {
-  // Pods first and explicitly: the garbage collector would get them via the run object, later.
-  await deleteQuietly(() =>
-    kube.core.deleteCollectionNamespacedPod({ namespace, labelSelector: `${RUN_LABEL}=${runId}`, gracePeriodSeconds: 0 }),
-  );
+async function cleanup(kube: Kube, namespace: string, pods: readonly string[], runObjectName: string): Promise<void> {
+  // Pods first and explicitly: the garbage collector would get them via the run object, later
+  // (and gets any whose creation was cut off before its name was recorded).
+  await Promise.all(pods.map((name) => deleteQuietly(() => kube.core.deleteNamespacedPod({ name, namespace, gracePeriodSeconds: 0 }))));
   await deleteQuietly(() => kube.core.deleteNamespacedConfigMap({ name: runObjectName, namespace }));
 }
 

@@ -18,6 +18,8 @@ export const OUTSIDE_IP = '203.0.113.10';
 export const OUTSIDE_NAME = 'site.egress-lab.test';
 export const OUTSIDE_BODY = 'egress-verify outside site 203.0.113.10 OK';
 export const REFERENCE_NS = 'production-agents';
+/** Where the shipped manifests run the controller, apart from the namespace it tests. */
+export const CONTROLLER_NS = 'egress-verify-system';
 
 /**
  * The cluster suites never skip silently: without a cluster they fail, unless the skip was
@@ -235,22 +237,33 @@ export async function withWideOpenEgress<T>(fn: () => Promise<T>, ns = REFERENCE
   }
 }
 
-/** The controller's RBAC and NetworkPolicy from manifests/, and the lab catalogue as a ConfigMap. */
-export function installController(ns = REFERENCE_NS): void {
-  for (const doc of loadAll(readFileSync(resolve(REPO_ROOT, 'manifests/rbac.yaml'), 'utf8'))) apply(dump(doc));
-  apply(readFileSync(resolve(REPO_ROOT, 'manifests/controller-networkpolicy.yaml'), 'utf8'));
+/**
+ * The controller's namespace, RBAC and NetworkPolicy from manifests/, and, in its namespace, the
+ * lab catalogue and the companion's CA certificate (only the certificate) as ConfigMaps.
+ */
+export function installController(): void {
+  for (const file of ['namespace.yaml', 'rbac.yaml', 'controller-networkpolicy.yaml'])
+    for (const doc of loadAll(readFileSync(resolve(REPO_ROOT, 'manifests', file), 'utf8'))) apply(dump(doc));
+  const pem = Buffer.from(
+    kc(['-n', REFERENCE_NS, 'get', 'secret', 'guardian-tls-ca', '-o', 'jsonpath={.data.ca\\.pem}']),
+    'base64',
+  ).toString('utf8');
+  const cert = (pem.match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----\n/g) ?? []).join('');
   apply(
-    kc([
-      '-n',
-      ns,
-      'create',
-      'configmap',
-      'egress-verify-lab-catalogue',
-      `--from-file=catalogue.yaml=${LAB_CATALOGUE}`,
-      '--dry-run=client',
-      '-o',
-      'yaml',
-    ]),
+    dump({
+      apiVersion: 'v1',
+      kind: 'ConfigMap',
+      metadata: { name: 'egress-verify-companion-ca', namespace: CONTROLLER_NS },
+      data: { 'ca.crt': cert },
+    }),
+  );
+  apply(
+    dump({
+      apiVersion: 'v1',
+      kind: 'ConfigMap',
+      metadata: { name: 'egress-verify-lab-catalogue', namespace: CONTROLLER_NS },
+      data: { 'catalogue.yaml': readFileSync(LAB_CATALOGUE, 'utf8') },
+    }),
   );
 }
 
@@ -270,7 +283,7 @@ export function pointAtLab(doc: Record<string, any>): Record<string, unknown> {
 }
 
 /** How a Job ended: the controller's exit code decides (backoffLimit 0, so one pod). */
-export function jobOutcome(name: string, ns = REFERENCE_NS): Promise<'succeeded' | 'failed'> {
+export function jobOutcome(name: string, ns = CONTROLLER_NS): Promise<'succeeded' | 'failed'> {
   return eventually(
     `Job ${name} to finish`,
     240_000,

@@ -3,6 +3,8 @@
  * component): the CronJob runs on its own schedule, passes, the policy is broken, it runs again
  * and fails. What it leaves behind is checked: Events on the Deployment, the history ConfigMap,
  * a PolicyReport, and two signed evidence bundles on the PVC, chained, whose diff is the bypass.
+ * The controller runs in its own namespace, where the signing key is: the audited namespace
+ * can neither mount the key nor read it.
  */
 import { generateKeyPairSync } from 'node:crypto';
 import { chownSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -14,6 +16,7 @@ import type { Report } from '../../src/report/report.js';
 import {
   apply,
   CLI,
+  CONTROLLER_NS,
   eventually,
   exitIfClusterSkipped,
   installController,
@@ -52,20 +55,21 @@ mkdirSync(KUSTOMIZE_DIR, { recursive: true });
 writeFileSync(join(KUSTOMIZE_DIR, 'kustomization.yaml'), 'resources: [../../manifests]\ncomponents: [../../manifests/evidence]\n');
 
 function cleanup(): void {
-  kubectl(['-n', NS, 'delete', 'cronjob', CRONJOB, '--ignore-not-found', '--wait=true']);
-  kubectl(['-n', NS, 'delete', 'jobs', '-l', 'app.kubernetes.io/name=egress-verify', '--ignore-not-found', '--wait=true']);
-  kubectl(['-n', NS, 'delete', 'pvc', 'egress-verify-evidence', '--ignore-not-found', '--wait=false']);
+  const C = CONTROLLER_NS;
+  kubectl(['-n', C, 'delete', 'cronjob', CRONJOB, '--ignore-not-found', '--wait=true']);
+  kubectl(['-n', C, 'delete', 'jobs', '-l', 'app.kubernetes.io/name=egress-verify', '--ignore-not-found', '--wait=true']);
+  kubectl(['-n', C, 'delete', 'pvc', 'egress-verify-evidence', '--ignore-not-found', '--wait=false']);
   kubectl(['delete', 'pv', 'ev-evidence-test', '--ignore-not-found', '--wait=false']);
-  kubectl(['-n', NS, 'delete', 'secret', 'egress-verify-evidence-key', '--ignore-not-found']);
+  kubectl(['-n', C, 'delete', 'secret', 'egress-verify-evidence-key', '--ignore-not-found']);
+  kubectl(['-n', NS, 'delete', 'pod', 'ev-key-thief', '--ignore-not-found', '--wait=false']);
   kubectl(['-n', NS, 'delete', 'configmap', HISTORY, '--ignore-not-found']);
   kubectl(['delete', 'crd', 'policyreports.wgpolicyk8s.io', '--ignore-not-found']);
   kubectl(['delete', 'clusterrolebinding,clusterrole', 'egress-verify-evidence', '--ignore-not-found']);
-  kubectl(['-n', NS, 'delete', 'networkpolicy', 'egress-verify-controller', '--ignore-not-found']);
 }
 
 /** The Jobs the CronJob itself started, oldest first. */
 function scheduledJobs(): { name: string; created: number }[] {
-  const list = JSON.parse(kc(['-n', NS, 'get', 'jobs', '-o', 'json'])) as {
+  const list = JSON.parse(kc(['-n', CONTROLLER_NS, 'get', 'jobs', '-o', 'json'])) as {
     items: { metadata: { name: string; creationTimestamp: string; ownerReferences?: { kind: string; name: string }[] } }[];
   };
   return list.items
@@ -77,10 +81,10 @@ function scheduledJobs(): { name: string; created: number }[] {
 const nextJob = (after: number, what: string) => eventually(what, 150_000, () => scheduledJobs().find((j) => j.created >= after), 2000);
 
 const suspend = (yes: boolean) =>
-  kc(['-n', NS, 'patch', 'cronjob', CRONJOB, '--type=merge', '-p', JSON.stringify({ spec: { suspend: yes } })]);
+  kc(['-n', CONTROLLER_NS, 'patch', 'cronjob', CRONJOB, '--type=merge', '-p', JSON.stringify({ spec: { suspend: yes } })]);
 
 const bundleOf = (job: string): string => {
-  const pod = kc(['-n', NS, 'get', 'pods', '-l', `job-name=${job}`, '-o', 'jsonpath={.items[0].metadata.name}']).trim();
+  const pod = kc(['-n', CONTROLLER_NS, 'get', 'pods', '-l', `job-name=${job}`, '-o', 'jsonpath={.items[0].metadata.name}']).trim();
   return join(EVIDENCE_DIR, pod);
 };
 
@@ -94,7 +98,7 @@ t.teardown(() => {
 installController();
 apply(readFileSync(join(REPO_ROOT, 'test/cluster/policyreport-crd.yaml'), 'utf8'));
 kc(['wait', '--for=condition=Established', 'crd/policyreports.wgpolicyk8s.io', '--timeout=60s'], { timeoutMs: 70_000 });
-kc(['-n', NS, 'create', 'secret', 'generic', 'egress-verify-evidence-key', `--from-file=evidence.key=${PRIVATE}`]);
+kc(['-n', CONTROLLER_NS, 'create', 'secret', 'generic', 'egress-verify-evidence-key', `--from-file=evidence.key=${PRIVATE}`]);
 apply(`apiVersion: v1
 kind: PersistentVolume
 metadata:
@@ -104,7 +108,7 @@ spec:
   accessModes: [ReadWriteOnce]
   persistentVolumeReclaimPolicy: Retain
   hostPath: { path: ${EVIDENCE_DIR}, type: Directory }
-  claimRef: { namespace: ${NS}, name: egress-verify-evidence }
+  claimRef: { namespace: ${CONTROLLER_NS}, name: egress-verify-evidence }
 `);
 for (const doc of loadAll(kc(['kustomize', KUSTOMIZE_DIR])) as Record<string, unknown>[]) {
   // The post-deploy Job is not what this test is about.
@@ -131,7 +135,7 @@ await withWideOpenEgress(async () => {
 
 t.test('two scheduled runs: the first passes, the one after the policy broke fails', async (t) => {
   t.not(second.name, first.name);
-  t.equal(firstOutcome, 'succeeded', kc(['-n', NS, 'logs', `job/${first.name}`]).slice(-1500));
+  t.equal(firstOutcome, 'succeeded', kc(['-n', CONTROLLER_NS, 'logs', `job/${first.name}`]).slice(-1500));
   t.equal(secondOutcome, 'failed', 'a bypass fails the Job');
   t.same(probePods(), [], 'no probe pod is left behind');
 });
@@ -212,4 +216,49 @@ t.test('both runs left a signed bundle on the PVC, chained, and their diff is th
     fromDiff,
     'the run computed the same changes from the history ConfigMap',
   );
+});
+
+t.test('custody: the audited namespace can neither read nor mount the signing key', async (t) => {
+  const controller = `system:serviceaccount:${CONTROLLER_NS}:egress-verify`;
+  const can = (as: string, ...args: string[]) => kubectl(['auth', 'can-i', '--as', as, ...args]).stdout.trim();
+  t.equal(can(controller, 'get', 'secrets', '-n', NS), 'no', 'the controller reads no Secret where it probes');
+  t.equal(can(controller, 'get', 'secrets', '-n', CONTROLLER_NS), 'no', 'nor in its own namespace: the key is mounted');
+  t.equal(can(controller, 'deletecollection', 'pods', '-n', NS), 'no', 'probe pods are deleted by name');
+  t.equal(can(controller, 'create', 'pods', '-n', CONTROLLER_NS), 'no', 'it cannot start a pod beside the key');
+  // What anyone allowed to create pods in the audited namespace would try.
+  apply(`apiVersion: v1
+kind: Pod
+metadata:
+  name: ev-key-thief
+  namespace: ${NS}
+spec:
+  restartPolicy: Never
+  automountServiceAccountToken: false
+  securityContext: { runAsNonRoot: true, runAsUser: 65532, seccompProfile: { type: RuntimeDefault } }
+  containers:
+    - name: read
+      image: localhost/ev-tools:1
+      imagePullPolicy: Never
+      command: ['cat', '/key/evidence.key']
+      securityContext: { allowPrivilegeEscalation: false, capabilities: { drop: [ALL] } }
+      volumeMounts: [{ name: key, mountPath: /key }]
+  volumes:
+    - name: key
+      secret: { secretName: egress-verify-evidence-key }
+`);
+  const reason = await eventually('the thief pod to be refused its volume', 60_000, () => {
+    const events = kc([
+      '-n',
+      NS,
+      'get',
+      'events',
+      '--field-selector',
+      'involvedObject.name=ev-key-thief',
+      '-o',
+      'jsonpath={.items[*].message}',
+    ]);
+    return /secret "egress-verify-evidence-key" not found/.test(events) ? events : undefined;
+  });
+  t.match(reason, /not found/);
+  t.equal(kc(['-n', NS, 'get', 'pod', 'ev-key-thief', '-o', 'jsonpath={.status.phase}']).trim(), 'Pending', 'it never runs');
 });

@@ -15,6 +15,7 @@ import {
   apply,
   CLI,
   type CliRun,
+  CONTROLLER_NS,
   eventually,
   exitIfClusterSkipped,
   installController,
@@ -75,6 +76,21 @@ t.test('the reference architecture passes every check', async (t) => {
     t.match(result, { pod: /^egress-verify-/, node: /.+/ }, 'each result names its pod and node');
   }
   t.match(r.report?.subject, { namespace: NS, workload: 'deployment/data-processor', companion: 'http://egress-guardian-svc:8080' });
+  t.same(probePods(), [], 'no probe pod is left behind');
+});
+
+t.test('a plan over the 128 KiB of an environment variable reaches its probe pod (a long CA chain)', async (t) => {
+  const pem = Buffer.from(kc(['-n', NS, 'get', 'secret', 'guardian-tls-ca', '-o', 'jsonpath={.data.ca\\.pem}']), 'base64').toString();
+  const cert = pem.match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----\n/)?.[0] ?? '';
+  const chain = join(scratch, 'long-chain.pem');
+  writeFileSync(chain, cert.repeat(Math.ceil((140 * 1024) / cert.length)));
+  const r = egressVerify(['-n', NS, '--workload', 'deployment/data-processor', '--companion-ca', chain]);
+  t.equal(r.code, 0, `exit 0\n${r.stderr}`);
+  t.equal(r.report?.verdict, 'pass');
+  t.ok(
+    (r.report?.results ?? []).some((x) => x.kind === 'proxy-https' && x.verdict === 'pass'),
+    'TLS interception checked with it',
+  );
   t.same(probePods(), [], 'no probe pod is left behind');
 });
 
@@ -252,12 +268,12 @@ t.test('SIGKILL mid-run: the next run sweeps what was left behind', async (t) =>
 
 const manifest = (file: string): Record<string, unknown> => load(readFileSync(join(REPO_ROOT, file), 'utf8')) as Record<string, unknown>;
 
-t.test('the Job and CronJob manifests run to completion in the cluster and leave a report', async (t) => {
+t.test('the Job and CronJob manifests run to completion from the controller namespace and leave a report', async (t) => {
   installController();
   t.teardown(() => {
     kubectl([
       '-n',
-      NS,
+      CONTROLLER_NS,
       'delete',
       'job',
       'egress-verify-smoke',
@@ -265,25 +281,23 @@ t.test('the Job and CronJob manifests run to completion in the cluster and leave
       'egress-verify-audit-broken',
       '--ignore-not-found',
     ]);
-    kubectl(['-n', NS, 'delete', 'cronjob', 'egress-verify-audit', '--ignore-not-found']);
-    // Left behind, it would select nothing: the live audit rightly reports that.
-    kubectl(['-n', NS, 'delete', 'networkpolicy', 'egress-verify-controller', '--ignore-not-found']);
+    kubectl(['-n', CONTROLLER_NS, 'delete', 'cronjob', 'egress-verify-audit', '--ignore-not-found']);
   });
-  kubectl(['-n', NS, 'delete', 'job', 'egress-verify-smoke', '--ignore-not-found', '--wait=true']);
+  kubectl(['-n', CONTROLLER_NS, 'delete', 'job', 'egress-verify-smoke', '--ignore-not-found', '--wait=true']);
   apply(dump(pointAtLab(manifest('manifests/job.yaml'))));
   const complete = await jobOutcome('egress-verify-smoke');
-  const logs = kc(['-n', NS, 'logs', 'job/egress-verify-smoke']);
+  const logs = kc(['-n', CONTROLLER_NS, 'logs', 'job/egress-verify-smoke']);
   t.equal(complete, 'succeeded', logs.slice(-2000));
   t.match(logs, /^TAP version 14/m, 'the Job log holds the TAP report');
   t.match(logs, /# verdict: pass/);
 
   apply(dump(pointAtLab(manifest('manifests/cronjob.yaml'))));
-  kc(['-n', NS, 'create', 'job', 'egress-verify-audit-manual', '--from=cronjob/egress-verify-audit']);
+  kc(['-n', CONTROLLER_NS, 'create', 'job', 'egress-verify-audit-manual', '--from=cronjob/egress-verify-audit']);
   const audit = await jobOutcome('egress-verify-audit-manual');
   t.equal(audit, 'succeeded');
 
   await withWideOpenEgress(async () => {
-    kc(['-n', NS, 'create', 'job', 'egress-verify-audit-broken', '--from=cronjob/egress-verify-audit']);
+    kc(['-n', CONTROLLER_NS, 'create', 'job', 'egress-verify-audit-broken', '--from=cronjob/egress-verify-audit']);
     const broken = await jobOutcome('egress-verify-audit-broken');
     t.equal(broken, 'failed', 'a bypass found by the CronJob is a failed Job');
   });
