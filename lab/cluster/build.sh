@@ -6,6 +6,7 @@
 #   $EV_CACHE/bin/kube-router-<v>/kube-router
 #   $EV_CACHE/bin/coredns-<v>/coredns
 #   $EV_CACHE/bin/pause-1/pause     (lab/cluster/k8s/pause, our own sandbox binary)
+#   $EV_CACHE/bin/helm-<v>/helm     (for the Helm chart's tests)
 # GOMODCACHE and GOCACHE live under $EV_CACHE too, so a rebuild on the same machine is
 # incremental. Anything already present (a ".complete" marker) is skipped.
 #
@@ -115,9 +116,20 @@ build_coredns() {
 	log "coredns built in $((SECONDS - start))s"
 }
 
+build_helm() {
+	[[ -f "$HELM_BIN/.complete" ]] && { log "helm $HELM_VERSION cached"; return; }
+	local t; t="$(stage "$HELM_BIN")"
+	log "building helm $HELM_VERSION"
+	local start=$SECONDS
+	(cd / && CGO_ENABLED=0 GOBIN="$t" go install -trimpath -ldflags '-s -w' "helm.sh/helm/v3/cmd/helm@$HELM_VERSION")
+	commit "$HELM_BIN"
+	log "helm built in $((SECONDS - start))s"
+}
+
 total=$SECONDS
 build_pause
 build_kube_router
 build_coredns
 build_kubernetes
+build_helm
 log "all binaries ready in $((SECONDS - total))s"

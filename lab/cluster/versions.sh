@@ -6,6 +6,8 @@ K8S_VERSION="${K8S_VERSION:-v1.34.12}"
 K8S_STAGING_VERSION="${K8S_STAGING_VERSION:-v0.${K8S_VERSION#v1.}}"
 KUBE_ROUTER_VERSION="${KUBE_ROUTER_VERSION:-v2.1.0}"
 COREDNS_VERSION="${COREDNS_VERSION:-v1.15.0}"
+# Helm renders and lints manifests/helm/ in the cluster tests (not part of the cluster).
+HELM_VERSION="${HELM_VERSION:-v3.22.0}"
 
 EV_CACHE="${EV_CACHE:-/var/cache/egress-verify}"
 EV_BIN_CACHE="$EV_CACHE/bin"
@@ -17,6 +19,7 @@ K8S_BIN="$EV_BIN_CACHE/kubernetes-$K8S_VERSION"
 KUBE_ROUTER_BIN="$EV_BIN_CACHE/kube-router-$KUBE_ROUTER_VERSION"
 COREDNS_BIN="$EV_BIN_CACHE/coredns-$COREDNS_VERSION"
 PAUSE_BIN="$EV_BIN_CACHE/pause-1"
+HELM_BIN="$EV_BIN_CACHE/helm-$HELM_VERSION"
 
 # Runtime state of the cluster (outside the repo).
 EV_STATE="${EV_STATE:-/var/lib/egress-verify-cluster}"

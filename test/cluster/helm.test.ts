@@ -1,0 +1,170 @@
+/**
+ * The Helm chart (manifests/helm/egress-verify): `helm lint`, `helm template` with lab values
+ * and with the defaults, what it renders (custody, RBAC that preflight accepts, --record and the
+ * evidence), and a server-side dry run of the output against the lab cluster's API server.
+ * Helm is built from its Go module by lab/cluster/build.sh and cached outside the repository.
+ */
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { V1PolicyRule } from '@kubernetes/client-node';
+import { dump, loadAll } from 'js-yaml';
+import t from 'tap';
+import { EVIDENCE_PERMISSIONS, RUN_PERMISSIONS, recordPermissions } from '../../src/controller/preflight.js';
+import { grants, tooWide } from '../rbac.js';
+import { exitIfClusterSkipped, kc, kubectl, LAB_CATALOGUE, PROBE_IMAGE, REFERENCE_NS, REPO_ROOT, run, uniqueName } from './cluster.js';
+
+t.setTimeout(300_000);
+exitIfClusterSkipped(t);
+
+const versions = readFileSync(join(REPO_ROOT, 'lab/cluster/versions.sh'), 'utf8');
+const HELM_VERSION = /HELM_VERSION="\$\{HELM_VERSION:-([^}]+)\}"/.exec(versions)?.[1] ?? '';
+const HELM = process.env.EV_HELM ?? `${process.env.EV_CACHE ?? '/var/cache/egress-verify'}/bin/helm-${HELM_VERSION}/helm`;
+// lab/cluster/up.sh builds it with the cluster's binaries (build.sh).
+if (!existsSync(HELM)) throw new Error(`no helm at ${HELM}: run bash lab/cluster/build.sh`);
+const CHART = join(REPO_ROOT, 'manifests/helm/egress-verify');
+const scratch = mkdtempSync(join(tmpdir(), 'ev-helm-'));
+t.teardown(() => rmSync(scratch, { recursive: true, force: true }));
+// Helm keeps its caches and config out of the repository and the home directory.
+const HELM_HOMES = [`HELM_CACHE_HOME=${scratch}/cache`, `HELM_CONFIG_HOME=${scratch}/config`, `HELM_DATA_HOME=${scratch}/data`];
+const helm = (args: string[]) => run('env', [...HELM_HOMES, HELM, ...args], { timeoutMs: 60_000 });
+
+interface Obj {
+  apiVersion: string;
+  kind: string;
+  metadata: { name: string; namespace?: string; annotations?: Record<string, string> };
+  rules?: V1PolicyRule[];
+  subjects?: { kind: string; name: string; namespace: string }[];
+  // biome-ignore lint/suspicious/noExplicitAny: a rendered manifest is read field by field.
+  spec?: any;
+}
+
+const CONTROLLER_NS = uniqueName('ev-helm');
+const caPem = Buffer.from(kc(['-n', REFERENCE_NS, 'get', 'secret', 'guardian-tls-ca', '-o', 'jsonpath={.data.ca\\.pem}']), 'base64')
+  .toString()
+  .match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----\n/g)
+  ?.join('');
+const labValues = join(scratch, 'lab-values.yaml');
+writeFileSync(
+  labValues,
+  dump({
+    namespace: { name: CONTROLLER_NS, create: true },
+    image: { repository: PROBE_IMAGE.split(':')[0], tag: PROBE_IMAGE.split(':')[1], pullPolicy: 'Never' },
+    targets: [
+      { namespace: REFERENCE_NS, workload: 'deployment/data-processor' },
+      { namespace: REFERENCE_NS, workload: 'deployment/egress-guardian', companion: 'http://egress-guardian-svc:8080' },
+    ],
+    companion: { caCertificate: caPem },
+    catalogue: readFileSync(LAB_CATALOGUE, 'utf8'),
+    evidence: { enabled: true },
+    extraArgs: ['--image-pull-policy=Never'],
+  }),
+);
+
+function render(...args: string[]): Obj[] {
+  const r = helm(['template', 'ev', CHART, ...args]);
+  if (r.code !== 0) throw new Error(`helm template failed: ${r.stderr}`);
+  return (loadAll(r.stdout) as (Obj | null)[]).filter((o): o is Obj => o !== null);
+}
+
+t.test(`helm ${HELM_VERSION} lints the chart, with its defaults and with lab values`, async (t) => {
+  for (const args of [[], ['-f', labValues], ['--set', 'allNamespaces=true']]) {
+    const r = helm(['lint', '--strict', CHART, ...args]);
+    t.equal(r.code, 0, `helm lint ${args.join(' ')}\n${r.stdout}${r.stderr}`);
+  }
+});
+
+t.test('custody: the controller, its key and the pinned CA live in its own namespace', async (t) => {
+  const objs = render('-f', labValues);
+  const inControllerNs = ['ServiceAccount', 'CronJob', 'Job', 'PersistentVolumeClaim', 'ConfigMap', 'NetworkPolicy'];
+  for (const o of objs.filter((o) => inControllerNs.includes(o.kind)))
+    t.equal(o.metadata.namespace, CONTROLLER_NS, `${o.kind} ${o.metadata.name}`);
+  t.same(
+    objs.filter((o) => o.metadata.namespace === REFERENCE_NS).map((o) => o.kind),
+    ['Role', 'RoleBinding'],
+    'the tested namespace gets one Role and its binding, nothing else',
+  );
+  const role = objs.find((o) => o.kind === 'Role');
+  const rules = role?.rules ?? [];
+  for (const workload of ['deployment-data-processor', 'deployment-egress-guardian'])
+    for (const p of [
+      ...RUN_PERMISSIONS,
+      ...EVIDENCE_PERMISSIONS.filter((p) => !p.cluster),
+      ...recordPermissions(`egress-verify-${workload}`),
+    ])
+      t.ok(grants(rules, p), `${p.verb} ${p.resource}${p.name ? ` ${p.name}` : ''}`);
+  t.same(tooWide(rules), [], 'no Secret, no wildcard, no deletecollection');
+  t.match(objs.find((o) => o.kind === 'RoleBinding')?.subjects, [
+    { kind: 'ServiceAccount', name: 'egress-verify', namespace: CONTROLLER_NS },
+  ]);
+  const evidenceRole = objs.find((o) => o.kind === 'ClusterRole');
+  for (const p of EVIDENCE_PERMISSIONS.filter((p) => p.cluster)) t.ok(grants(evidenceRole?.rules ?? [], p), `${p.verb} ${p.resource}`);
+});
+
+t.test('a CronJob per target with the schedule and --record, a hook Job, the evidence on a PVC', async (t) => {
+  const objs = render('-f', labValues, '--set', 'schedule=*/5 * * * *');
+  const cronJobs = objs.filter((o) => o.kind === 'CronJob');
+  t.equal(cronJobs.length, 2);
+  const pod = cronJobs[0]?.spec.jobTemplate.spec.template.spec;
+  t.equal(cronJobs[0]?.spec.schedule, '*/5 * * * *');
+  const args: string[] = pod.containers[0].args;
+  for (const a of [
+    '--namespace=production-agents',
+    '--workload=deployment/data-processor',
+    '--record',
+    '--companion-ca=/companion-ca/ca.crt',
+    '--catalogue=/catalogue/catalogue.yaml',
+    '--evidence=/evidence/$(EGRESS_VERIFY_POD_NAME)',
+    '--evidence-key=/evidence-key/evidence.key',
+  ])
+    t.ok(args.includes(a), a);
+  t.ok(cronJobs[1]?.spec.jobTemplate.spec.template.spec.containers[0].args.includes('--companion=http://egress-guardian-svc:8080'));
+  t.match(pod.volumes, [
+    { name: 'reports' },
+    { name: 'companion-ca', configMap: { name: 'egress-verify-companion-ca' } },
+    { name: 'catalogue' },
+    { name: 'evidence', persistentVolumeClaim: { claimName: 'egress-verify-evidence' } },
+    { name: 'evidence-key', secret: { secretName: 'egress-verify-evidence-key', defaultMode: 0o440 } },
+  ]);
+  t.match(pod.securityContext, { runAsNonRoot: true, seccompProfile: { type: 'RuntimeDefault' } });
+  const jobs = objs.filter((o) => o.kind === 'Job');
+  t.equal(jobs.length, 2);
+  t.match(jobs[0]?.metadata.annotations, { 'helm.sh/hook': 'post-install,post-upgrade' });
+  t.notOk(jobs[0]?.spec.template.spec.containers[0].args.includes('--record'), 'the smoke test records nothing');
+  t.ok(objs.some((o) => o.kind === 'PersistentVolumeClaim'));
+
+  const defaults = render();
+  t.notOk(
+    defaults.some((o) => o.kind === 'PersistentVolumeClaim'),
+    'no evidence unless asked',
+  );
+  t.notOk(
+    defaults
+      .find((o) => o.kind === 'CronJob')
+      ?.spec.jobTemplate.spec.template.spec.containers[0].args.some((a: string) => a.startsWith('--companion-ca')),
+    'without a CA the run does not claim to check interception',
+  );
+});
+
+t.test('allNamespaces: one ClusterRole bound cluster-wide instead of a Role per namespace', async (t) => {
+  const objs = render('-f', labValues, '--set', 'allNamespaces=true');
+  t.notOk(objs.some((o) => o.kind === 'Role' || o.kind === 'RoleBinding'));
+  const role = objs.find((o) => o.kind === 'ClusterRole' && !o.metadata.name.includes('evidence'));
+  for (const p of RUN_PERMISSIONS) t.ok(grants(role?.rules ?? [], p), `${p.verb} ${p.resource}`);
+  t.ok(objs.some((o) => o.kind === 'ClusterRoleBinding' && o.subjects?.[0]?.namespace === CONTROLLER_NS));
+});
+
+t.test('the rendered chart passes a server-side dry run against the lab API server', async (t) => {
+  // A dry run creates nothing, so the controller namespace must exist for the objects in it.
+  kc(['create', 'namespace', CONTROLLER_NS]);
+  t.teardown(() => kubectl(['delete', 'namespace', CONTROLLER_NS, '--ignore-not-found', '--wait=false']));
+  for (const [what, args] of [
+    ['lab values', ['-f', labValues]],
+    ['allNamespaces', ['-f', labValues, '--set', 'allNamespaces=true']],
+  ] as const) {
+    const objs = render(...args);
+    const r = kubectl(['apply', '--dry-run=server', '-f', '-'], { input: objs.map((o) => dump(o)).join('---\n'), timeoutMs: 60_000 });
+    t.equal(r.code, 0, `${what}: ${r.stderr}`);
+    t.equal(r.stdout.trim().split('\n').length, objs.length, `${what}: every object accepted\n${r.stdout}`);
+  }
+});
