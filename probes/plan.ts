@@ -10,7 +10,7 @@ import type { Check, ProbePlan } from './model.js';
 import { parsePorts } from './ports.js';
 import { endpointOf } from './verdict.js';
 
-/** The environment variable a probe pod's plan travels in. */
+/** An environment variable a plan can be given in (at most 128 KiB; probe pods mount theirs). */
 export const PLAN_ENV = 'EGRESS_VERIFY_PLAN';
 
 const ajv = new Ajv2020({ useDefaults: true, allErrors: false, strict: false });
