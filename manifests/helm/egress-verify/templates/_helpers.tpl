@@ -9,10 +9,10 @@ helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version }}
 {{ printf "%s:%s" .Values.image.repository (.Values.image.tag | default .Chart.AppVersion) }}
 {{- end }}
 
-{{/* A target's name: egress-verify-NAMESPACE-KIND-NAME, cut to what a CronJob allows (52). */}}
+{{/* A target's name: the workload's, cut to what a CronJob allows (52), and a digest of namespace/kind/name. */}}
 {{- define "egress-verify.targetName" -}}
-{{- $full := printf "%s-%s" .namespace (replace "/" "-" .workload) -}}
-{{- printf "egress-verify-%s-%s" ($full | trunc 28 | trimSuffix "-") ($full | sha256sum | trunc 8) -}}
+{{- $name := splitList "/" .workload | last -}}
+{{- printf "egress-verify-%s-%s" ($name | trunc 29 | trimSuffix "-") (printf "%s/%s" .namespace .workload | sha256sum | trunc 8) -}}
 {{- end }}
 
 {{/* The history ConfigMap and PolicyReport `run --record` writes for one workload. */}}
