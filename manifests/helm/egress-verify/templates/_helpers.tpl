@@ -45,10 +45,10 @@ no label selection.
   resources: ["networkpolicies"]
   verbs: ["list"]
 - apiGroups: ["apps"]
-  resources: ["deployments", "statefulsets", "daemonsets"]
+  resources: ["deployments", "statefulsets", "daemonsets", "replicasets"]
   verbs: ["get", "list"]
 - apiGroups: ["batch"]
-  resources: ["cronjobs"]
+  resources: ["cronjobs", "jobs"]
   verbs: ["get", "list"]
 {{- if and .root.Values.record .historyNames }}
 - apiGroups: [""]
