@@ -29,10 +29,11 @@ t.test('good: the reference architecture has no finding above info', async (t) =
   t.same(
     findings.map((f) => [f.ruleId, f.location?.file.replace(`${fixtures}/`, ''), f.location?.line]),
     [
+      ['namespace-default-deny-missing', 'good/00-namespace.yaml', 5],
       ['companion-single-replica', 'good/10-egress-guardian.yaml', 14],
       ['companion-dns-excepted', 'good/20-network-policies.yaml', 7],
     ],
-    'the two advisories of the article as written',
+    'the three advisories of the article as written',
   );
   for (const file of readdirSync(join(fixtures, 'good')))
     t.equal(

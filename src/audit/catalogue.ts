@@ -132,6 +132,34 @@ export const RULES = [
     title: 'Workloads with different identities share one companion',
     fix: 'Deploy one companion (Deployment, Service, policy) per identity, so credentials stay isolated.',
   },
+  {
+    id: 'cluster-policy-allows-internet',
+    severity: 'critical',
+    title:
+      'An AdminNetworkPolicy or ClusterNetworkPolicy (Admin tier) Allows workload pods the internet ahead of their NetworkPolicies, or a Baseline one does for pods no NetworkPolicy selects',
+    fix: 'Narrow the rule to the companion pods, or Pass the workload namespaces to their NetworkPolicies; a cluster-wide allow overrides every namespace policy.',
+  },
+  {
+    id: 'cni-policy-allows-internet',
+    severity: 'critical',
+    title:
+      'A Cilium or Calico policy lets workload pods reach any address (toEntities world/all, a CIDR wider than /8, a Calico Allow to such nets ahead of any Deny)',
+    fix: "Remove the rule for workload pods (CNI allows add to the NetworkPolicies'); only the companion pods get internet egress.",
+  },
+  {
+    id: 'fqdn-egress-allowed',
+    severity: 'high',
+    title:
+      'A policy allows workload pods to named hosts directly (Cilium toFQDNs, domainNames, Calico domains): a path around the companion',
+    fix: 'Reach those hosts through the companion (HTTPS_PROXY) and remove the FQDN allow from policies that select workload pods.',
+  },
+  {
+    id: 'namespace-default-deny-missing',
+    severity: 'info',
+    title:
+      'A namespace with egress-restricted workloads has no default-deny Egress policy: new pods may get out before their own rules exist',
+    fix: "Add a NetworkPolicy with podSelector: {} and policyTypes: [Egress] to the namespace, and measure your engine's start-up window with the probe's startup check.",
+  },
 ] as const satisfies readonly RuleSpec[];
 
 export type RuleId = (typeof RULES)[number]['id'];

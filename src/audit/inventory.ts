@@ -5,10 +5,12 @@
  * policies): rules then only look things up.
  */
 import type { V1Container, V1NetworkPolicy, V1PodSpec, V1Service } from '@kubernetes/client-node';
+import { policyKindOf } from '../kube/policy-kinds.js';
 import type { Labels } from '../kube/selector.js';
 import { matchesSelector } from '../kube/selector.js';
 import { hasWideRule, type PodIdentity } from './egress.js';
 import { isRecord, type ManifestObject } from './manifests.js';
+import { type ForeignEgress, type ForeignPolicy, foreignEgress } from './policy-paths.js';
 
 /** The kinds whose objects carry a pod template, and where it is. */
 const TEMPLATE_PATHS: Record<string, readonly string[]> = {
@@ -51,6 +53,8 @@ export interface Workload {
   egressPolicies: Policy[];
   /** Selected by an Egress policy and none of those lets traffic go anywhere. */
   egressRestricted: boolean;
+  /** What the other policy kinds (AdminNetworkPolicy, Cilium, Calico, ...) do to its egress. */
+  foreign: ForeignEgress;
   isCompanion: boolean;
 }
 
@@ -65,11 +69,15 @@ export interface Policy {
 export interface Inventory {
   workloads: Workload[];
   policies: Policy[];
+  /** Policies of the kinds beyond NetworkPolicy (policy-kinds.ts). */
+  foreignPolicies: ForeignPolicy[];
   services: Map<string, ManifestObject>;
   /** The companion pods behind each Service a proxy variable names. */
   companionsBehind: Map<ManifestObject, Workload[]>;
   /** Only the API has these (a live audit); manifests never do. */
   endpointSlices: ManifestObject[];
+  /** Namespace objects by name, where given. */
+  namespaces: Map<string, ManifestObject>;
   namespaceLabels: (namespace: string) => Labels;
 }
 
@@ -132,15 +140,29 @@ export function buildInventory(objects: readonly ManifestObject[]): Inventory {
   const services = new Map<string, ManifestObject>();
   const endpointSlices: ManifestObject[] = [];
   const namespaces = new Map<string, Labels>();
+  const namespaceObjects = new Map<string, ManifestObject>();
   const policiesByNamespace = new Map<string, Policy[]>();
   const policies: Policy[] = [];
+  const foreignPolicies: ForeignPolicy[] = [];
   const templates: { object: ManifestObject; template: Record<string, unknown> }[] = [];
 
   for (const o of objects) {
+    const policyKind = policyKindOf(o.apiVersion, o.kind);
+    if (policyKind !== undefined && policyKind.family !== 'kubernetes') {
+      const metadata = {
+        ...(isRecord(o.body.metadata) ? o.body.metadata : {}),
+        name: o.name,
+        ...(policyKind.namespaced && { namespace: nsOf(o) }),
+      };
+      foreignPolicies.push({ kind: policyKind, object: { ...o.body, metadata }, manifest: o });
+      continue;
+    }
     if (o.kind === 'Service') services.set(key(nsOf(o), o.name), o);
     else if (o.kind === 'EndpointSlice') endpointSlices.push(o);
-    else if (o.kind === 'Namespace') namespaces.set(o.name, stringLabels(at(o.body, ['metadata'])?.labels));
-    else if (o.kind === 'NetworkPolicy') {
+    else if (o.kind === 'Namespace') {
+      namespaces.set(o.name, stringLabels(at(o.body, ['metadata'])?.labels));
+      namespaceObjects.set(o.name, o);
+    } else if (policyKind?.family === 'kubernetes') {
       const policy = o.body as V1NetworkPolicy;
       const types = policy.spec?.policyTypes;
       // As the API server defaults it: Egress when listed, or (unset) when egress rules exist.
@@ -176,6 +198,12 @@ export function buildInventory(objects: readonly ManifestObject[]): Inventory {
       (p) => p.isEgress && matchesSelector(p.policy.spec?.podSelector ?? {}, labels),
     );
     const replicas = at(object.body, ['spec'])?.replicas;
+    const endpoint = {
+      namespace,
+      labels,
+      namespaceLabels: namespaceLabels(namespace),
+      serviceAccount: spec.serviceAccountName ?? 'default',
+    };
     return {
       object,
       namespace,
@@ -189,6 +217,7 @@ export function buildInventory(objects: readonly ManifestObject[]): Inventory {
       }),
       egressPolicies,
       egressRestricted: egressPolicies.length > 0 && !egressPolicies.some((p) => p.wide),
+      foreign: foreignEgress(foreignPolicies, endpoint, egressPolicies.length > 0),
       isCompanion: false,
     };
   });
@@ -230,5 +259,14 @@ export function buildInventory(objects: readonly ManifestObject[]): Inventory {
         matchesSelector({ matchLabels: spec.selector }, w.pod.labels),
     );
   }
-  return { workloads, policies, services, companionsBehind, endpointSlices, namespaceLabels };
+  return {
+    workloads,
+    policies,
+    foreignPolicies,
+    services,
+    companionsBehind,
+    endpointSlices,
+    namespaces: namespaceObjects,
+    namespaceLabels,
+  };
 }

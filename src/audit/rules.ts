@@ -4,6 +4,7 @@
  * workloads or policies, or workloads × policies of one namespace, never objects².
  */
 import type { V1Container, V1NetworkPolicyEgressRule } from '@kubernetes/client-node';
+import { policyRef, record } from '../kube/policy-kinds.js';
 import { matchesSelector } from '../kube/selector.js';
 import type { RuleId } from './catalogue.js';
 import {
@@ -19,6 +20,7 @@ import {
 } from './egress.js';
 import { arr, type Inventory, longRunningContainers, type Policy, serviceKeyFor, type Workload } from './inventory.js';
 import type { ManifestObject } from './manifests.js';
+import type { PolicyPath } from './policy-paths.js';
 
 export interface RuleHit {
   subject: ManifestObject;
@@ -39,9 +41,12 @@ function pushTo<K, V>(map: Map<K, V[]>, key: K, value: V): void {
 
 const egressRules = (policies: readonly Policy[]): V1NetworkPolicyEgressRule[] => policies.flatMap((p) => rulesOf(p.policy));
 
+/** No egress policy of any kind closes the internet to the pods. */
+const open = (w: Workload): boolean => w.egressPolicies.length === 0 && !w.foreign.restricted;
+
 const unrestrictedWorkload: Rule = (inv) =>
   workloadsOf(inv)
-    .filter((w) => w.proxy === undefined && w.egressPolicies.length === 0)
+    .filter((w) => w.proxy === undefined && open(w))
     .map((w) => ({
       subject: w.object,
       message: `${ref(w.object)}: no Egress NetworkPolicy selects its pods; they reach the internet directly`,
@@ -49,7 +54,7 @@ const unrestrictedWorkload: Rule = (inv) =>
 
 const proxyAdvisoryOnly: Rule = (inv) =>
   workloadsOf(inv)
-    .filter((w) => w.proxy !== undefined && w.egressPolicies.length === 0)
+    .filter((w) => w.proxy !== undefined && open(w))
     .map((w) => ({
       subject: w.object,
       message: `${ref(w.object)}: HTTPS_PROXY=${w.proxy?.raw} but no Egress NetworkPolicy selects its pods: the proxy is only advisory`,
@@ -416,6 +421,66 @@ const companionSharedIdentity: Rule = (inv) => {
     }));
 };
 
+/** Paths opened by the policy kinds beyond NetworkPolicy, one hit per policy rule. */
+function foreignPaths(inv: Inventory, pick: (w: Workload) => PolicyPath[], because: (p: PolicyPath) => string): RuleHit[] {
+  const hits = new Map<string, { path: PolicyPath; workloads: Workload[] }>();
+  for (const w of workloadsOf(inv))
+    for (const path of pick(w)) {
+      const id = `${policyRef(path.policy.kind, path.policy.object)} ${path.rule}`;
+      const hit = hits.get(id) ?? { path, workloads: [] };
+      hit.workloads.push(w);
+      hits.set(id, hit);
+    }
+  return [...hits].map(([id, { path, workloads }]) => ({
+    subject: path.policy.manifest,
+    message: `${id} lets ${workloads.map((w) => ref(w.object)).join(', ')} reach ${path.what}${because(path)}`,
+  }));
+}
+
+const CLUSTER_FAMILIES = new Set(['admin', 'baseline', 'cluster']);
+
+const clusterPolicyAllowsInternet: Rule = (inv) =>
+  foreignPaths(
+    inv,
+    (w) => w.foreign.internet.filter((p) => CLUSTER_FAMILIES.has(p.policy.kind.family)),
+    (p) =>
+      p.policy.kind.family === 'baseline' || record(p.policy.object.spec).tier === 'Baseline'
+        ? ': no NetworkPolicy selects the pods, so the baseline decides'
+        : ', overriding their NetworkPolicies',
+  );
+
+const cniPolicyAllowsInternet: Rule = (inv) =>
+  foreignPaths(
+    inv,
+    (w) => w.foreign.internet.filter((p) => !CLUSTER_FAMILIES.has(p.policy.kind.family)),
+    () => ' directly, around the companion',
+  );
+
+const fqdnEgressAllowed: Rule = (inv) =>
+  foreignPaths(
+    inv,
+    (w) => w.foreign.fqdn,
+    () => ' by name, around the companion',
+  );
+
+/** An Egress NetworkPolicy selecting every pod of the namespace (its rules may still admit DNS). */
+const isDefaultDeny = (p: Policy): boolean => {
+  const s = p.policy.spec?.podSelector ?? {};
+  return p.isEgress && Object.keys(s.matchLabels ?? {}).length === 0 && (s.matchExpressions ?? []).length === 0 && !p.wide;
+};
+
+const namespaceDefaultDenyMissing: Rule = (inv) => {
+  const restricted = new Map<string, Workload[]>();
+  for (const w of workloadsOf(inv)) if (w.egressRestricted) pushTo(restricted, w.namespace, w);
+  const withDefault = new Set(inv.policies.filter(isDefaultDeny).map((p) => p.namespace));
+  return [...restricted]
+    .filter(([namespace]) => !withDefault.has(namespace))
+    .map(([namespace, ws]) => ({
+      subject: inv.namespaces.get(namespace) ?? (ws[0] as Workload).object,
+      message: `namespace ${namespace || '(unnamed)'} restricts ${ws.map((w) => ref(w.object)).join(', ')} but has no default-deny Egress policy: a new pod's first connections may leave before its rules exist`,
+    }));
+};
+
 export const RULE_CHECKS: Record<RuleId, Rule> = {
   'unrestricted-workload': unrestrictedWorkload,
   'proxy-advisory-only': proxyAdvisoryOnly,
@@ -437,4 +502,8 @@ export const RULE_CHECKS: Record<RuleId, Rule> = {
   'companion-single-replica': companionSingleReplica,
   'companion-vpn-sidecar': companionVpnSidecar,
   'companion-shared-identity': companionSharedIdentity,
+  'cluster-policy-allows-internet': clusterPolicyAllowsInternet,
+  'cni-policy-allows-internet': cniPolicyAllowsInternet,
+  'fqdn-egress-allowed': fqdnEgressAllowed,
+  'namespace-default-deny-missing': namespaceDefaultDenyMissing,
 };

@@ -36,7 +36,10 @@ export async function auditCommand(opts: AuditOptions): Promise<number> {
   if (opts.namespace !== undefined) {
     const kube = connectKube(opts);
     await checkNamespace(kube, opts.namespace);
-    objects = await readLiveObjects(kube, opts.namespace);
+    const read = await readLiveObjects(kube, opts.namespace);
+    for (const warning of read.warnings) log.warn({ warning }, 'policy kind not read');
+    objects = read.objects;
+    warnings.push(...read.warnings);
   } else {
     const manifests = readManifests(opts.file);
     for (const warning of manifests.warnings) log.warn({ warning }, 'manifest skipped');

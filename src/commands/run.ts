@@ -4,7 +4,6 @@
 import type { KeyObject } from 'node:crypto';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
-import type { V1NetworkPolicy } from '@kubernetes/client-node';
 import type { ProbePlan } from '../../probes/model.js';
 import { auditObjects } from '../audit/audit.js';
 import { readLiveObjects } from '../audit/live.js';
@@ -15,7 +14,6 @@ import {
   checkNamespace,
   checkPermissions,
   EVIDENCE_PERMISSIONS,
-  listNetworkPolicies,
   recordPermissions,
 } from '../controller/preflight.js';
 import { probeIdentity, type RunOutcome, requireCompanion, runProbes } from '../controller/run.js';
@@ -24,17 +22,12 @@ import { fanOut, twinClasses } from '../controller/twin-class.js';
 import { ExitCode, exitCodeFor, UsageError } from '../errors.js';
 import { checkBundleDir, type RunRecord, writeBundle } from '../evidence/bundle.js';
 import { signingKey } from '../evidence/keys.js';
-import {
-  networkPolicyList,
-  type ObjectList,
-  policySnapshots,
-  readNetworkPolicies,
-  type Snapshot,
-  takeSnapshot,
-} from '../evidence/snapshot.js';
+import { type ObjectList, policyList, policySnapshots, readPolicyList, type Snapshot, takeSnapshot } from '../evidence/snapshot.js';
 import { entryVerdicts, type HistoryEntry, historyName } from '../history/history.js';
 import { readHistory, recordOutcome } from '../history/record.js';
 import { connectKube, type Kube } from '../kube/client.js';
+import { type PolicyRead, readPolicies } from '../kube/policies.js';
+import type { KindedPolicy } from '../kube/policy-kinds.js';
 import { isSecretSpec, readSecretValue } from '../kube/secret.js';
 import { log } from '../log.js';
 import { parseOutputs, writeOutputs } from '../output.js';
@@ -103,7 +96,7 @@ interface NamespaceRun {
   namespace: string;
   targets: WorkloadTarget[];
   workloads: { target: WorkloadTarget; companion: string; plan: ProbePlan }[];
-  policies: V1NetworkPolicy[];
+  policies: PolicyRead;
 }
 
 async function preflightNamespace(
@@ -116,7 +109,8 @@ async function preflightNamespace(
   await checkPermissions(kube, namespace);
   const caPem = await companionCa(kube, opts.companionCa, namespace);
   // What the probes will be tested against; compared with the same list after them.
-  const policies = await listNetworkPolicies(kube, namespace);
+  const policies = await readPolicies(kube, namespace);
+  warnings.push(...policies.warnings);
   const workloads = [];
   for (const target of targets) {
     const companion = requireCompanion(target, opts.companion);
@@ -211,7 +205,8 @@ export async function runCommand(opts: RunOptions, signal: AbortSignal): Promise
   const findings: AuditFinding[] = [];
   for (const r of runs) {
     try {
-      findings.push(...auditObjects(await readLiveObjects(kube, r.namespace)));
+      // Kinds it could not read were named by preflight already.
+      findings.push(...auditObjects((await readLiveObjects(kube, r.namespace)).objects));
     } catch (err) {
       outcome.warnings.push(`live audit of ${r.namespace} skipped: ${(err as Error).message}`);
     }
@@ -219,9 +214,9 @@ export async function runCommand(opts: RunOptions, signal: AbortSignal): Promise
   const companions = [...new Set(runs.flatMap((r) => r.workloads.map((w) => w.companion)))];
   const snapshot = opts.evidence ? await takeSnapshot(kube, { namespace, targets, companions, probePods: outcome.podObjects }) : undefined;
   for (const r of runs) {
-    const after = snapshot?.networkPolicies ?? (await readNetworkPolicies(kube, r.namespace, gaps));
-    if (policyVersions(after) !== policyVersions(networkPolicyList(r.policies)))
-      outcome.warnings.push(`NetworkPolicies in ${r.namespace} changed while the probes ran: the verdicts may hold for neither version`);
+    const after = snapshot?.networkPolicies ?? (await readPolicyList(kube, r.namespace, gaps));
+    if (policyVersions(after) !== policyVersions(policyList(r.policies.policies)))
+      outcome.warnings.push(`egress policies in ${r.namespace} changed while the probes ran: the verdicts may hold for neither version`);
   }
   const report: Report = {
     ...buildReport('run', outcome.results, startedAt, new Date()),
@@ -236,7 +231,7 @@ export async function runCommand(opts: RunOptions, signal: AbortSignal): Promise
       image,
       ...(outcome.imageId && { imageId: outcome.imageId }),
       pods: outcome.pods,
-      networkPolicies: policySnapshots(networkPolicyList(runs.flatMap((r) => r.policies))),
+      networkPolicies: policySnapshots(policyList(uniquePolicies(runs.flatMap((r) => r.policies.policies)))),
     },
   };
   const past = history ? await readHistory(kube, namespace, history) : undefined;
@@ -317,9 +312,14 @@ function mergeOutcomes(outcomes: readonly RunOutcome[], namespaces: readonly str
   };
 }
 
+/** Cluster-scoped policies are read once per namespace of the run: each is listed once. */
+const uniquePolicies = (all: readonly KindedPolicy[]): KindedPolicy[] => [
+  ...new Map(all.map((p) => [`${p.kind.id}/${p.object.metadata?.namespace ?? ''}/${p.object.metadata?.name}`, p])).values(),
+];
+
 const policyVersions = (l: ObjectList): string =>
   l.items
-    .map((p) => `${p.metadata?.name}@${p.metadata?.resourceVersion}`)
+    .map((p) => `${p.apiVersion}/${p.kind}/${p.metadata?.name}@${p.metadata?.resourceVersion}`)
     .sort()
     .join(',');
 

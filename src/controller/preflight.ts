@@ -2,10 +2,11 @@
  * Checks before any pod is created. Each problem is a one-line error (the run cannot prove
  * anything) or a warning carried into the report (the run can, but the reader must know).
  */
-import type { V1NetworkPolicy } from '@kubernetes/client-node';
 import { InfrastructureError, UsageError } from '../errors.js';
 import { isNotFound, type Kube, kubeCall, kubeError } from '../kube/client.js';
-import { egressPoliciesSelecting, type Labels } from '../kube/selector.js';
+import type { PolicyRead } from '../kube/policies.js';
+import { type Endpoint, egressPoliciesFor } from '../kube/policy-kinds.js';
+import type { Labels } from '../kube/selector.js';
 import type { WorkloadTarget } from './target.js';
 
 export interface Permission {
@@ -134,42 +135,49 @@ export async function checkCompanion(kube: Kube, url: string, namespace: string,
     warnings.push(`companion Service ${svc.namespace}/${svc.name} has one ready endpoint: a single companion is a single point of failure`);
 }
 
-export async function listNetworkPolicies(kube: Kube, namespace: string): Promise<V1NetworkPolicy[]> {
-  return (await kubeCall(`listing NetworkPolicies in ${namespace}`, () => kube.networking.listNamespacedNetworkPolicy({ namespace })))
-    .items;
-}
-
 /**
- * The probe must be selected by exactly the policies that select the live workload pods;
- * otherwise it tests some other policy set. No Egress policy at all means bypasses are certain.
+ * The probe must be governed by exactly the egress policies, of every kind read, that govern the
+ * live workload pods; otherwise it tests some other policy set. No egress policy at all means
+ * bypasses are certain. A policy that cannot be evaluated is named, never counted as proven.
  */
 export async function checkIdentity(
   kube: Kube,
   target: WorkloadTarget,
   probeLabels: Labels,
-  policies: readonly V1NetworkPolicy[],
+  read: PolicyRead,
   warnings: string[],
 ): Promise<string[]> {
-  const probeSet = egressPoliciesSelecting(policies, probeLabels);
+  const endpoint = (labels: Labels, serviceAccount: string): Endpoint => ({
+    namespace: target.namespace,
+    labels,
+    namespaceLabels: read.namespaceLabels,
+    serviceAccount,
+  });
+  const policiesFor = (labels: Labels, serviceAccount: string): string[] => {
+    const { selecting, unknown } = egressPoliciesFor(read.policies, endpoint(labels, serviceAccount));
+    for (const u of unknown) warnings.push(`cannot evaluate ${u}: the identity proof does not cover it`);
+    return selecting;
+  };
+  const probeSet = policiesFor(probeLabels, target.serviceAccountName ?? 'default');
   const pods = await kubeCall(`listing the workload's pods in ${target.namespace}`, () =>
     kube.core.listNamespacedPod({ namespace: target.namespace, labelSelector: target.liveSelector, limit: 100 }),
   );
   for (const pod of pods.items) {
     if (pod.metadata?.labels?.['egress-verify.dev/run']) continue;
-    const podSet = egressPoliciesSelecting(policies, pod.metadata?.labels ?? {});
+    const sa = pod.spec?.serviceAccountName ?? 'default';
+    const podSet = policiesFor(pod.metadata?.labels ?? {}, sa);
     if (podSet.join(',') !== probeSet.join(',')) {
       throw new UsageError(
-        `probe identity differs from pod ${pod.metadata?.name}: Egress policies [${podSet.join(', ')}] select the pod, [${probeSet.join(', ')}] the probe`,
+        `probe identity differs from pod ${pod.metadata?.name}: egress policies [${podSet.join(', ')}] select the pod, [${probeSet.join(', ')}] the probe`,
       );
     }
-    const sa = pod.spec?.serviceAccountName ?? 'default';
     if (sa !== (target.serviceAccountName ?? 'default'))
       warnings.push(`pod ${pod.metadata?.name} runs as service account ${sa}, not ${target.serviceAccountName ?? 'default'}`);
   }
   if (pods.items.length === 0)
     warnings.push(`no live pod matches ${target.liveSelector}: the probe's identity could not be compared with the workload's`);
   if (probeSet.length === 0) {
-    warnings.push(`no NetworkPolicy with policyTypes Egress selects ${target.description}: egress is unrestricted, expect bypasses`);
+    warnings.push(`no egress policy of any kind read selects ${target.description}: egress is unrestricted, expect bypasses`);
   }
   return probeSet;
 }

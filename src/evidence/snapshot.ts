@@ -1,13 +1,16 @@
 /**
- * What was tested, as the API showed it at the time: the namespace's NetworkPolicies, the
+ * What was tested, as the API showed it at the time: every egress policy kind the API serves
+ * (the namespace's NetworkPolicies and CNI policies, the cluster-scoped kinds), the
  * companion's Service, EndpointSlices and Deployments, the workloads, the probe pods and their
  * nodes, and the cluster's identity. A read that fails is recorded as a gap, never skipped
  * silently: an auditor must see what the bundle does not show.
  */
-import { type KubernetesObject, type V1NetworkPolicy, type V1Pod, VersionApi } from '@kubernetes/client-node';
+import { type KubernetesObject, type V1Pod, VersionApi } from '@kubernetes/client-node';
 import { companionService } from '../controller/preflight.js';
 import { PROXY_VARS, type WorkloadTarget } from '../controller/target.js';
 import { apiStatus, type Kube } from '../kube/client.js';
+import { readPolicies } from '../kube/policies.js';
+import { apiVersionOf, type KindedPolicy, policyKindOf } from '../kube/policy-kinds.js';
 import { matchesSelector } from '../kube/selector.js';
 import type { PolicySnapshot } from '../report/report.js';
 
@@ -26,6 +29,7 @@ export interface ClusterIdentity {
 
 export interface Snapshot {
   cluster: ClusterIdentity;
+  /** Every policy kind read (NetworkPolicy, AdminNetworkPolicy, CiliumNetworkPolicy, ...), as served. */
   networkPolicies: ObjectList;
   companion: ObjectList;
   workloads: ObjectList;
@@ -94,21 +98,28 @@ async function readClusterIdentity(kube: Kube, gaps: string[]): Promise<ClusterI
   };
 }
 
-/** The policies as the report carries them: name, version and spec. */
+/** The policies as the report carries them: kind, name, version and spec. */
 export function policySnapshots(policies: ObjectList): PolicySnapshot[] {
-  return policies.items.map((p) => ({
-    name: p.metadata?.name ?? '',
-    ...(p.metadata?.resourceVersion && { resourceVersion: p.metadata.resourceVersion }),
-    spec: ((p as { spec?: Record<string, unknown> }).spec ?? {}) as Record<string, unknown>,
-  }));
+  return policies.items.map((p) => {
+    const kind = policyKindOf(p.apiVersion, p.kind);
+    return {
+      kind: kind?.id ?? p.kind,
+      name: p.metadata?.name ?? '',
+      ...(kind?.namespaced === false && { clusterScoped: true }),
+      ...(p.metadata?.resourceVersion && { resourceVersion: p.metadata.resourceVersion }),
+      spec: ((p as { spec?: Record<string, unknown> }).spec ?? {}) as Record<string, unknown>,
+    };
+  });
 }
 
-export const networkPolicyList = (policies: readonly V1NetworkPolicy[]): ObjectList =>
-  list(policies.map((p) => observed(p, 'networking.k8s.io/v1', 'NetworkPolicy')));
+export const policyList = (policies: readonly KindedPolicy[]): ObjectList =>
+  list(policies.map((p) => observed(p.object as KubernetesObject, apiVersionOf(p.kind), p.kind.kind)));
 
-export async function readNetworkPolicies(kube: Kube, namespace: string, gaps: string[]): Promise<ObjectList> {
-  const policies = await attempt(gaps, `NetworkPolicies in ${namespace}`, () => kube.networking.listNamespacedNetworkPolicy({ namespace }));
-  return networkPolicyList(policies?.items ?? []);
+/** Every policy kind served; a kind that could not be listed is a gap. */
+export async function readPolicyList(kube: Kube, namespace: string, gaps: string[]): Promise<ObjectList> {
+  const read = await attempt(gaps, `policies in ${namespace}`, () => readPolicies(kube, namespace));
+  gaps.push(...(read?.warnings ?? []));
+  return policyList(read?.policies ?? []);
 }
 
 async function readCompanion(kube: Kube, companions: readonly string[], namespace: string, gaps: string[]): Promise<ObjectList> {
@@ -187,7 +198,7 @@ export async function takeSnapshot(
   const nodeNames = what.probePods.map((p) => p.spec?.nodeName).filter((n): n is string => n !== undefined);
   const [cluster, networkPolicies, companion, workloads, nodes] = await Promise.all([
     readClusterIdentity(kube, gaps),
-    readNetworkPolicies(kube, what.namespace, gaps),
+    readPolicyList(kube, what.namespace, gaps),
     readCompanion(kube, what.companions, what.namespace, gaps),
     readWorkloads(kube, what.targets, gaps),
     readNodes(kube, nodeNames, gaps),

@@ -77,12 +77,16 @@ export interface Subject {
   imageId?: string;
   /** `standsFor`: the workloads of a twin class this one probe pod was run for. */
   pods?: { name: string; node?: string; outcome?: string; standsFor?: string[] }[];
-  /** The namespace's NetworkPolicies as they were during the run. */
+  /** The egress policies of every kind read (the namespace's and cluster-scoped) as they were during the run. */
   networkPolicies?: PolicySnapshot[];
 }
 
 export interface PolicySnapshot {
+  /** NetworkPolicy, AdminNetworkPolicy, NetworkPolicy.projectcalico.org/v3, ... (absent in reports before kinds were read). */
+  kind?: string;
   name: string;
+  /** A cluster-scoped kind: it applies across namespaces. */
+  clusterScoped?: boolean;
   resourceVersion?: string;
   spec: Record<string, unknown>;
 }
