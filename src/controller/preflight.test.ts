@@ -3,7 +3,7 @@ import type { V1PolicyRule } from '@kubernetes/client-node';
 import { loadAll } from 'js-yaml';
 import t from 'tap';
 import { grants, tooWide } from '../../test/rbac.js';
-import { RUN_PERMISSIONS, recordPermissions } from './preflight.js';
+import { POLICY_KIND_PERMISSIONS, RUN_PERMISSIONS, recordPermissions } from './preflight.js';
 
 interface Doc {
   kind: string;
@@ -28,4 +28,13 @@ t.test('the controller identity lives in its own namespace, bound into the teste
     docs.find((d) => d.kind === 'RoleBinding')?.subjects?.map((s) => s.namespace),
     ['egress-verify-system'],
   );
+});
+
+t.test('manifests/rbac.yaml lets a run list every other policy kind, read-only, each in its scope', async (t) => {
+  const rulesOf = (kind: string): V1PolicyRule[] => docs.filter((d) => d.kind === kind).flatMap((d) => d.rules ?? []);
+  t.ok(POLICY_KIND_PERMISSIONS.length > 0);
+  for (const p of POLICY_KIND_PERMISSIONS)
+    t.ok(grants(rulesOf(p.cluster ? 'ClusterRole' : 'Role'), p), `${p.cluster ? 'ClusterRole' : 'Role'}: list ${p.resource}.${p.group}`);
+  const policies = docs.find((d) => d.kind === 'ClusterRole' && d.metadata.name === 'egress-verify-policies');
+  t.same([...new Set((policies?.rules ?? []).flatMap((r) => r.verbs))], ['list'], 'the cluster-wide grant is read-only');
 });

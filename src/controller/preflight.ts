@@ -5,7 +5,7 @@
 import { InfrastructureError, UsageError } from '../errors.js';
 import { isNotFound, type Kube, kubeCall, kubeError } from '../kube/client.js';
 import type { PolicyRead } from '../kube/policies.js';
-import { type Endpoint, egressPoliciesFor } from '../kube/policy-kinds.js';
+import { type Endpoint, egressPoliciesFor, POLICY_KINDS } from '../kube/policy-kinds.js';
 import type { Labels } from '../kube/selector.js';
 import type { WorkloadTarget } from './target.js';
 
@@ -51,6 +51,17 @@ export async function checkNamespace(kube: Kube, namespace: string): Promise<voi
     throw kubeError(`reading namespace ${namespace}`, err);
   }
 }
+
+/**
+ * Reading the other policy kinds (where served): not required, since a denied list is a warning
+ * naming the kind, but manifests/rbac.yaml grants them all.
+ */
+export const POLICY_KIND_PERMISSIONS: readonly Permission[] = POLICY_KINDS.filter((k) => k.family !== 'kubernetes').map((k) => ({
+  verb: 'list',
+  resource: k.plural,
+  group: k.group,
+  ...(!k.namespaced && { cluster: true }),
+}));
 
 /** `run --record`: the history ConfigMap (by name) and Events. */
 export const recordPermissions = (historyName: string): Permission[] => [
