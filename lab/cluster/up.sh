@@ -258,6 +258,26 @@ sed -e "s|@COREDNS_IMAGE@|$COREDNS_IMAGE|g" -e "s|@DNS_SVC_IP@|$DNS_SVC_IP|g" \
 kc -n kube-system rollout status deployment/coredns --timeout=90s >/dev/null ||
 	die "CoreDNS did not become ready: $(kc -n kube-system get pods -l k8s-app=kube-dns -o wide 2>&1)"
 
+step "policy CRDs (stored, not enforced)"
+# network-policy-api's own CRD files, from its Go module (cached in GOMODCACHE); the CNIs' kinds
+# from addons/ (written for the lab).
+npa_dir() { (cd / && go mod download -json "sigs.k8s.io/network-policy-api@$1" | sed -n 's/^\t"Dir": "\(.*\)",$/\1/p'); }
+ANP_DIR="$(npa_dir "$NETWORK_POLICY_API_ANP_VERSION")" || die "network-policy-api $NETWORK_POLICY_API_ANP_VERSION: go mod download failed"
+CNP_DIR="$(npa_dir "$NETWORK_POLICY_API_CNP_VERSION")" || die "network-policy-api $NETWORK_POLICY_API_CNP_VERSION: go mod download failed"
+for crd in "$ANP_DIR/config/crd/experimental/policy.networking.k8s.io_adminnetworkpolicies.yaml" \
+	"$ANP_DIR/config/crd/experimental/policy.networking.k8s.io_baselineadminnetworkpolicies.yaml" \
+	"$CNP_DIR/config/crd/experimental/policy.networking.k8s.io_clusternetworkpolicies.yaml" \
+	"$HERE/addons/cni-policy-crds.yaml"; do
+	[[ -f "$crd" ]] || die "CRD file missing: $crd"
+	# Server-side: the upstream CRDs are too large for kubectl's last-applied annotation.
+	kc apply --server-side --force-conflicts -f "$crd" >/dev/null
+done
+kc wait --for=condition=Established --timeout=60s crd/adminnetworkpolicies.policy.networking.k8s.io \
+	crd/baselineadminnetworkpolicies.policy.networking.k8s.io crd/clusternetworkpolicies.policy.networking.k8s.io \
+	crd/ciliumnetworkpolicies.cilium.io crd/ciliumclusterwidenetworkpolicies.cilium.io \
+	crd/networkpolicies.projectcalico.org crd/globalnetworkpolicies.projectcalico.org \
+	crd/networkpolicies.crd.projectcalico.org crd/globalnetworkpolicies.crd.projectcalico.org >/dev/null
+
 if [[ "$APPLY_REFERENCE" == 1 ]]; then
 	step "manifests/reference"
 	bash "$HERE/apply-reference.sh"

@@ -8,6 +8,11 @@ KUBE_ROUTER_VERSION="${KUBE_ROUTER_VERSION:-v2.1.0}"
 COREDNS_VERSION="${COREDNS_VERSION:-v1.15.0}"
 # Helm renders and lints manifests/helm/ in the cluster tests (not part of the cluster).
 HELM_VERSION="${HELM_VERSION:-v3.22.0}"
+# network-policy-api CRDs (stored, not enforced): AdminNetworkPolicy and BaselineAdminNetworkPolicy
+# (v1alpha1) at the version kube-network-policies v0.8.0 requires; ClusterNetworkPolicy (v1alpha2)
+# from v0.3.0, the first module version on the proxy that has it.
+NETWORK_POLICY_API_ANP_VERSION="${NETWORK_POLICY_API_ANP_VERSION:-v0.1.6-0.20250401132235-45061d10895e}"
+NETWORK_POLICY_API_CNP_VERSION="${NETWORK_POLICY_API_CNP_VERSION:-v0.3.0}"
 
 EV_CACHE="${EV_CACHE:-/var/cache/egress-verify}"
 EV_BIN_CACHE="$EV_CACHE/bin"
