@@ -158,7 +158,7 @@ export const RULES = [
     severity: 'info',
     title:
       'A namespace with egress-restricted workloads has no default-deny Egress policy: new pods may get out before their own rules exist',
-    fix: "Add a NetworkPolicy with podSelector: {} and policyTypes: [Egress] to the namespace, and measure your engine's start-up window with the probe's startup check.",
+    fix: "Add a NetworkPolicy with podSelector: {} and policyTypes: [Egress] (admitting only DNS) to the namespace; whether it also closes a new pod's first second depends on the engine (kube-router programs per-pod rules).",
   },
 ] as const satisfies readonly RuleSpec[];
 
