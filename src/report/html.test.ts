@@ -206,7 +206,10 @@ t.test('changes, warnings and policies appear only when the report has them', as
     warnings: ['kube-router is old'],
     subject: {
       ...report.subject,
-      networkPolicies: [{ name: 'restrict-workload-egress', resourceVersion: '42', spec: { policyTypes: ['Egress'] } }],
+      networkPolicies: [
+        { name: 'restrict-workload-egress', resourceVersion: '42', spec: { policyTypes: ['Egress'] } },
+        { kind: 'AdminNetworkPolicy', name: 'allow-internet', clusterScoped: true, spec: { priority: 10 } },
+      ],
     },
   });
   const changes = /<section id="changes">([\s\S]*?)<\/section>/.exec(html)?.[1] ?? '';
@@ -217,6 +220,11 @@ t.test('changes, warnings and policies appear only when the report has them', as
   t.match(
     html,
     /<section id="policies">[\s\S]*<code>restrict-workload-egress<\/code>.*resourceVersion 42[\s\S]*<pre>policyTypes:\n {2}- Egress\n<\/pre>/,
+  );
+  t.match(
+    html,
+    /<code>AdminNetworkPolicy\/allow-internet<\/code> <span class="rv">cluster-scoped<\/span>/,
+    'the kind and scope of each policy',
   );
 });
 

@@ -250,10 +250,10 @@ function policies(report: Report): Markup | false {
   return (
     list.length > 0 &&
     html`<section id="policies">
-<h2>NetworkPolicies during the run (${list.length})</h2>
+<h2>Egress policies during the run (${list.length})</h2>
 ${list.map(
   (p) =>
-    html`<article class="policy"><h3><code>${p.name}</code>${p.resourceVersion && html` <span class="rv">resourceVersion ${p.resourceVersion}</span>`}</h3><pre>${dump(p.spec, { lineWidth: -1, noRefs: true })}</pre></article>`,
+    html`<article class="policy"><h3><code>${p.kind ? `${p.kind}/` : ''}${p.name}</code>${p.clusterScoped === true && html` <span class="rv">cluster-scoped</span>`}${p.resourceVersion && html` <span class="rv">resourceVersion ${p.resourceVersion}</span>`}</h3><pre>${dump(p.spec, { lineWidth: -1, noRefs: true })}</pre></article>`,
 )}
 </section>`
   );
