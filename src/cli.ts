@@ -56,7 +56,12 @@ function program(): Command {
     .option('--extend <file>', 'add the targets of this catalogue (YAML); repeatable', collect, [])
     .option('--image <image>', 'probe image (default: $EGRESS_VERIFY_IMAGE, else the release image)')
     .option('--image-pull-policy <policy>', 'Always, IfNotPresent or Never', 'IfNotPresent')
-    .option('--per-node', 'one probe pod per schedulable node', false)
+    .option('--per-node', 'one probe pod per node that runs a pod of the workload', false)
+    .option(
+      '--host-network-probe',
+      "for a hostNetwork workload: probe on the node's network (where Pod Security allows it) instead of failing",
+      false,
+    )
     .option('--start-timeout <seconds>', 'how long a probe pod may take to start', '60')
     .option('--stale-after <seconds>', 'sweep probe pods of killed runs older than this', '600')
     .option('--settle <seconds>', "probe pods wait this long before dialling: the CNI's rules for a new pod can lag", '2')

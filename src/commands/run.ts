@@ -8,6 +8,7 @@ import { auditObjects } from '../audit/audit.js';
 import { readLiveObjects } from '../audit/live.js';
 import {
   checkCompanion,
+  checkHostNetworkAllowed,
   checkIdentity,
   checkNamespace,
   checkPermissions,
@@ -17,6 +18,7 @@ import {
 } from '../controller/preflight.js';
 import { probeIdentity, requireCompanion, runProbes } from '../controller/run.js';
 import { resolveSelector, resolveWorkload, type WorkloadTarget } from '../controller/target.js';
+import { twinFindings } from '../controller/twin.js';
 import { ExitCode, exitCodeFor, UsageError } from '../errors.js';
 import { checkBundleDir, type RunRecord, writeBundle } from '../evidence/bundle.js';
 import { signingKey } from '../evidence/keys.js';
@@ -36,7 +38,7 @@ import { log } from '../log.js';
 import { parseOutputs, writeOutputs } from '../output.js';
 import { toolVersion } from '../package-root.js';
 import { diffRuns, runVerdicts } from '../report/diff.js';
-import { type AuditFinding, buildReport, type Report } from '../report/report.js';
+import { type AuditFinding, buildReport, type Report, runVerdict, type TwinReport } from '../report/report.js';
 import { checkPem, planFromCatalogue, readCompanionCa, readInput } from './probe.js';
 
 export interface RunOptions {
@@ -50,6 +52,7 @@ export interface RunOptions {
   image?: string;
   imagePullPolicy: string;
   perNode: boolean;
+  hostNetworkProbe: boolean;
   startTimeout: string;
   staleAfter: string;
   settle: string;
@@ -109,6 +112,19 @@ export async function runCommand(opts: RunOptions, signal: AbortSignal): Promise
     opts.workload.length > 0
       ? await Promise.all(opts.workload.map((w) => resolveWorkload(kube, namespace, w)))
       : [await resolveSelector(kube, namespace, opts.selector ?? '')];
+  if (opts.hostNetworkProbe && targets.some((t) => t.twin.spec.hostNetwork === true)) await checkHostNetworkAllowed(kube, namespace);
+  // NetworkPolicy does not apply on the node's network: such a workload fails before any probing.
+  if (targets.some((t) => t.twin.spec.hostNetwork === true && !opts.hostNetworkProbe)) {
+    const findings = targets.flatMap((t) => twinFindings(t, opts.hostNetworkProbe));
+    const report: Report = {
+      ...buildReport('run', [], startedAt, new Date()),
+      verdict: runVerdict([], findings),
+      findings,
+      subject: { cluster: kube.server, namespace, workload: targets.map((t) => t.description).join(', '), twins: twinReports(targets) },
+    };
+    writeOutputs(outputs, report);
+    return exitCodeFor(report.verdict);
+  }
   const history = opts.record ? historyName(targets) : undefined;
   const extra = [...(history ? recordPermissions(history) : []), ...(opts.evidence ? EVIDENCE_PERMISSIONS : [])];
   if (extra.length > 0) await checkPermissions(kube, namespace, extra);
@@ -118,12 +134,14 @@ export async function runCommand(opts: RunOptions, signal: AbortSignal): Promise
   // What the probes will be tested against; compared with the same list after them.
   const policies = await listNetworkPolicies(kube, namespace);
   const workloads = [];
-  for (const target of targets) {
-    const companion = requireCompanion(target, opts.companion);
+  for (const resolved of targets) {
+    const companion = requireCompanion(resolved, opts.companion);
     await checkCompanion(kube, companion, namespace, warnings);
-    await checkIdentity(kube, target, probeIdentity(target), policies, warnings);
+    const live = await checkIdentity(kube, resolved, probeIdentity(resolved), policies, warnings);
+    const target = { ...resolved, twin: { ...resolved.twin, differences: [...resolved.twin.differences, ...live] } };
     workloads.push({ target, companion, plan: planFromCatalogue(opts, companion, caPem) });
   }
+  const twinFound = workloads.flatMap((w) => twinFindings(w.target, opts.hostNetworkProbe));
   // Warnings belong to the report (JSON `warnings`, TAP comments); stderr stays for errors.
   for (const w of new Set(warnings)) log.info({ warning: w }, 'preflight');
 
@@ -146,9 +164,12 @@ export async function runCommand(opts: RunOptions, signal: AbortSignal): Promise
     },
   });
   // The live audit explains the verdict (why a bypass exists); it does not change it.
-  let findings: AuditFinding[] = [];
+  // The twin's findings decide the verdict; the live audit's say the same thing only to explain it.
+  const decided = new Set(twinFound.map((f) => `${f.ruleId} ${f.object.kind}/${f.object.name}`));
+  let findings: AuditFinding[] = twinFound;
   try {
-    findings = auditObjects(await readLiveObjects(kube, namespace));
+    const audited = auditObjects(await readLiveObjects(kube, namespace));
+    findings = [...twinFound, ...audited.filter((f) => !decided.has(`${f.ruleId} ${f.object.kind}/${f.object.name}`))];
   } catch (err) {
     outcome.warnings.push(`live audit skipped: ${(err as Error).message}`);
   }
@@ -159,6 +180,7 @@ export async function runCommand(opts: RunOptions, signal: AbortSignal): Promise
     outcome.warnings.push('NetworkPolicies changed while the probes ran: the verdicts may hold for neither version');
   const report: Report = {
     ...buildReport('run', outcome.results, startedAt, new Date()),
+    verdict: runVerdict(outcome.results, findings),
     warnings: [...new Set(warnings), ...outcome.warnings, ...[...gaps, ...(snapshot?.gaps ?? [])].map((g) => `not read: ${g}`)],
     findings,
     subject: {
@@ -171,6 +193,7 @@ export async function runCommand(opts: RunOptions, signal: AbortSignal): Promise
       ...(outcome.imageId && { imageId: outcome.imageId }),
       pods: outcome.pods,
       networkPolicies: policySnapshots(policiesBefore),
+      twins: twinReports(workloads.map((w) => w.target)),
     },
   };
   const past = history ? await readHistory(kube, namespace, history) : undefined;
@@ -216,6 +239,9 @@ export async function runCommand(opts: RunOptions, signal: AbortSignal): Promise
   for (const p of problems) process.stderr.write(`egress-verify: --record: ${p}\n`);
   return problems.length > 0 && code !== ExitCode.fail ? ExitCode.infrastructure : code;
 }
+
+const twinReports = (targets: readonly WorkloadTarget[]): TwinReport[] =>
+  targets.map((t) => ({ workload: t.description, copied: t.twin.copied, differences: t.twin.differences }));
 
 /** Writes the bundle; what the history and the Event record of it: its chain and signer. */
 function sealEvidence(

@@ -7,6 +7,7 @@ import { InfrastructureError, UsageError } from '../errors.js';
 import { isNotFound, type Kube, kubeCall, kubeError } from '../kube/client.js';
 import { egressPoliciesSelecting, type Labels } from '../kube/selector.js';
 import type { WorkloadTarget } from './target.js';
+import { liveDifferences, type TwinDifference } from './twin.js';
 
 export interface Permission {
   verb: string;
@@ -138,6 +139,8 @@ export async function listNetworkPolicies(kube: Kube, namespace: string): Promis
 /**
  * The probe must be selected by exactly the policies that select the live workload pods;
  * otherwise it tests some other policy set. No Egress policy at all means bypasses are certain.
+ * Each live pod's network fields are compared with the twin: what differs is returned (it
+ * could decide egress, so the run can no longer pass).
  */
 export async function checkIdentity(
   kube: Kube,
@@ -145,7 +148,8 @@ export async function checkIdentity(
   probeLabels: Labels,
   policies: readonly V1NetworkPolicy[],
   warnings: string[],
-): Promise<string[]> {
+): Promise<TwinDifference[]> {
+  const differences: TwinDifference[] = [];
   const probeSet = egressPoliciesSelecting(policies, probeLabels);
   const pods = await kubeCall(`listing the workload's pods in ${target.namespace}`, () =>
     kube.core.listNamespacedPod({ namespace: target.namespace, labelSelector: target.liveSelector, limit: 100 }),
@@ -158,6 +162,7 @@ export async function checkIdentity(
         `probe identity differs from pod ${pod.metadata?.name}: Egress policies [${podSet.join(', ')}] select the pod, [${probeSet.join(', ')}] the probe`,
       );
     }
+    differences.push(...liveDifferences(target.twin, pod.metadata?.name ?? '', { metadata: pod.metadata ?? {}, spec: pod.spec }));
     const sa = pod.spec?.serviceAccountName ?? 'default';
     if (sa !== (target.serviceAccountName ?? 'default'))
       warnings.push(`pod ${pod.metadata?.name} runs as service account ${sa}, not ${target.serviceAccountName ?? 'default'}`);
@@ -167,5 +172,26 @@ export async function checkIdentity(
   if (probeSet.length === 0) {
     warnings.push(`no NetworkPolicy with policyTypes Egress selects ${target.description}: egress is unrestricted, expect bypasses`);
   }
-  return probeSet;
+  return differences;
+}
+
+/** Pod Security levels that forbid hostNetwork. */
+const NO_HOST_NETWORK = new Set(['baseline', 'restricted']);
+
+/**
+ * --host-network-probe: the probe pod needs hostNetwork, which only the "privileged" Pod Security
+ * level admits. Said before any pod is created; an unreadable namespace leaves it to admission.
+ */
+export async function checkHostNetworkAllowed(kube: Kube, namespace: string): Promise<void> {
+  let level: string | undefined;
+  try {
+    level = (await kube.core.readNamespace({ name: namespace })).metadata?.labels?.['pod-security.kubernetes.io/enforce'];
+  } catch (err) {
+    if ((err as { code?: number }).code === 403) return;
+    throw kubeError(`reading namespace ${namespace}`, err);
+  }
+  if (level !== undefined && NO_HOST_NETWORK.has(level))
+    throw new UsageError(
+      `--host-network-probe: namespace ${namespace} enforces Pod Security "${level}", which forbids hostNetwork; the node's network cannot be probed there`,
+    );
 }

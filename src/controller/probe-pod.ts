@@ -6,6 +6,7 @@
  */
 import type { V1ConfigMap, V1OwnerReference, V1Pod } from '@kubernetes/client-node';
 import type { WorkloadTarget } from './target.js';
+import { copiedNetworkFields, twinPlacement } from './twin.js';
 
 export const RUN_LABEL = 'egress-verify.dev/run';
 export const MANAGED_BY = 'app.kubernetes.io/managed-by';
@@ -69,7 +70,7 @@ export function buildProbePod(input: ProbePodInput): V1Pod {
       name: `egress-verify-${runId}-${input.index}`,
       namespace: target.namespace,
       labels: probeLabels(target, runId),
-      annotations: { 'egress-verify.dev/target': target.description },
+      annotations: { ...target.twin.annotations, 'egress-verify.dev/target': target.description },
       ownerReferences: [runObjectOwner(input.runObject)],
     },
     spec: {
@@ -79,17 +80,9 @@ export function buildProbePod(input: ProbePodInput): V1Pod {
       enableServiceLinks: false,
       ...(target.serviceAccountName ? { serviceAccountName: target.serviceAccountName } : {}),
       readinessGates: [{ conditionType: NEVER_READY_GATE }],
-      ...(input.node
-        ? {
-            affinity: {
-              nodeAffinity: {
-                requiredDuringSchedulingIgnoredDuringExecution: {
-                  nodeSelectorTerms: [{ matchFields: [{ key: 'metadata.name', operator: 'In', values: [input.node] }] }],
-                },
-              },
-            },
-          }
-        : {}),
+      // The network twin: what decides where the workload's packets go, and where it can land.
+      ...copiedNetworkFields(target.twin),
+      ...twinPlacement(target.twin, input.node),
       securityContext: {
         runAsNonRoot: true,
         runAsUser: 65532,

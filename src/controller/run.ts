@@ -77,11 +77,14 @@ async function deleteQuietly(call: () => Promise<unknown>): Promise<void> {
   }
 }
 
-async function schedulableNodes(kube: Kube): Promise<string[]> {
-  const nodes = await kubeCall('listing nodes for --per-node', () => kube.core.listNode());
-  const names = nodes.items.filter((n) => n.spec?.unschedulable !== true).map((n) => n.metadata?.name ?? '');
-  if (names.length === 0) throw new InfrastructureError('--per-node: no schedulable node');
-  return names;
+/** --per-node: every node that runs a pod of the workload (other nodes may route differently, but the workload is not there). */
+async function workloadNodes(kube: Kube, target: WorkloadTarget): Promise<string[]> {
+  const pods = await kubeCall(`listing the pods of ${target.description} for --per-node`, () =>
+    kube.core.listNamespacedPod({ namespace: target.namespace, labelSelector: target.liveSelector }),
+  );
+  const nodes = pods.items.filter((p) => !p.metadata?.labels?.[RUN_LABEL]).flatMap((p) => (p.spec?.nodeName ? [p.spec.nodeName] : []));
+  if (nodes.length === 0) throw new InfrastructureError(`--per-node: no pod of ${target.description} runs on a node`);
+  return [...new Set(nodes)].sort();
 }
 
 export async function runProbes(kube: Kube, settings: RunSettings): Promise<RunOutcome> {
@@ -95,7 +98,6 @@ export async function runProbes(kube: Kube, settings: RunSettings): Promise<RunO
   const longestCheckMs = Math.max(...settings.workloads.flatMap((w) => w.plan.checks.map((c) => c.deadlineMs)));
   // The probe retries must-succeed checks within their deadline; the rest is start-up slack.
   const activeDeadlineSeconds = Math.ceil((settings.startTimeoutMs + settings.settleMs + longestCheckMs) / 1000) + 30;
-  const nodes: (string | undefined)[] = settings.perNode ? await schedulableNodes(kube) : [undefined];
   const plans = settings.workloads.map((w) => JSON.stringify(w.plan));
   const planBytes = plans.reduce((n, p) => n + Buffer.byteLength(p), 0);
   if (planBytes > RUN_OBJECT_MAX_BYTES)
@@ -108,6 +110,7 @@ export async function runProbes(kube: Kube, settings: RunSettings): Promise<RunO
   try {
     const planOf = new Map<string, { plan: ProbePlan; workload: string }>();
     for (const [w, { target, plan }] of settings.workloads.entries()) {
+      const nodes: (string | undefined)[] = settings.perNode ? await workloadNodes(kube, target) : [undefined];
       for (const node of nodes) {
         const pod = buildProbePod({
           runId,

@@ -1,6 +1,6 @@
 import type { V1PodTemplateSpec } from '@kubernetes/client-node';
 import t from 'tap';
-import { liveDifferences, networkTwin, twinPlacement } from './twin.js';
+import { liveDifferences, networkTwin, twinFindings, twinPlacement } from './twin.js';
 
 const reference: V1PodTemplateSpec = {
   metadata: { labels: { app: 'data-processor' } },
@@ -143,4 +143,29 @@ t.test('placement: the workload node constraints, or the one node that runs a wo
     tolerations: everything.spec?.tolerations,
   });
   t.same(twinPlacement(networkTwin(reference), undefined), {});
+});
+
+t.test('findings: the node network and a secondary network fail; an inexact twin is never a pass', async (t) => {
+  const subject = (template: V1PodTemplateSpec) => ({
+    namespace: 'production-agents',
+    description: 'deployment/data-processor',
+    ref: { kind: 'Deployment', name: 'data-processor' },
+    twin: networkTwin(template),
+  });
+  t.same(twinFindings(subject(reference), false), [], 'the reference: nothing');
+  const all = twinFindings(subject(everything), false);
+  t.same(
+    all.map((f) => [f.ruleId, f.decides]),
+    [
+      ['host-network', 'fail'],
+      ['secondary-network', 'fail'],
+      ['twin-inexact', 'inconclusive'],
+    ],
+  );
+  t.match(all[0], { severity: 'critical', object: { kind: 'Deployment', namespace: 'production-agents', name: 'data-processor' } });
+  t.ok(all.every((f) => f.fix.length > 0));
+  t.notOk(
+    twinFindings(subject(everything), true).some((f) => f.ruleId === 'host-network'),
+    "--host-network-probe: the probe's observations decide",
+  );
 });

@@ -3,8 +3,11 @@
  * where its packets go is copied, and every difference is named with its reason. A difference
  * that could decide egress makes a pass impossible (the run is at best inconclusive). Pure.
  */
+
 import type { V1Affinity, V1PodDNSConfig, V1PodSpec, V1PodTemplateSpec, V1Toleration } from '@kubernetes/client-node';
-import { meshContainers, netAdminContainers, networkAnnotation, networkAnnotationKeys } from '../kube/pod-network.js';
+import { ruleSpec } from '../audit/catalogue.js';
+import { meshContainers, netAdminContainers, networkAnnotation, networkAnnotationKeys, secondaryNetworks } from '../kube/pod-network.js';
+import type { AuditFinding } from '../report/report.js';
 
 /** The pod spec fields the twin copies; they are what the probe pod gets. */
 export interface TwinSpec {
@@ -156,6 +159,13 @@ export function liveDifferences(twin: NetworkTwin, podName: string, pod: V1PodTe
   return out;
 }
 
+/** The twin's own network fields (not placement) for the probe's pod spec. */
+export function copiedNetworkFields(twin: NetworkTwin): Pick<TwinSpec, (typeof COPIED_FIELDS)[number]> {
+  const out: Pick<TwinSpec, (typeof COPIED_FIELDS)[number]> = {};
+  for (const field of COPIED_FIELDS) if (twin.spec[field] !== undefined) Object.assign(out, { [field]: twin.spec[field] });
+  return out;
+}
+
 /**
  * Where the probe may be scheduled: the workload's node constraints, or, pinned to a node that
  * runs a workload pod (--per-node), that node (its constraints held when the pod landed there).
@@ -178,4 +188,62 @@ export function twinPlacement(twin: NetworkTwin, node: string | undefined): Pick
     },
     ...tolerations,
   };
+}
+
+/** The workload as a finding's object: its kind and name, or the selector that found it. */
+interface TwinSubject {
+  namespace: string;
+  description: string;
+  ref?: { kind: string; name: string };
+  twin: NetworkTwin;
+}
+
+function finding(
+  ruleId: 'host-network' | 'secondary-network' | 'twin-inexact',
+  subject: TwinSubject,
+  message: string,
+  decides: AuditFinding['decides'],
+): AuditFinding {
+  const rule = ruleSpec(ruleId);
+  return {
+    ruleId,
+    severity: rule?.severity ?? 'high',
+    message: `${subject.description}: ${message}`,
+    fix: rule?.fix ?? '',
+    object: { kind: subject.ref?.kind ?? 'Pod', namespace: subject.namespace, name: subject.ref?.name ?? subject.description },
+    ...(decides ? { decides } : {}),
+  };
+}
+
+/**
+ * What the twin says about the verdict before any probe runs. NetworkPolicy does not apply on the
+ * node's network (unless --host-network-probe puts the probe there, and its observations decide)
+ * nor on a secondary network: both fail. A difference that could decide egress is never a pass.
+ */
+export function twinFindings(subject: TwinSubject, hostNetworkProbe: boolean): AuditFinding[] {
+  const { twin } = subject;
+  const out: AuditFinding[] = [];
+  if (twin.spec.hostNetwork === true && !hostNetworkProbe)
+    out.push(
+      finding(
+        'host-network',
+        subject,
+        "hostNetwork: true; its pods use the node's network, where no NetworkPolicy applies (not probed; --host-network-probe tests the node's network)",
+        'fail',
+      ),
+    );
+  const networks = secondaryNetworks(twin.annotations);
+  if (networks.length > 0)
+    out.push(finding('secondary-network', subject, `${networks.join(', ')}; NetworkPolicy does not cover that interface`, 'fail'));
+  const inexact = twin.differences.filter((d) => d.decidesEgress);
+  if (inexact.length > 0)
+    out.push(
+      finding(
+        'twin-inexact',
+        subject,
+        `the probe differs in what could decide egress: ${inexact.map((d) => `${d.field} (${d.reason})`).join('; ')}`,
+        'inconclusive',
+      ),
+    );
+  return out;
 }
