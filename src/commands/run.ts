@@ -13,12 +13,13 @@ import {
   checkNamespace,
   checkPermissions,
   EVIDENCE_PERMISSIONS,
+  IN_POD_PERMISSIONS,
   listNetworkPolicies,
   recordPermissions,
 } from '../controller/preflight.js';
 import { probeIdentity, requireCompanion, runProbes } from '../controller/run.js';
 import { resolveSelector, resolveWorkload, type WorkloadTarget } from '../controller/target.js';
-import { twinFindings } from '../controller/twin.js';
+import { inPodTwin, twinFindings } from '../controller/twin.js';
 import { ExitCode, exitCodeFor, UsageError } from '../errors.js';
 import { checkBundleDir, type RunRecord, writeBundle } from '../evidence/bundle.js';
 import { signingKey } from '../evidence/keys.js';
@@ -53,6 +54,7 @@ export interface RunOptions {
   imagePullPolicy: string;
   perNode: boolean;
   hostNetworkProbe: boolean;
+  inPod: boolean;
   startTimeout: string;
   staleAfter: string;
   settle: string;
@@ -126,7 +128,11 @@ export async function runCommand(opts: RunOptions, signal: AbortSignal): Promise
     return exitCodeFor(report.verdict);
   }
   const history = opts.record ? historyName(targets) : undefined;
-  const extra = [...(history ? recordPermissions(history) : []), ...(opts.evidence ? EVIDENCE_PERMISSIONS : [])];
+  const extra = [
+    ...(history ? recordPermissions(history) : []),
+    ...(opts.evidence ? EVIDENCE_PERMISSIONS : []),
+    ...(opts.inPod ? IN_POD_PERMISSIONS : []),
+  ];
   if (extra.length > 0) await checkPermissions(kube, namespace, extra);
   const signer = await evidenceKey(kube, opts.evidenceKey, namespace);
   const warnings: string[] = [];
@@ -138,7 +144,9 @@ export async function runCommand(opts: RunOptions, signal: AbortSignal): Promise
     const companion = requireCompanion(resolved, opts.companion);
     await checkCompanion(kube, companion, namespace, warnings);
     const live = await checkIdentity(kube, resolved, probeIdentity(resolved), policies, warnings);
-    const target = { ...resolved, twin: { ...resolved.twin, differences: [...resolved.twin.differences, ...live] } };
+    // In a live pod the probe is that pod's twin whatever its siblings look like.
+    const twin = opts.inPod ? inPodTwin(resolved.twin) : { ...resolved.twin, differences: [...resolved.twin.differences, ...live] };
+    const target = { ...resolved, twin };
     workloads.push({ target, companion, plan: planFromCatalogue(opts, companion, caPem) });
   }
   const twinFound = workloads.flatMap((w) => twinFindings(w.target, opts.hostNetworkProbe));
@@ -154,6 +162,7 @@ export async function runCommand(opts: RunOptions, signal: AbortSignal): Promise
     image,
     imagePullPolicy: opts.imagePullPolicy as 'Always' | 'IfNotPresent' | 'Never',
     perNode: opts.perNode,
+    inPod: opts.inPod,
     startTimeoutMs,
     settleMs,
     staleAfterMs,

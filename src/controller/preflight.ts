@@ -55,6 +55,9 @@ export const recordPermissions = (historyName: string): Permission[] => [
   { verb: 'create', resource: 'events', group: 'events.k8s.io' },
 ];
 
+/** `run --in-pod`: the probe is added to a live pod as an ephemeral container. */
+export const IN_POD_PERMISSIONS: readonly Permission[] = [{ verb: 'update', resource: 'pods', subresource: 'ephemeralcontainers' }];
+
 /** `run --evidence`: the cluster's identity and the probe pods' nodes. */
 export const EVIDENCE_PERMISSIONS: readonly Permission[] = [
   { verb: 'get', resource: 'namespaces', name: 'kube-system', cluster: true },

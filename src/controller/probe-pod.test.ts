@@ -1,5 +1,5 @@
 import t from 'tap';
-import { buildProbePod, buildRunObject, NEVER_READY_GATE, planKey, RUN_LABEL } from './probe-pod.js';
+import { buildEphemeralProbe, buildProbePod, buildRunObject, NEVER_READY_GATE, planKey, RUN_LABEL } from './probe-pod.js';
 import type { WorkloadTarget } from './target.js';
 import { withoutControllerHashes } from './target.js';
 import { networkTwin } from './twin.js';
@@ -86,7 +86,7 @@ t.test('the probe is the network twin: DNS, host aliases, runtime, CNI annotatio
     target: { ...target, twin },
     image: 'i',
     imagePullPolicy: 'Never',
-    planJson: '{}',
+    planKey: planKey(0),
     runObject: { name: 'o', uid: 'u' },
     activeDeadlineSeconds: 60,
     settleMs: 0,
@@ -106,4 +106,21 @@ t.test('the probe is the network twin: DNS, host aliases, runtime, CNI annotatio
     { allowPrivilegeEscalation: false, runAsNonRoot: true },
     'still restricted otherwise',
   );
+});
+
+t.test('--in-pod: the ephemeral probe is restricted on its own and mounts nothing', async (t) => {
+  const c = buildEphemeralProbe({ runId: 'r3-0', target, image: 'i', imagePullPolicy: 'Never', planJson: '{"version":1}', settleMs: 2000 });
+  t.equal(c.name, 'egress-verify-r3-0');
+  t.match(c.securityContext, {
+    allowPrivilegeEscalation: false,
+    readOnlyRootFilesystem: true,
+    runAsNonRoot: true,
+    runAsUser: 65532,
+    capabilities: { drop: ['ALL'] },
+    seccompProfile: { type: 'RuntimeDefault' },
+  });
+  t.notOk(c.volumeMounts, 'no service account token, no volume of the workload');
+  t.match(c.env, [{ name: 'EGRESS_VERIFY_PLAN', value: '{"version":1}' }, { name: 'HTTPS_PROXY' }]);
+  t.same(c.args, ['probe', '--termination-log', '/dev/termination-log', '--settle-ms', '2000'], 'the plan comes from the environment');
+  t.same(c.securityContext, pod.spec?.containers[0]?.securityContext, 'the same restricted process as in a probe pod');
 });

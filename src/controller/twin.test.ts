@@ -1,6 +1,6 @@
 import type { V1PodTemplateSpec } from '@kubernetes/client-node';
 import t from 'tap';
-import { liveDifferences, networkTwin, twinFindings, twinPlacement } from './twin.js';
+import { inPodTwin, liveDifferences, networkTwin, twinFindings, twinPlacement } from './twin.js';
 
 const reference: V1PodTemplateSpec = {
   metadata: { labels: { app: 'data-processor' } },
@@ -167,5 +167,21 @@ t.test('findings: the node network and a secondary network fail; an inexact twin
   t.notOk(
     twinFindings(subject(everything), true).some((f) => f.ruleId === 'host-network'),
     "--host-network-probe: the probe's observations decide",
+  );
+});
+
+t.test('--in-pod: the shared network namespace leaves no difference that decides egress, and says it stays', async (t) => {
+  const twin = inPodTwin(networkTwin(everything));
+  t.notOk(twin.differences.some((d) => d.decidesEgress));
+  t.match(twin.copied, [/network namespace \(shared/]);
+  t.match(
+    twin.differences.find((d) => d.field === 'containers'),
+    { reason: /stays in the pod's spec/ },
+  );
+  const subject = { namespace: 'ns', description: 'deployment/x', twin };
+  t.same(
+    twinFindings(subject, false).map((f) => f.ruleId),
+    ['host-network', 'secondary-network'],
+    'NetworkPolicy still covers neither the node network nor a secondary one',
   );
 });

@@ -247,3 +247,24 @@ export function twinFindings(subject: TwinSubject, hostNetworkProbe: boolean): A
     );
   return out;
 }
+
+/**
+ * `--in-pod`: the probe shares the live pod's network namespace, so everything that decides
+ * egress there is the workload's own; what remains different decides nothing.
+ */
+export function inPodTwin(twin: NetworkTwin): NetworkTwin {
+  return {
+    ...twin,
+    copied: [...twin.copied, 'network namespace (shared: the probe runs inside a live pod of the workload)'],
+    differences: [
+      ...twin.differences.filter((d) => !d.decidesEgress && d.field !== 'containers'),
+      {
+        field: 'containers',
+        workload: 'as the workload runs them',
+        probe: 'an ephemeral container added to a live pod',
+        reason: "it shares the pod's network; it stays in the pod's spec until the pod is replaced",
+        decidesEgress: false,
+      },
+    ],
+  };
+}
