@@ -15,7 +15,7 @@ interface NetworkAnnotation {
 }
 
 /** Pod annotations that CNIs act on when the pod is created (documented by Multus, Calico, Cilium, Antrea). */
-export const NETWORK_ANNOTATIONS = {
+const NETWORK_ANNOTATIONS = {
   'k8s.v1.cni.cncf.io/networks': {
     copy: true,
     secondaryNetwork: true,
@@ -51,7 +51,7 @@ export const NETWORK_ANNOTATIONS = {
   },
 } as const satisfies Record<string, NetworkAnnotation>;
 
-export type NetworkAnnotationKey = keyof typeof NETWORK_ANNOTATIONS;
+type NetworkAnnotationKey = keyof typeof NETWORK_ANNOTATIONS;
 
 export const networkAnnotationKeys = Object.keys(NETWORK_ANNOTATIONS) as NetworkAnnotationKey[];
 
