@@ -3,9 +3,10 @@
 // every wait is bounded.
 import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
-import { dirname, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { dump, load, loadAll } from 'js-yaml';
+import type { Report } from '../../src/report/report.js';
 
 export const STATE_DIR = process.env.EV_CLUSTER_STATE ?? '/var/lib/egress-verify-cluster';
 export const KUBECONFIG = process.env.EV_KUBECONFIG ?? `${STATE_DIR}/admin.kubeconfig`;
@@ -193,6 +194,24 @@ export const LAB_RUN_ARGS: readonly string[] = [
   'secret/guardian-tls-ca:ca.pem',
 ];
 
+/** The lab's run arguments with the start timeout every cluster suite uses. */
+export const LAB_RUN_BASE: readonly string[] = [...LAB_RUN_ARGS, '--start-timeout', '60'];
+
+export interface CliRun extends Result {
+  report?: Report;
+}
+
+/** `egress-verify run` on the lab: TAP on stdout, and the JSON report read back (absent when none was written). */
+export function runEgressVerify(scratch: string, args: readonly string[], timeoutMs = 180_000): CliRun {
+  const reportFile = join(scratch, `report-${Date.now()}-${Math.random().toString(36).slice(2, 6)}.json`);
+  const r = run('node', [CLI, ...LAB_RUN_BASE, ...args, '-o', 'tap', '-o', `json=${reportFile}`], { timeoutMs });
+  try {
+    return { ...r, report: JSON.parse(readFileSync(reportFile, 'utf8')) as Report };
+  } catch {
+    return r;
+  }
+}
+
 export const probePods = (ns = REFERENCE_NS): string[] =>
   kc(['-n', ns, 'get', 'pods', '-l', 'egress-verify.dev/run', '-o', 'jsonpath={.items[*].metadata.name}']).split(' ').filter(Boolean);
 
@@ -215,6 +234,16 @@ export async function withWideOpenEgress<T>(fn: () => Promise<T>, ns = REFERENCE
     kc(['-n', ns, 'replace', '-f', '-'], { input: dump(restored) });
     await sleep(3000);
   }
+}
+
+/** Scales the companion to 0 and waits its pods gone; returns what scales it back and waits it ready. */
+export function scaleCompanionToZero(ns = REFERENCE_NS): () => void {
+  kc(['-n', ns, 'scale', 'deployment/egress-guardian', '--replicas=0']);
+  kc(['-n', ns, 'wait', '--for=delete', 'pod', '-l', 'app=egress-guardian', '--timeout=90s'], { timeoutMs: 100_000 });
+  return () => {
+    kc(['-n', ns, 'scale', 'deployment/egress-guardian', '--replicas=1']);
+    kc(['-n', ns, 'rollout', 'status', 'deployment/egress-guardian', '--timeout=120s'], { timeoutMs: 130_000 });
+  };
 }
 
 /** The controller's RBAC and NetworkPolicy from manifests/, and the lab catalogue as a ConfigMap. */

@@ -14,6 +14,7 @@ import type { Report } from '../../src/report/report.js';
 import {
   apply,
   CLI,
+  type CliRun,
   eventually,
   exitIfClusterSkipped,
   installController,
@@ -22,14 +23,16 @@ import {
   kc,
   kubectl,
   LAB_CATALOGUE,
-  LAB_RUN_ARGS,
+  LAB_RUN_BASE,
   PROBE_IMAGE,
   pointAtLab,
   probePods,
   REFERENCE_NS,
   REPO_ROOT,
   run,
+  runEgressVerify,
   runVersionPod,
+  scaleCompanionToZero,
   sleep,
   withWideOpenEgress,
 } from './cluster.js';
@@ -43,26 +46,8 @@ const NS = REFERENCE_NS;
 const scratch = mkdtempSync(join(tmpdir(), 'ev-run-'));
 t.teardown(() => rmSync(scratch, { recursive: true, force: true }));
 
-const BASE_ARGS = [...LAB_RUN_ARGS, '--start-timeout', '60'];
-
-interface CliRun {
-  code: number;
-  stdout: string;
-  stderr: string;
-  report?: Report;
-}
-
-function egressVerify(args: string[], timeoutMs = 180_000): CliRun {
-  const reportFile = join(scratch, `report-${Date.now()}.json`);
-  const r = run('node', [CLI, ...BASE_ARGS, ...args, '-o', 'tap', '-o', `json=${reportFile}`], { timeoutMs });
-  let report: Report | undefined;
-  try {
-    report = JSON.parse(readFileSync(reportFile, 'utf8')) as Report;
-  } catch {
-    report = undefined;
-  }
-  return { ...r, ...(report ? { report } : {}) };
-}
+const BASE_ARGS = LAB_RUN_BASE;
+const egressVerify = (args: string[], timeoutMs?: number): CliRun => runEgressVerify(scratch, args, timeoutMs);
 
 t.test("the project's own image runs as a pod", async (t) => {
   const name = `ev-version-${Date.now().toString(36)}`;
@@ -135,12 +120,7 @@ t.test('the live audit: the reference namespace is clean, a wide-open policy is 
 });
 
 t.test('the live audit: a companion scaled to zero has no ready endpoint', async (t) => {
-  t.teardown(() => {
-    kc(['-n', NS, 'scale', 'deployment/egress-guardian', '--replicas=1']);
-    kc(['-n', NS, 'rollout', 'status', 'deployment/egress-guardian', '--timeout=120s'], { timeoutMs: 130_000 });
-  });
-  kc(['-n', NS, 'scale', 'deployment/egress-guardian', '--replicas=0']);
-  kc(['-n', NS, 'wait', '--for=delete', 'pod', '-l', 'app=egress-guardian', '--timeout=90s'], { timeoutMs: 100_000 });
+  t.teardown(scaleCompanionToZero());
   const file = join(scratch, 'audit-no-companion.json');
   const r = run('node', [CLI, 'audit', '--kubeconfig', KUBECONFIG, '-n', NS, '--fail-on', 'medium', '-o', `json=${file}`], {
     timeoutMs: 60_000,
