@@ -61,8 +61,18 @@ function program(): Command {
     .option('--ports <ports>', PORTS_HELP)
     .option('--image <image>', 'probe image (default: $EGRESS_VERIFY_IMAGE, else the release image)')
     .option('--image-pull-policy <policy>', 'Always, IfNotPresent or Never', 'IfNotPresent')
-    .option('--per-node', 'one probe pod per schedulable node', false)
+    .option('--per-node', 'one probe pod per node that runs a pod of the workload', false)
     .option('--no-grouping', 'one probe pod per workload, even for workloads whose network twins are identical')
+    .option(
+      '--host-network-probe',
+      "for a hostNetwork workload: probe on the node's network (where Pod Security allows it) instead of failing",
+      false,
+    )
+    .option(
+      '--in-pod',
+      'probe as an ephemeral container inside a live pod of the workload (exact twin; stays in the pod spec until the pod is replaced)',
+      false,
+    )
     .option('--start-timeout <seconds>', 'how long a probe pod may take to start', '60')
     .option('--stale-after <seconds>', 'sweep probe pods of killed runs older than this', '600')
     .option('--settle <seconds>', "probe pods wait this long before dialling: the CNI's rules for a new pod can lag", '2')

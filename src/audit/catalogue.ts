@@ -160,6 +160,25 @@ export const RULES = [
       'A namespace with egress-restricted workloads has no default-deny Egress policy: new pods may get out before their own rules exist',
     fix: "Add a NetworkPolicy with podSelector: {} and policyTypes: [Egress] (admitting only DNS) to the namespace; whether it also closes a new pod's first second depends on the engine (kube-router programs per-pod rules).",
   },
+  {
+    id: 'host-network',
+    severity: 'critical',
+    title: "Workload pods run on the node's network (hostNetwork): NetworkPolicy does not apply to them",
+    fix: "Remove hostNetwork. A pod that must stay on the node's network needs a node firewall, proven with `run --host-network-probe`.",
+  },
+  {
+    id: 'secondary-network',
+    severity: 'high',
+    title: 'Workload pods get a further or replaced network (Multus): NetworkPolicy does not cover that interface',
+    fix: 'Remove the network attachment, or restrict that network outside Kubernetes (a MultiNetworkPolicy, a firewall on its segment) and prove it separately.',
+  },
+  {
+    id: 'twin-inexact',
+    severity: 'low',
+    title:
+      "Something that decides the workload's egress cannot be reproduced in a separate probe pod (a fixed address, a mesh proxy, a NET_ADMIN container)",
+    fix: '`egress-verify run` is at best inconclusive for it: use `run --in-pod` (the probe inside a live pod), or remove what a separate pod cannot reproduce.',
+  },
 ] as const satisfies readonly RuleSpec[];
 
 export type RuleId = (typeof RULES)[number]['id'];

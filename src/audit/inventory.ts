@@ -44,6 +44,8 @@ export interface Workload {
   /** "" when the manifest names no namespace. */
   namespace: string;
   pod: PodIdentity;
+  /** The pod template's annotations (CNIs act on some of them). */
+  annotations: Labels;
   spec: V1PodSpec;
   replicas: number | undefined;
   proxy?: ProxySetting;
@@ -208,6 +210,7 @@ export function buildInventory(objects: readonly ManifestObject[]): Inventory {
       object,
       namespace,
       pod: { namespace, labels, namespaceLabels: namespaceLabels(namespace) },
+      annotations: stringLabels(at(template, ['metadata'])?.annotations),
       spec,
       replicas: typeof replicas === 'number' ? replicas : undefined,
       ...(proxyRaw !== undefined && { proxy: proxy ?? { raw: proxyRaw, host: proxyRaw, port: 0, isLocalhost: false } }),

@@ -4,6 +4,7 @@
  * workloads or policies, or workloads × policies of one namespace, never objects².
  */
 import type { V1Container, V1NetworkPolicyEgressRule } from '@kubernetes/client-node';
+import { meshContainers, netAdminContainers, secondaryNetworks, uncopiableNetworkAnnotations } from '../kube/pod-network.js';
 import { policyRef, record } from '../kube/policy-kinds.js';
 import { matchesSelector } from '../kube/selector.js';
 import type { RuleId } from './catalogue.js';
@@ -481,6 +482,34 @@ const namespaceDefaultDenyMissing: Rule = (inv) => {
     }));
 };
 
+const hostNetwork: Rule = (inv) =>
+  workloadsOf(inv)
+    .filter((w) => w.spec.hostNetwork === true)
+    .map((w) => ({
+      subject: w.object,
+      message: `${ref(w.object)}: hostNetwork: true; its pods use the node's network, where no NetworkPolicy applies`,
+    }));
+
+const secondaryNetwork: Rule = (inv) =>
+  workloadsOf(inv).flatMap((w) => {
+    const networks = secondaryNetworks(w.annotations);
+    return networks.length === 0
+      ? []
+      : [{ subject: w.object, message: `${ref(w.object)}: ${networks.join(', ')}; NetworkPolicy does not cover that interface` }];
+  });
+
+const twinInexact: Rule = (inv) =>
+  workloadsOf(inv).flatMap((w) => {
+    const why = [
+      ...meshContainers(w.spec).map((c) => `mesh container ${c}`),
+      ...netAdminContainers(w.spec).map((c) => `NET_ADMIN container ${c}`),
+      ...uncopiableNetworkAnnotations(w.annotations).map((a) => `annotation ${a}`),
+    ];
+    return why.length === 0
+      ? []
+      : [{ subject: w.object, message: `${ref(w.object)}: a separate probe pod cannot reproduce ${why.join(', ')}` }];
+  });
+
 export const RULE_CHECKS: Record<RuleId, Rule> = {
   'unrestricted-workload': unrestrictedWorkload,
   'proxy-advisory-only': proxyAdvisoryOnly,
@@ -506,4 +535,7 @@ export const RULE_CHECKS: Record<RuleId, Rule> = {
   'cni-policy-allows-internet': cniPolicyAllowsInternet,
   'fqdn-egress-allowed': fqdnEgressAllowed,
   'namespace-default-deny-missing': namespaceDefaultDenyMissing,
+  'host-network': hostNetwork,
+  'secondary-network': secondaryNetwork,
+  'twin-inexact': twinInexact,
 };

@@ -1,35 +1,15 @@
-import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import t from 'tap';
+import { throwawayCa } from '../../test/throwaway-ca.js';
 import { UsageError } from '../errors.js';
 import { checkPem } from './probe.js';
 
 t.test('a CA bundle with its private key keeps only the certificates', async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'ev-pem-'));
   t.teardown(() => rmSync(dir, { recursive: true, force: true }));
-  execFileSync(
-    'openssl',
-    [
-      'req',
-      '-x509',
-      '-newkey',
-      'ec',
-      '-pkeyopt',
-      'ec_paramgen_curve:P-256',
-      '-nodes',
-      '-subj',
-      '/CN=test-ca',
-      '-days',
-      '1',
-      '-keyout',
-      join(dir, 'k.pem'),
-      '-out',
-      join(dir, 'c.pem'),
-    ],
-    { stdio: 'ignore' },
-  );
+  throwawayCa(dir, 'test-ca');
   const bundle = readFileSync(join(dir, 'k.pem'), 'utf8') + readFileSync(join(dir, 'c.pem'), 'utf8');
   const kept = checkPem(bundle, 'bundle');
   t.notMatch(kept, /PRIVATE KEY/);

@@ -10,14 +10,17 @@ import { readLiveObjects } from '../audit/live.js';
 import { type DiscoveryScope, discoverWorkloads } from '../controller/discovery.js';
 import {
   checkCompanion,
+  checkHostNetworkAllowed,
   checkIdentity,
   checkNamespace,
   checkPermissions,
   EVIDENCE_PERMISSIONS,
+  IN_POD_PERMISSIONS,
   recordPermissions,
 } from '../controller/preflight.js';
 import { probeIdentity, type RunOutcome, requireCompanion, runProbes } from '../controller/run.js';
 import { resolveWorkload, type WorkloadTarget } from '../controller/target.js';
+import { inPodTwin, twinFindings } from '../controller/twin.js';
 import { fanOut, twinClasses } from '../controller/twin-class.js';
 import { ExitCode, exitCodeFor, UsageError } from '../errors.js';
 import { checkBundleDir, type RunRecord, writeBundle } from '../evidence/bundle.js';
@@ -33,7 +36,7 @@ import { log } from '../log.js';
 import { parseOutputs, writeOutputs } from '../output.js';
 import { toolVersion } from '../package-root.js';
 import { diffRuns, runVerdicts } from '../report/diff.js';
-import { type AuditFinding, buildReport, type Report } from '../report/report.js';
+import { type AuditFinding, buildReport, type Report, runVerdict, type TwinReport } from '../report/report.js';
 import { checkPem, planFromCatalogue, readCompanionCa, readInput } from './probe.js';
 
 export interface RunOptions {
@@ -52,6 +55,8 @@ export interface RunOptions {
   perNode: boolean;
   /** false with --no-grouping: one probe pod per workload even when their twins are identical. */
   grouping: boolean;
+  hostNetworkProbe: boolean;
+  inPod: boolean;
   startTimeout: string;
   staleAfter: string;
   settle: string;
@@ -107,16 +112,19 @@ async function preflightNamespace(
   warnings: string[],
 ): Promise<NamespaceRun> {
   await checkPermissions(kube, namespace);
+  if (opts.inPod) await checkPermissions(kube, namespace, IN_POD_PERMISSIONS);
   const caPem = await companionCa(kube, opts.companionCa, namespace);
   // What the probes will be tested against; compared with the same list after them.
   const policies = await readPolicies(kube, namespace);
   warnings.push(...policies.warnings);
   const workloads = [];
-  for (const target of targets) {
-    const companion = requireCompanion(target, opts.companion);
+  for (const resolved of targets) {
+    const companion = requireCompanion(resolved, opts.companion);
     await checkCompanion(kube, companion, namespace, warnings);
-    await checkIdentity(kube, target, probeIdentity(target), policies, warnings);
-    workloads.push({ target, companion, plan: planFromCatalogue(opts, companion, caPem) });
+    const live = await checkIdentity(kube, resolved, probeIdentity(resolved), policies, warnings);
+    // In a live pod the probe is that pod's twin whatever its siblings look like.
+    const twin = opts.inPod ? inPodTwin(resolved.twin) : { ...resolved.twin, differences: [...resolved.twin.differences, ...live] };
+    workloads.push({ target: { ...resolved, twin }, companion, plan: planFromCatalogue(opts, companion, caPem) });
   }
   return { namespace, targets, workloads, policies };
 }
@@ -153,6 +161,21 @@ export async function runCommand(opts: RunOptions, signal: AbortSignal): Promise
   const namespaces = [...new Set(targets.map((t) => t.namespace))].sort();
   // --record and --evidence are refused above for more than one namespace: for them this is it.
   const namespace = namespaces.join(', ');
+  const named = (t: WorkloadTarget): string => (namespaces.length > 1 ? `${t.namespace}/${t.description}` : t.description);
+  const onHostNetwork = targets.filter((t) => t.twin.spec.hostNetwork === true);
+  if (opts.hostNetworkProbe) for (const ns of new Set(onHostNetwork.map((t) => t.namespace))) await checkHostNetworkAllowed(kube, ns);
+  // NetworkPolicy does not apply on the node's network: such a workload fails the run before any probing.
+  if (onHostNetwork.length > 0 && !opts.hostNetworkProbe) {
+    const findings = targets.flatMap((t) => twinFindings(t, opts.hostNetworkProbe));
+    const report: Report = {
+      ...buildReport('run', [], startedAt, new Date()),
+      verdict: runVerdict([], findings),
+      findings,
+      subject: { cluster: kube.server, namespace, workload: targets.map(named).join(', '), twins: twinReports(targets, named) },
+    };
+    writeOutputs(outputs, report);
+    return exitCodeFor(report.verdict);
+  }
   const history = opts.record ? historyName(targets) : undefined;
   const extra = [...(history ? recordPermissions(history) : []), ...(opts.evidence ? EVIDENCE_PERMISSIONS : [])];
   if (extra.length > 0) await checkPermissions(kube, namespace, extra);
@@ -178,13 +201,15 @@ export async function runCommand(opts: RunOptions, signal: AbortSignal): Promise
   // A run across namespaces starts probe pods in each (policies are namespaced), all at once.
   const outcomes = await Promise.all(
     runs.map(async (r) => {
-      // Workloads whose probe pod would be the same pod are probed once (src/controller/twin-class.ts).
-      const classes = twinClasses(r.workloads, opts.grouping);
+      // Workloads whose probe pod would be the same pod are probed once (src/controller/twin-class.ts);
+      // never with --in-pod, where each workload's probe runs inside that workload's own pod.
+      const classes = twinClasses(r.workloads, opts.grouping && !opts.inPod);
       const probed = await runProbes(kube, {
         workloads: classes.map((c) => c.representative),
         image,
         imagePullPolicy: opts.imagePullPolicy as 'Always' | 'IfNotPresent' | 'Never',
         perNode: opts.perNode,
+        inPod: opts.inPod,
         startTimeoutMs,
         settleMs,
         staleAfterMs,
@@ -201,12 +226,18 @@ export async function runCommand(opts: RunOptions, signal: AbortSignal): Promise
     outcomes,
     runs.map((r) => r.namespace),
   );
-  // The live audit explains the verdict (why a bypass exists); it does not change it.
-  const findings: AuditFinding[] = [];
+  // The twin's findings decide the verdict; the live audit explains it (why a bypass exists) and
+  // does not change it, so what it says again about the same object is left out.
+  const workloads = runs.flatMap((r) => r.workloads);
+  const twinFound = workloads.flatMap((w) => twinFindings(w.target, opts.hostNetworkProbe));
+  const findingKey = (f: AuditFinding): string => `${f.ruleId} ${f.object.kind}/${f.object.namespace ?? ''}/${f.object.name}`;
+  const decided = new Set(twinFound.map(findingKey));
+  const findings: AuditFinding[] = [...twinFound];
   for (const r of runs) {
     try {
       // Kinds it could not read were named by preflight already.
-      findings.push(...auditObjects((await readLiveObjects(kube, r.namespace)).objects));
+      const audited = auditObjects((await readLiveObjects(kube, r.namespace)).objects);
+      findings.push(...audited.filter((f) => !decided.has(findingKey(f))));
     } catch (err) {
       outcome.warnings.push(`live audit of ${r.namespace} skipped: ${(err as Error).message}`);
     }
@@ -220,6 +251,7 @@ export async function runCommand(opts: RunOptions, signal: AbortSignal): Promise
   }
   const report: Report = {
     ...buildReport('run', outcome.results, startedAt, new Date()),
+    verdict: runVerdict(outcome.results, findings),
     warnings: [...new Set(warnings), ...outcome.warnings, ...[...gaps, ...(snapshot?.gaps ?? [])].map((g) => `not read: ${g}`)],
     findings,
     subject: {
@@ -232,6 +264,10 @@ export async function runCommand(opts: RunOptions, signal: AbortSignal): Promise
       ...(outcome.imageId && { imageId: outcome.imageId }),
       pods: outcome.pods,
       networkPolicies: policySnapshots(policyList(uniquePolicies(runs.flatMap((r) => r.policies.policies)))),
+      twins: twinReports(
+        workloads.map((w) => w.target),
+        named,
+      ),
     },
   };
   const past = history ? await readHistory(kube, namespace, history) : undefined;
@@ -277,6 +313,9 @@ export async function runCommand(opts: RunOptions, signal: AbortSignal): Promise
   for (const p of problems) process.stderr.write(`egress-verify: --record: ${p}\n`);
   return problems.length > 0 && code !== ExitCode.fail ? ExitCode.infrastructure : code;
 }
+
+const twinReports = (targets: readonly WorkloadTarget[], named: (t: WorkloadTarget) => string): TwinReport[] =>
+  targets.map((t) => ({ workload: named(t), copied: t.twin.copied, differences: t.twin.differences }));
 
 /** Writes the bundle; what the history and the Event record of it: its chain and signer. */
 function sealEvidence(

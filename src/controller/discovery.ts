@@ -84,7 +84,7 @@ export function matchingWorkloads(objects: ListedObjects, selector: V1LabelSelec
     if (labels[RUN_LABEL] !== undefined || !matchesSelector(selector, withoutControllerHashes(labels))) continue;
     const owner = controllerOf(pod.metadata);
     if (owner !== undefined && covered.has(owner.uid)) continue;
-    const template: V1PodTemplateSpec = { metadata: { labels }, spec: pod.spec };
+    const template: V1PodTemplateSpec = { metadata: { labels, annotations: pod.metadata?.annotations ?? {} }, spec: pod.spec };
     const namespace = pod.metadata?.namespace ?? '';
     if (owner === undefined) {
       found.push({ namespace, apiVersion: 'v1', kind: 'Pod', name: pod.metadata?.name ?? '', uid: pod.metadata?.uid ?? '', template });

@@ -1,6 +1,6 @@
 import type { V1Pod } from '@kubernetes/client-node';
 import t from 'tap';
-import { podProgress } from './pod-progress.js';
+import { ephemeralProgress, podProgress } from './pod-progress.js';
 
 const pod = (status: V1Pod['status']): V1Pod => ({ status });
 
@@ -84,5 +84,34 @@ t.test('pod states as the watch sees them', async (t) => {
   t.match(podProgress(pod({ phase: 'Failed', reason: 'DeadlineExceeded', message: 'Pod was active too long' })), {
     state: 'stuck',
     reason: /^DeadlineExceeded/,
+  });
+});
+
+t.test('--in-pod: only the ephemeral probe container counts, not the running workload pod', async (t) => {
+  const status = (state: NonNullable<V1Pod['status']>['ephemeralContainerStatuses']) =>
+    ({
+      metadata: { name: 'data-processor-1' },
+      status: {
+        phase: 'Running',
+        containerStatuses: [{ name: 'app', image: 'a', imageID: '', ready: true, restartCount: 0, state: { running: {} } }],
+        ephemeralContainerStatuses: state,
+      },
+    }) as V1Pod;
+  const probe = (state: object) => [{ name: 'egress-verify-r-0', image: 'i', imageID: '', ready: false, restartCount: 0, state }];
+  t.same(ephemeralProgress(status([]), 'egress-verify-r-0'), { state: 'pending' }, 'not yet in the status');
+  t.same(ephemeralProgress(status(probe({ running: {} })), 'egress-verify-r-0'), { state: 'running' });
+  t.same(ephemeralProgress(status(probe({ terminated: { exitCode: 1, message: '{}' } })), 'egress-verify-r-0'), {
+    state: 'done',
+    exitCode: 1,
+    terminationMessage: '{}',
+  });
+  t.match(ephemeralProgress(status(probe({ waiting: { reason: 'ErrImageNeverPull' } })), 'egress-verify-r-0'), { state: 'stuck' });
+  t.match(ephemeralProgress(status(probe({ waiting: { reason: 'ImagePullBackOff', message: 'm' } })), 'egress-verify-r-0'), {
+    state: 'pending',
+    reason: 'ImagePullBackOff: m',
+  });
+  t.match(ephemeralProgress({ ...status([]), status: { phase: 'Succeeded' } }, 'egress-verify-r-0'), {
+    state: 'stuck',
+    reason: /Succeeded/,
   });
 });

@@ -8,6 +8,7 @@ import type { PolicyRead } from '../kube/policies.js';
 import { type Endpoint, egressPoliciesFor, POLICY_KINDS } from '../kube/policy-kinds.js';
 import type { Labels } from '../kube/selector.js';
 import type { WorkloadTarget } from './target.js';
+import { liveDifferences, type TwinDifference } from './twin.js';
 
 export interface Permission {
   verb: string;
@@ -69,6 +70,9 @@ export const recordPermissions = (historyName: string): Permission[] => [
   { verb: 'update', resource: 'configmaps', name: historyName },
   { verb: 'create', resource: 'events', group: 'events.k8s.io' },
 ];
+
+/** `run --in-pod`: the probe is added to a live pod as an ephemeral container. */
+export const IN_POD_PERMISSIONS: readonly Permission[] = [{ verb: 'update', resource: 'pods', subresource: 'ephemeralcontainers' }];
 
 /** `run --evidence`: the cluster's identity and the probe pods' nodes. */
 export const EVIDENCE_PERMISSIONS: readonly Permission[] = [
@@ -150,6 +154,8 @@ export async function checkCompanion(kube: Kube, url: string, namespace: string,
  * The probe must be governed by exactly the egress policies, of every kind read, that govern the
  * live workload pods; otherwise it tests some other policy set. No egress policy at all means
  * bypasses are certain. A policy that cannot be evaluated is named, never counted as proven.
+ * Each live pod's network fields are compared with the twin: what differs is returned (it
+ * could decide egress, so the run can no longer pass).
  */
 export async function checkIdentity(
   kube: Kube,
@@ -157,7 +163,8 @@ export async function checkIdentity(
   probeLabels: Labels,
   read: PolicyRead,
   warnings: string[],
-): Promise<string[]> {
+): Promise<TwinDifference[]> {
+  const differences: TwinDifference[] = [];
   const endpoint = (labels: Labels, serviceAccount: string): Endpoint => ({
     namespace: target.namespace,
     labels,
@@ -182,6 +189,7 @@ export async function checkIdentity(
         `probe identity differs from pod ${pod.metadata?.name}: egress policies [${podSet.join(', ')}] select the pod, [${probeSet.join(', ')}] the probe`,
       );
     }
+    differences.push(...liveDifferences(target.twin, pod.metadata?.name ?? '', { metadata: pod.metadata ?? {}, spec: pod.spec }));
     if (sa !== (target.serviceAccountName ?? 'default'))
       warnings.push(`pod ${pod.metadata?.name} runs as service account ${sa}, not ${target.serviceAccountName ?? 'default'}`);
   }
@@ -190,5 +198,26 @@ export async function checkIdentity(
   if (probeSet.length === 0) {
     warnings.push(`no egress policy of any kind read selects ${target.description}: egress is unrestricted, expect bypasses`);
   }
-  return probeSet;
+  return differences;
+}
+
+/** Pod Security levels that forbid hostNetwork. */
+const NO_HOST_NETWORK = new Set(['baseline', 'restricted']);
+
+/**
+ * --host-network-probe: the probe pod needs hostNetwork, which only the "privileged" Pod Security
+ * level admits. Said before any pod is created; an unreadable namespace leaves it to admission.
+ */
+export async function checkHostNetworkAllowed(kube: Kube, namespace: string): Promise<void> {
+  let level: string | undefined;
+  try {
+    level = (await kube.core.readNamespace({ name: namespace })).metadata?.labels?.['pod-security.kubernetes.io/enforce'];
+  } catch (err) {
+    if ((err as { code?: number }).code === 403) return;
+    throw kubeError(`reading namespace ${namespace}`, err);
+  }
+  if (level !== undefined && NO_HOST_NETWORK.has(level))
+    throw new UsageError(
+      `--host-network-probe: namespace ${namespace} enforces Pod Security "${level}", which forbids hostNetwork; the node's network cannot be probed there`,
+    );
 }

@@ -1,7 +1,8 @@
 import t from 'tap';
-import { buildProbePod, buildRunObject, NEVER_READY_GATE, planKey, RUN_LABEL } from './probe-pod.js';
+import { buildEphemeralProbe, buildProbePod, buildRunObject, NEVER_READY_GATE, planKey, RUN_LABEL } from './probe-pod.js';
 import type { WorkloadTarget } from './target.js';
 import { withoutControllerHashes } from './target.js';
+import { networkTwin } from './twin.js';
 
 const target: WorkloadTarget = {
   namespace: 'production-agents',
@@ -10,6 +11,7 @@ const target: WorkloadTarget = {
   proxyEnv: [{ name: 'HTTPS_PROXY', value: 'http://egress-guardian-svc:8080' }],
   serviceAccountName: 'data-processor',
   liveSelector: 'role=agent-workload',
+  twin: networkTwin({}),
 };
 const pod = buildProbePod({
   runId: 'r1',
@@ -63,4 +65,62 @@ t.test('Pod Security "restricted", no service account token, bounded in time and
   t.match(spec?.affinity?.nodeAffinity?.requiredDuringSchedulingIgnoredDuringExecution?.nodeSelectorTerms, [
     { matchFields: [{ key: 'metadata.name', values: ['node-a'] }] },
   ]);
+});
+
+t.test('the probe is the network twin: DNS, host aliases, runtime, CNI annotations, node constraints', async (t) => {
+  const twin = networkTwin({
+    metadata: { annotations: { 'k8s.v1.cni.cncf.io/networks': 'macvlan-conf', 'example.com/other': 'x' } },
+    spec: {
+      hostNetwork: true,
+      dnsPolicy: 'ClusterFirstWithHostNet',
+      hostAliases: [{ ip: '203.0.113.10', hostnames: ['outside.example'] }],
+      runtimeClassName: 'gvisor',
+      nodeSelector: { pool: 'agents' },
+      tolerations: [{ key: 'agents', operator: 'Exists' }],
+      containers: [{ name: 'app' }],
+    },
+  });
+  const probe = buildProbePod({
+    runId: 'r2',
+    index: 0,
+    target: { ...target, twin },
+    image: 'i',
+    imagePullPolicy: 'Never',
+    planKey: planKey(0),
+    runObject: { name: 'o', uid: 'u' },
+    activeDeadlineSeconds: 60,
+    settleMs: 0,
+  });
+  t.match(probe.spec, {
+    hostNetwork: true,
+    dnsPolicy: 'ClusterFirstWithHostNet',
+    hostAliases: [{ ip: '203.0.113.10' }],
+    runtimeClassName: 'gvisor',
+    nodeSelector: { pool: 'agents' },
+    tolerations: [{ key: 'agents' }],
+  });
+  t.equal(probe.metadata?.annotations?.['k8s.v1.cni.cncf.io/networks'], 'macvlan-conf');
+  t.notOk(probe.metadata?.annotations?.['example.com/other'], 'only annotations CNIs act on');
+  t.match(
+    probe.spec?.containers[0]?.securityContext,
+    { allowPrivilegeEscalation: false, runAsNonRoot: true },
+    'still restricted otherwise',
+  );
+});
+
+t.test('--in-pod: the ephemeral probe is restricted on its own and mounts nothing', async (t) => {
+  const c = buildEphemeralProbe({ runId: 'r3-0', target, image: 'i', imagePullPolicy: 'Never', planJson: '{"version":1}', settleMs: 2000 });
+  t.equal(c.name, 'egress-verify-r3-0');
+  t.match(c.securityContext, {
+    allowPrivilegeEscalation: false,
+    readOnlyRootFilesystem: true,
+    runAsNonRoot: true,
+    runAsUser: 65532,
+    capabilities: { drop: ['ALL'] },
+    seccompProfile: { type: 'RuntimeDefault' },
+  });
+  t.notOk(c.volumeMounts, 'no service account token, no volume of the workload');
+  t.match(c.env, [{ name: 'EGRESS_VERIFY_PLAN', value: '{"version":1}' }, { name: 'HTTPS_PROXY' }]);
+  t.same(c.args, ['probe', '--termination-log', '/dev/termination-log', '--settle-ms', '2000'], 'the plan comes from the environment');
+  t.same(c.securityContext, pod.spec?.containers[0]?.securityContext, 'the same restricted process as in a probe pod');
 });

@@ -4,8 +4,10 @@
  * ownerReference of its own so no ReplicaSet adopts it, no controller hash labels, and a
  * readiness gate nothing satisfies so it never joins the workload's Service endpoints.
  */
-import type { V1ConfigMap, V1OwnerReference, V1Pod } from '@kubernetes/client-node';
+import type { V1ConfigMap, V1EphemeralContainer, V1OwnerReference, V1Pod } from '@kubernetes/client-node';
+import { PLAN_ENV } from '../../probes/plan.js';
 import type { WorkloadTarget } from './target.js';
+import { copiedNetworkFields, twinPlacement } from './twin.js';
 
 export const RUN_LABEL = 'egress-verify.dev/run';
 export const MANAGED_BY = 'app.kubernetes.io/managed-by';
@@ -60,6 +62,50 @@ export function buildRunObject(runId: string, namespace: string, plans: readonly
   };
 }
 
+type ProbeProcessInput = Pick<ProbePodInput, 'target' | 'image' | 'imagePullPolicy' | 'settleMs'>;
+
+/** The probe process as a container: the same in a probe pod and as an ephemeral container (--in-pod). */
+function probeProcess(
+  input: ProbeProcessInput,
+  planArgs: readonly string[],
+  planEnv: NonNullable<V1EphemeralContainer['env']>,
+): Omit<V1EphemeralContainer, 'name'> {
+  return {
+    image: input.image,
+    imagePullPolicy: input.imagePullPolicy,
+    args: ['probe', ...planArgs, '--termination-log', TERMINATION_LOG, '--settle-ms', String(input.settleMs)],
+    env: [...planEnv, ...input.target.proxyEnv],
+    terminationMessagePath: TERMINATION_LOG,
+    terminationMessagePolicy: 'File',
+    // Restricted on its own: an ephemeral container gets no pod-level defaults of ours.
+    securityContext: {
+      allowPrivilegeEscalation: false,
+      readOnlyRootFilesystem: true,
+      runAsNonRoot: true,
+      runAsUser: 65532,
+      runAsGroup: 65532,
+      capabilities: { drop: ['ALL'] },
+      seccompProfile: { type: 'RuntimeDefault' },
+    },
+  };
+}
+
+/** The ephemeral container's name in the workload pod: one per run, so a rerun never collides. */
+const ephemeralProbeName = (runId: string): string => `egress-verify-${runId}`;
+
+/** The kernel's limit on one environment string: the ephemeral probe's plan must fit in it. */
+export const EPHEMERAL_PLAN_MAX_BYTES = 128 * 1024 - PLAN_ENV.length - 2;
+
+/**
+ * `--in-pod`: the probe as an ephemeral container of a live workload pod, sharing its network
+ * namespace. It can mount none of our volumes (only the pod's own), so its plan travels in its
+ * environment; it mounts nothing (no service account token) and stays in the pod's spec until
+ * the pod is replaced: Kubernetes cannot remove an ephemeral container.
+ */
+export function buildEphemeralProbe(input: ProbeProcessInput & { runId: string; planJson: string }): V1EphemeralContainer {
+  return { name: ephemeralProbeName(input.runId), ...probeProcess(input, [], [{ name: PLAN_ENV, value: input.planJson }]) };
+}
+
 export function buildProbePod(input: ProbePodInput): V1Pod {
   const { target, runId } = input;
   return {
@@ -69,7 +115,7 @@ export function buildProbePod(input: ProbePodInput): V1Pod {
       name: `egress-verify-${runId}-${input.index}`,
       namespace: target.namespace,
       labels: probeLabels(target, runId),
-      annotations: { 'egress-verify.dev/target': target.description },
+      annotations: { ...target.twin.annotations, 'egress-verify.dev/target': target.description },
       ownerReferences: [runObjectOwner(input.runObject)],
     },
     spec: {
@@ -79,17 +125,9 @@ export function buildProbePod(input: ProbePodInput): V1Pod {
       enableServiceLinks: false,
       ...(target.serviceAccountName ? { serviceAccountName: target.serviceAccountName } : {}),
       readinessGates: [{ conditionType: NEVER_READY_GATE }],
-      ...(input.node
-        ? {
-            affinity: {
-              nodeAffinity: {
-                requiredDuringSchedulingIgnoredDuringExecution: {
-                  nodeSelectorTerms: [{ matchFields: [{ key: 'metadata.name', operator: 'In', values: [input.node] }] }],
-                },
-              },
-            },
-          }
-        : {}),
+      // The network twin: what decides where the workload's packets go, and where it can land.
+      ...copiedNetworkFields(target.twin),
+      ...twinPlacement(target.twin, input.node),
       securityContext: {
         runAsNonRoot: true,
         runAsUser: 65532,
@@ -99,28 +137,8 @@ export function buildProbePod(input: ProbePodInput): V1Pod {
       containers: [
         {
           name: 'probe',
-          image: input.image,
-          imagePullPolicy: input.imagePullPolicy,
-          args: [
-            'probe',
-            '--plan',
-            `${PLAN_DIR}/${PLAN_FILE}`,
-            '--termination-log',
-            TERMINATION_LOG,
-            '--settle-ms',
-            String(input.settleMs),
-          ],
-          env: target.proxyEnv,
+          ...probeProcess(input, ['--plan', `${PLAN_DIR}/${PLAN_FILE}`], []),
           volumeMounts: [{ name: 'plan', mountPath: PLAN_DIR, readOnly: true }],
-          terminationMessagePath: TERMINATION_LOG,
-          terminationMessagePolicy: 'File',
-          securityContext: {
-            allowPrivilegeEscalation: false,
-            readOnlyRootFilesystem: true,
-            runAsNonRoot: true,
-            capabilities: { drop: ['ALL'] },
-            seccompProfile: { type: 'RuntimeDefault' },
-          },
           resources: {
             requests: { cpu: '50m', memory: '64Mi' },
             limits: { cpu: '500m', memory: '256Mi' },

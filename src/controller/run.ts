@@ -9,9 +9,18 @@ import { InfrastructureError, UsageError } from '../errors.js';
 import { apiStatus, isNotFound, type Kube, kubeCall, kubeError } from '../kube/client.js';
 import { log } from '../log.js';
 import { summarize } from '../report/report.js';
-import { type PodProgress, podProgress } from './pod-progress.js';
+import { attachProbes, waitForEphemeral } from './in-pod.js';
+import { type PodProgress, type PodState, type Probe, podProgress } from './pod-progress.js';
 import { errorResult, errorResults, type PodRef, resultsFromLog } from './probe-output.js';
-import { buildProbePod, buildRunObject, planKey, probeLabels, RUN_LABEL, RUN_OBJECT_MAX_BYTES } from './probe-pod.js';
+import {
+  buildProbePod,
+  buildRunObject,
+  EPHEMERAL_PLAN_MAX_BYTES,
+  planKey,
+  probeLabels,
+  RUN_LABEL,
+  RUN_OBJECT_MAX_BYTES,
+} from './probe-pod.js';
 import type { WorkloadTarget } from './target.js';
 
 export interface RunSettings {
@@ -20,6 +29,8 @@ export interface RunSettings {
   image: string;
   imagePullPolicy: 'Always' | 'IfNotPresent' | 'Never';
   perNode: boolean;
+  /** The probe as an ephemeral container of a live workload pod (an exact twin that leaves a trace). */
+  inPod: boolean;
   /** How long a probe pod may take to start before its Kubernetes reason is reported. */
   startTimeoutMs: number;
   settleMs: number;
@@ -77,11 +88,14 @@ async function deleteQuietly(call: () => Promise<unknown>): Promise<void> {
   }
 }
 
-async function schedulableNodes(kube: Kube): Promise<string[]> {
-  const nodes = await kubeCall('listing nodes for --per-node', () => kube.core.listNode());
-  const names = nodes.items.filter((n) => n.spec?.unschedulable !== true).map((n) => n.metadata?.name ?? '');
-  if (names.length === 0) throw new InfrastructureError('--per-node: no schedulable node');
-  return names;
+/** --per-node: every node that runs a pod of the workload (other nodes may route differently, but the workload is not there). */
+async function workloadNodes(kube: Kube, target: WorkloadTarget): Promise<string[]> {
+  const pods = await kubeCall(`listing the pods of ${target.description} for --per-node`, () =>
+    kube.core.listNamespacedPod({ namespace: target.namespace, labelSelector: target.liveSelector }),
+  );
+  const nodes = pods.items.filter((p) => !p.metadata?.labels?.[RUN_LABEL]).flatMap((p) => (p.spec?.nodeName ? [p.spec.nodeName] : []));
+  if (nodes.length === 0) throw new InfrastructureError(`--per-node: no pod of ${target.description} runs on a node`);
+  return [...new Set(nodes)].sort();
 }
 
 export async function runProbes(kube: Kube, settings: RunSettings): Promise<RunOutcome> {
@@ -95,24 +109,35 @@ export async function runProbes(kube: Kube, settings: RunSettings): Promise<RunO
   const longestCheckMs = Math.max(...settings.workloads.flatMap((w) => w.plan.checks.map((c) => c.deadlineMs)));
   // The probe retries must-succeed checks within their deadline; the rest is start-up slack.
   const activeDeadlineSeconds = Math.ceil((settings.startTimeoutMs + settings.settleMs + longestCheckMs) / 1000) + 30;
-  const nodes: (string | undefined)[] = settings.perNode ? await schedulableNodes(kube) : [undefined];
   const plans = settings.workloads.map((w) => JSON.stringify(w.plan));
   const planBytes = plans.reduce((n, p) => n + Buffer.byteLength(p), 0);
   if (planBytes > RUN_OBJECT_MAX_BYTES)
     throw new UsageError(`the plans take ${planBytes} bytes, more than the ${RUN_OBJECT_MAX_BYTES} a run's ConfigMap can hold`);
+  const largest = Math.max(...plans.map((p) => Buffer.byteLength(p)));
+  if (settings.inPod && largest > EPHEMERAL_PLAN_MAX_BYTES)
+    throw new UsageError(
+      `--in-pod: a plan of ${largest} bytes does not fit the ephemeral probe's environment (${EPHEMERAL_PLAN_MAX_BYTES})`,
+    );
 
   const runObject = await kubeCall(`creating the run object in ${namespace}`, () =>
     kube.core.createNamespacedConfigMap({ namespace, body: buildRunObject(runId, namespace, plans, controllerPodOwner(namespace)) }),
   );
   const owner = { name: runObject.metadata?.name ?? '', uid: runObject.metadata?.uid ?? '' };
   // Recorded before each create, so that cleanup deletes whatever a cut-off create left.
-  const planOf = new Map<string, { plan: ProbePlan; workload: string }>();
+  const probes = new Map<string, Probe>();
   try {
     for (const [w, { target, plan }] of settings.workloads.entries()) {
+      const planJson = plans[w] ?? '';
+      if (settings.inPod) {
+        for (const probe of await attachProbes(kube, settings, { runId, index: probes.size, target, plan, planJson }))
+          probes.set(`${probe.pod}/${probe.container}`, probe);
+        continue;
+      }
+      const nodes: (string | undefined)[] = settings.perNode ? await workloadNodes(kube, target) : [undefined];
       for (const node of nodes) {
         const pod = buildProbePod({
           runId,
-          index: planOf.size,
+          index: probes.size,
           target,
           image: settings.image,
           imagePullPolicy: settings.imagePullPolicy,
@@ -122,27 +147,41 @@ export async function runProbes(kube: Kube, settings: RunSettings): Promise<RunO
           settleMs: settings.settleMs,
           ...(node ? { node } : {}),
         });
-        planOf.set(pod.metadata?.name ?? '', { plan, workload: target.description });
-        await kubeCall(`creating probe pod ${pod.metadata?.name}`, () => kube.core.createNamespacedPod({ namespace, body: pod }));
+        const name = pod.metadata?.name ?? '';
+        probes.set(name, { pod: name, container: 'probe', plan, workload: target.description });
+        await kubeCall(`creating probe pod ${name}`, () => kube.core.createNamespacedPod({ namespace, body: pod }));
       }
     }
-    const finished = await watchUntilDone(kube, namespace, runId, [...planOf.keys()], settings, activeDeadlineSeconds * 1000);
+    const finished = settings.inPod
+      ? await waitForEphemeral(kube, namespace, probes, settings, activeDeadlineSeconds * 1000)
+      : await watchUntilDone(kube, namespace, runId, [...probes.keys()], settings, activeDeadlineSeconds * 1000);
     const results: CheckResult[] = [];
     const pods: RunOutcome['pods'] = [];
     const podObjects: V1Pod[] = [];
-    for (const [name, { plan, workload }] of planOf) {
-      const state: PodState = finished.get(name) ?? { progress: { state: 'pending' } };
+    for (const [key, { pod: name, container, plan, workload }] of probes) {
+      const state: PodState = finished.get(key) ?? { progress: { state: 'pending' } };
       const where: PodRef = { pod: name, ...(state.node ? { node: state.node } : {}), workload };
-      pods.push({ name, ...(state.node ? { node: state.node } : {}), outcome: describe(state.progress) });
+      const outcome = describe(state.progress);
+      pods.push({
+        name,
+        ...(state.node ? { node: state.node } : {}),
+        outcome: settings.inPod ? `ephemeral container ${container} ${outcome}` : outcome,
+      });
       if (state.object) podObjects.push(state.object);
-      const own = await collect(kube, namespace, plan, where, state.progress);
+      const own = await collect(kube, namespace, plan, where, state.progress, container);
       results.push(...own);
       settings.onProgress?.(name, verdictLine(own));
     }
-    const imageId = podObjects.flatMap((p) => p.status?.containerStatuses ?? []).find((c) => c.imageID)?.imageID;
+    const probeStatuses = podObjects.flatMap((p) =>
+      [...(p.status?.containerStatuses ?? []), ...(p.status?.ephemeralContainerStatuses ?? [])].filter((c) =>
+        [...probes.values()].some((probe) => probe.pod === p.metadata?.name && probe.container === c.name),
+      ),
+    );
+    const imageId = probeStatuses.find((c) => c.imageID)?.imageID;
     return { runId, results, pods, podObjects, ...(imageId && { imageId }), warnings };
   } finally {
-    await cleanup(kube, namespace, [...planOf.keys()], owner.name);
+    // --in-pod probes live in the workload's own pods, which are never deleted.
+    await cleanup(kube, namespace, settings.inPod ? [] : [...probes.keys()], owner.name);
   }
 }
 
@@ -171,12 +210,6 @@ async function cleanup(kube: Kube, namespace: string, pods: readonly string[], r
   // (and gets any whose creation was cut off before its name was recorded).
   await Promise.all(pods.map((name) => deleteQuietly(() => kube.core.deleteNamespacedPod({ name, namespace, gracePeriodSeconds: 0 }))));
   await deleteQuietly(() => kube.core.deleteNamespacedConfigMap({ name: runObjectName, namespace }));
-}
-
-interface PodState {
-  node?: string;
-  progress: PodProgress;
-  object?: V1Pod;
 }
 
 /**
@@ -278,11 +311,18 @@ function watchUntilDone(
   });
 }
 
-async function collect(kube: Kube, namespace: string, plan: ProbePlan, where: PodRef, progress: PodProgress): Promise<CheckResult[]> {
+async function collect(
+  kube: Kube,
+  namespace: string,
+  plan: ProbePlan,
+  where: PodRef,
+  progress: PodProgress,
+  container: string,
+): Promise<CheckResult[]> {
   if (progress.state !== 'done') return errorResults(plan, where, `probe pod ${describe(progress)}`);
   let logText: string | undefined;
   try {
-    logText = await kube.core.readNamespacedPodLog({ name: where.pod, namespace, container: 'probe' });
+    logText = await kube.core.readNamespacedPodLog({ name: where.pod, namespace, container });
   } catch (err) {
     log.warn({ pod: where.pod, err: apiStatus(err) ?? String(err) }, 'probe log unavailable; using the termination message');
   }

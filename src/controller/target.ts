@@ -1,11 +1,12 @@
 /**
  * The workload under test, as the probe must impersonate it: the pod template's labels, its
- * proxy environment and its service account, read from the API.
+ * proxy environment, its service account and its network twin, read from the API.
  */
 import type { V1Container, V1ObjectMeta, V1PodTemplateSpec } from '@kubernetes/client-node';
 import { UsageError } from '../errors.js';
 import { isNotFound, type Kube, kubeError } from '../kube/client.js';
 import { type Labels, selectorString } from '../kube/selector.js';
+import { type NetworkTwin, networkTwin } from './twin.js';
 
 export interface WorkloadTarget {
   namespace: string;
@@ -20,6 +21,8 @@ export interface WorkloadTarget {
   liveSelector: string;
   /** The object probe results are recorded against (events, evidence). */
   ref?: { apiVersion: string; kind: string; name: string; uid: string };
+  /** What else of the pod spec the probe copies, and how it differs from the workload. */
+  twin: NetworkTwin;
 }
 
 export const WORKLOAD_KINDS = ['deployment', 'statefulset', 'daemonset', 'cronjob', 'pod'] as const;
@@ -72,6 +75,7 @@ export function targetFromTemplate(
     ...(sa ? { serviceAccountName: sa } : {}),
     liveSelector: selectorString(labels),
     ...(ref ? { ref } : {}),
+    twin: networkTwin(template ?? {}),
   };
 }
 
@@ -103,7 +107,10 @@ export async function resolveWorkload(kube: Kube, namespace: string, workload: s
       }
       case 'pod': {
         const p = await kube.core.readNamespacedPod({ name, namespace });
-        const template: V1PodTemplateSpec = { metadata: { labels: p.metadata?.labels ?? {} }, spec: p.spec };
+        const template: V1PodTemplateSpec = {
+          metadata: { labels: p.metadata?.labels ?? {}, annotations: p.metadata?.annotations ?? {} },
+          spec: p.spec,
+        };
         return targetFromTemplate(namespace, description, template, ref('v1', 'Pod', p.metadata));
       }
     }

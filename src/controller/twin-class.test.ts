@@ -1,6 +1,7 @@
 import t from 'tap';
 import type { CheckResult, ProbePlan } from '../../probes/model.js';
 import type { WorkloadTarget } from './target.js';
+import { networkTwin } from './twin.js';
 import { fanOut, twinClasses, twinKey } from './twin-class.js';
 
 const plan: ProbePlan = {
@@ -14,6 +15,7 @@ const target = (name: string, over: Partial<WorkloadTarget> = {}): WorkloadTarge
   proxyEnv: [{ name: 'HTTPS_PROXY', value: 'http://companion:8080' }],
   liveSelector: `app=${name}`,
   ref: { apiVersion: 'apps/v1', kind: 'Deployment', name, uid: name },
+  twin: networkTwin({ spec: { containers: [{ name: 'app' }] } }),
   ...over,
 });
 const w = (name: string, over: Partial<WorkloadTarget> = {}, p: ProbePlan = plan) => ({ target: target(name, over), plan: p });
@@ -28,8 +30,17 @@ t.test('the key: what identifies a workload is left out, everything that decides
     ['proxy environment', { proxyEnv: [{ name: 'HTTPS_PROXY', value: 'http://other:8080' }] }],
   ];
   for (const [what, over] of differs) t.not(twinKey(w('x')), twinKey(w('y', over)), what);
-  // Fields the target grows later (pod network fields, node placement) count without a change here.
-  t.not(twinKey(w('x')), twinKey(w('y', { hostNetwork: true } as Partial<WorkloadTarget>)), 'any other field of the twin');
+  // The network twin: whatever it copies decides where the probe's packets go.
+  const twins: [string, Parameters<typeof networkTwin>[0]][] = [
+    ['hostNetwork', { spec: { containers: [{ name: 'app' }], hostNetwork: true } }],
+    ['dnsPolicy', { spec: { containers: [{ name: 'app' }], dnsPolicy: 'Default' } }],
+    [
+      'a Multus network',
+      { metadata: { annotations: { 'k8s.v1.cni.cncf.io/networks': 'macvlan' } }, spec: { containers: [{ name: 'app' }] } },
+    ],
+    ['node placement', { spec: { containers: [{ name: 'app' }], nodeSelector: { zone: 'b' } } }],
+  ];
+  for (const [what, template] of twins) t.not(twinKey(w('x')), twinKey(w('y', { twin: networkTwin(template) })), `the twin's ${what}`);
   t.not(twinKey(w('x')), twinKey(w('y', {}, { version: 1, checks: [] })), 'the plan');
 });
 

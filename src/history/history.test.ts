@@ -1,6 +1,7 @@
 import t from 'tap';
 import type { CheckResult, Verdict } from '../../probes/model.js';
 import type { WorkloadTarget } from '../controller/target.js';
+import { networkTwin } from '../controller/twin.js';
 import { diffRuns, runVerdicts } from '../report/diff.js';
 import { buildReport, type Report } from '../report/report.js';
 import {
@@ -23,6 +24,7 @@ const target = (name: string): WorkloadTarget & { ref: NonNullable<WorkloadTarge
   description: `deployment/${name}`,
   labels: { role: 'agent-workload' },
   proxyEnv: [],
+  twin: networkTwin({}),
   liveSelector: 'role=agent-workload',
   ref: { apiVersion: 'apps/v1', kind: 'Deployment', name, uid: `uid-${name}` },
 });

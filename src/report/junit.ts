@@ -30,7 +30,15 @@ export function renderJunit(report: Report): string {
     const tag = r.verdict === 'error' ? 'error' : 'failure';
     return `${open}\n      <${tag} type="${r.verdict}" message="${escapeXml(r.reason)}">${text}</${tag}>\n    </testcase>`;
   });
-  return document(report, { tests: s.total, failures: s.fail + s.inconclusive, errors: s.error, time: seconds(total) }, cases);
+  // Findings that decide the verdict are failures too, so a run that probed nothing is not green.
+  const deciding = (report.findings ?? [])
+    .filter((f) => f.decides !== undefined)
+    .map(
+      (f) =>
+        `    <testcase classname="egress-verify.twin" name="${escapeXml(`${f.ruleId} ${f.object.kind}/${f.object.name}`)}" time="0.000">\n      <failure type="${f.decides}" message="${escapeXml(f.fix)}">${escapeXml(f.message)}</failure>\n    </testcase>`,
+    );
+  const counts = { tests: s.total + deciding.length, failures: s.fail + s.inconclusive + deciding.length, errors: s.error };
+  return document(report, { ...counts, time: seconds(total) }, [...deciding, ...cases]);
 }
 
 /** An audit: one testcase per rule, a failure when it found something at or above fail-on. */

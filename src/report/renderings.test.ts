@@ -5,7 +5,7 @@ import type { CheckResult, Verdict } from '../../probes/model.js';
 import { reportValidator } from '../commands/report.js';
 import { renderJunit } from './junit.js';
 import { renderJsonLines, renderTerminationMessage, TERMINATION_MESSAGE_LIMIT } from './lines.js';
-import { buildReport, overallVerdict } from './report.js';
+import { type AuditFinding, buildReport, overallVerdict, runVerdict } from './report.js';
 import { renderTap } from './tap.js';
 
 const result = (id: string, verdict: Verdict): CheckResult => ({
@@ -33,6 +33,24 @@ t.test('overall verdict: fail > error > inconclusive > pass; nothing proven is n
   t.equal(overallVerdict([result('a', 'pass')]), 'pass');
   t.equal(overallVerdict([]), 'inconclusive');
   t.same(report.summary, { total: 4, pass: 1, fail: 1, inconclusive: 1, error: 1 });
+});
+
+t.test("a run's verdict: a finding that decides it makes it worse, never better", async (t) => {
+  const decides = (d: AuditFinding['decides']): AuditFinding => ({
+    ruleId: 'twin-inexact',
+    severity: 'low',
+    message: 'm',
+    fix: 'f',
+    object: { kind: 'Deployment', name: 'x' },
+    ...(d ? { decides: d } : {}),
+  });
+  const passing = [result('a', 'pass')];
+  t.equal(runVerdict(passing, []), 'pass');
+  t.equal(runVerdict(passing, [decides(undefined)]), 'pass', 'an explaining finding does not decide');
+  t.equal(runVerdict(passing, [decides('inconclusive')]), 'inconclusive', 'an inexact twin is never a pass');
+  t.equal(runVerdict([], [decides('fail')]), 'fail', 'host-network fails before any probing');
+  t.equal(runVerdict([result('a', 'fail')], [decides('inconclusive')]), 'fail');
+  t.equal(runVerdict([result('a', 'error')], [decides('inconclusive')]), 'error');
 });
 
 t.test('the JSON report matches the published schema', async (t) => {
@@ -98,4 +116,32 @@ t.test('the termination message stays within 4 KiB and says when it cut the list
     truncated: false,
     notPassed: ['fail:tcp/b#1', 'inconclusive:tcp/c', 'error:tcp/d'],
   });
+});
+
+t.test('a run that fails before probing (host-network) is a failing test point, never "1..0"', async (t) => {
+  const finding: AuditFinding = {
+    ruleId: 'host-network',
+    severity: 'critical',
+    message: 'deployment/x: hostNetwork: true',
+    fix: 'Remove hostNetwork.',
+    object: { kind: 'Deployment', namespace: 'ns', name: 'x' },
+    decides: 'fail',
+  };
+  const run = {
+    ...buildReport('run', [], new Date(0), new Date(1)),
+    verdict: runVerdict([], [finding]),
+    findings: [finding],
+    subject: { twins: [{ workload: 'deployment/x', copied: ['hostNetwork'], differences: [] }] },
+  };
+  const tap = renderTap(run);
+  t.match(tap, /^1\.\.1$/m);
+  t.match(tap, /^not ok 1 - host-network Deployment\/x$/m);
+  t.match(tap, /^# twin: deployment\/x: copied hostNetwork$/m);
+  const parser = new Parser();
+  const done = new Promise<{ ok: boolean; fail: number }>((resolve) => parser.on('complete', resolve));
+  parser.end(tap);
+  t.match(await done, { ok: false, fail: 1 });
+  t.match(renderJunit(run), /failures="1"[\s\S]*<failure type="fail"/);
+  const validate = reportValidator();
+  t.ok(validate(JSON.parse(JSON.stringify(run))), JSON.stringify(validate.errors));
 });

@@ -52,6 +52,11 @@ export interface AuditFinding {
   object: { kind: string; namespace?: string; name: string };
   /** File (or "-" for stdin) and 1-based line of the object's first line. */
   location?: { file: string; line: number };
+  /**
+   * `run` only: the probe could not be the workload's twin, so this finding bounds the verdict
+   * (a workload NetworkPolicy cannot restrict fails; an inexact twin is never a pass).
+   */
+  decides?: 'fail' | 'inconclusive';
 }
 
 export const isBlocking = (f: AuditFinding, failOn: Severity): boolean => severityRank(f.severity) >= severityRank(failOn);
@@ -79,6 +84,14 @@ export interface Subject {
   pods?: { name: string; node?: string; outcome?: string; standsFor?: string[] }[];
   /** The egress policies of every kind read (the namespace's and cluster-scoped) as they were during the run. */
   networkPolicies?: PolicySnapshot[];
+  /** Per workload: what the probe copied from it, and every difference with its reason. */
+  twins?: TwinReport[];
+}
+
+export interface TwinReport {
+  workload: string;
+  copied: string[];
+  differences: { field: string; workload: string; probe: string; reason: string; decidesEgress: boolean }[];
 }
 
 export interface PolicySnapshot {
@@ -98,6 +111,14 @@ export function overallVerdict(results: readonly CheckResult[]): Verdict {
     if (results.some((r) => r.verdict === v)) return v;
   }
   return 'pass';
+}
+
+const VERDICT_RANK: readonly Verdict[] = ['pass', 'inconclusive', 'error', 'fail'];
+
+/** A run's verdict: its results', made worse by any finding that decides it (see AuditFinding.decides). */
+export function runVerdict(results: readonly CheckResult[], findings: readonly AuditFinding[]): Verdict {
+  const decided = findings.flatMap((f) => (f.decides ? [f.decides] : []));
+  return [overallVerdict(results), ...decided].reduce((a, b) => (VERDICT_RANK.indexOf(b) > VERDICT_RANK.indexOf(a) ? b : a));
 }
 
 /** "8 pass, 2 fail, 0 inconclusive, 0 error": the counts as the summaries people read say them. */

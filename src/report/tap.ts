@@ -11,17 +11,34 @@ export function renderTap(report: Report): string {
   if (report.command === 'audit') return renderAuditTap(report, report.findings ?? []);
   const warnings = (report.warnings ?? []).map((w) => `# warning: ${w.replace(/\n/g, ' ')}`);
   // A run carries the live audit's findings: they explain a verdict, they are not test points.
-  const findings = (report.findings ?? []).map(
-    (f) => `# finding: ${f.severity} ${f.ruleId} ${f.object.kind}/${f.object.name}: ${f.message.replace(/\n/g, ' ')}`,
-  );
-  const lines = ['TAP version 14', ...warnings, ...findings, `1..${report.results.length}`];
+  // A finding that decides the verdict (the probe could not be the twin) is one, never "ok":
+  // a run that probed nothing must not read "1..0", which TAP consumers count as passed.
+  const deciding = (report.findings ?? []).filter((f) => f.decides !== undefined);
+  const findings = (report.findings ?? [])
+    .filter((f) => f.decides === undefined)
+    .map((f) => `# finding: ${f.severity} ${f.ruleId} ${f.object.kind}/${f.object.name}: ${f.message.replace(/\n/g, ' ')}`);
+  const twins = (report.subject?.twins ?? []).flatMap((tw) => [
+    `# twin: ${tw.workload}: copied ${tw.copied.join(', ')}`,
+    ...tw.differences.map(
+      (d) =>
+        `# twin: ${tw.workload}: ${d.field} differs (${d.decidesEgress ? 'could decide egress' : 'does not decide egress'}): ${d.reason}`,
+    ),
+  ]);
+  const lines = ['TAP version 14', ...warnings, ...twins, ...findings, `1..${report.results.length + deciding.length}`];
+  deciding.forEach((f, i) => {
+    lines.push(`not ok ${i + 1} - ${escapeDescription(`${f.ruleId} ${f.object.kind}/${f.object.name}`)}`);
+    lines.push('  ---');
+    const block = { verdict: f.decides, severity: f.severity, reason: f.message, fix: f.fix };
+    for (const line of dump(block, { lineWidth: -1, noRefs: true }).trimEnd().split('\n')) lines.push(`  ${line}`);
+    lines.push('  ...');
+  });
   // A run over several workloads reads as a section per workload.
   const sections = new Set(report.results.map((r) => r.workload)).size > 1;
   report.results.forEach((r, i) => {
     if (sections && r.workload !== report.results[i - 1]?.workload) lines.push(`# workload: ${r.workload ?? '(none)'}`);
     const status = r.verdict === 'pass' ? 'ok' : 'not ok';
     // Several probe pods report the same check ids: the pod tells them apart.
-    lines.push(`${status} ${i + 1} - ${escapeDescription(r.pod ? `${r.id} [${r.pod}]` : r.id)}`);
+    lines.push(`${status} ${deciding.length + i + 1} - ${escapeDescription(r.pod ? `${r.id} [${r.pod}]` : r.id)}`);
     lines.push('  ---');
     for (const line of dump(diagnostic(r), { lineWidth: -1, noRefs: true }).trimEnd().split('\n')) lines.push(`  ${line}`);
     lines.push('  ...');

@@ -196,6 +196,9 @@ export const LAB_RUN_ARGS: readonly string[] = [
   'secret/guardian-tls-ca:ca.pem',
 ];
 
+/** The lab's run arguments with the start timeout every cluster suite uses. */
+export const LAB_RUN_BASE: readonly string[] = [...LAB_RUN_ARGS, '--start-timeout', '60'];
+
 export interface CliRun extends Result {
   report?: Report;
 }
@@ -211,6 +214,11 @@ export function runCli(args: string[], scratch: string, timeoutMs = 180_000): Cl
     report = undefined;
   }
   return { ...r, ...(report ? { report } : {}) };
+}
+
+/** `egress-verify run` on the lab: TAP on stdout, and the JSON report read back (absent when none was written). */
+export function runEgressVerify(scratch: string, args: readonly string[], timeoutMs = 180_000): CliRun {
+  return runCli([...LAB_RUN_BASE, ...args], scratch, timeoutMs);
 }
 
 export const probePods = (ns = REFERENCE_NS): string[] =>
@@ -235,6 +243,16 @@ export async function withWideOpenEgress<T>(fn: () => Promise<T>, ns = REFERENCE
     kc(['-n', ns, 'replace', '-f', '-'], { input: dump(restored) });
     await sleep(3000);
   }
+}
+
+/** Scales the companion to 0 and waits its pods gone; returns what scales it back and waits it ready. */
+export function scaleCompanionToZero(ns = REFERENCE_NS): () => void {
+  kc(['-n', ns, 'scale', 'deployment/egress-guardian', '--replicas=0']);
+  kc(['-n', ns, 'wait', '--for=delete', 'pod', '-l', 'app=egress-guardian', '--timeout=90s'], { timeoutMs: 100_000 });
+  return () => {
+    kc(['-n', ns, 'scale', 'deployment/egress-guardian', '--replicas=1']);
+    kc(['-n', ns, 'rollout', 'status', 'deployment/egress-guardian', '--timeout=120s'], { timeoutMs: 130_000 });
+  };
 }
 
 /**

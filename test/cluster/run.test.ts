@@ -24,7 +24,7 @@ import {
   kc,
   kubectl,
   LAB_CATALOGUE,
-  LAB_RUN_ARGS,
+  LAB_RUN_BASE,
   PROBE_IMAGE,
   pointAtLab,
   probePods,
@@ -33,6 +33,7 @@ import {
   run,
   runCli,
   runVersionPod,
+  scaleCompanionToZero,
   sleep,
   withWideOpenEgress,
 } from './cluster.js';
@@ -46,7 +47,7 @@ const NS = REFERENCE_NS;
 const scratch = mkdtempSync(join(tmpdir(), 'ev-run-'));
 t.teardown(() => rmSync(scratch, { recursive: true, force: true }));
 
-const BASE_ARGS = [...LAB_RUN_ARGS, '--start-timeout', '60'];
+const BASE_ARGS = LAB_RUN_BASE;
 
 const egressVerify = (args: string[], timeoutMs = 180_000): CliRun => runCli([...BASE_ARGS, ...args], scratch, timeoutMs);
 
@@ -136,12 +137,7 @@ t.test('the live audit: the reference namespace is clean, a wide-open policy is 
 });
 
 t.test('the live audit: a companion scaled to zero has no ready endpoint', async (t) => {
-  t.teardown(() => {
-    kc(['-n', NS, 'scale', 'deployment/egress-guardian', '--replicas=1']);
-    kc(['-n', NS, 'rollout', 'status', 'deployment/egress-guardian', '--timeout=120s'], { timeoutMs: 130_000 });
-  });
-  kc(['-n', NS, 'scale', 'deployment/egress-guardian', '--replicas=0']);
-  kc(['-n', NS, 'wait', '--for=delete', 'pod', '-l', 'app=egress-guardian', '--timeout=90s'], { timeoutMs: 100_000 });
+  t.teardown(scaleCompanionToZero());
   const file = join(scratch, 'audit-no-companion.json');
   const r = run('node', [CLI, 'audit', '--kubeconfig', KUBECONFIG, '-n', NS, '--fail-on', 'medium', '-o', `json=${file}`], {
     timeoutMs: 60_000,
