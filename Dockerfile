@@ -27,7 +27,7 @@ WORKDIR /app
 COPY --from=build /app/package.json ./
 COPY --from=build /app/node_modules ./node_modules
 COPY --from=build /app/dist ./dist
-COPY probes/catalogue.yaml probes/catalogue.schema.json probes/plan.schema.json ./probes/
+COPY probes/catalogue.yaml probes/catalogue.schema.json probes/plan.schema.json probes/wire.schema.json ./probes/
 COPY reports/report.schema.json ./reports/
 ENV NODE_ENV=production
 # Pod Security "restricted": a numeric non-root user, and nothing written to the image.

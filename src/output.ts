@@ -4,10 +4,10 @@
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
+import { renderJsonLines } from '../probes/wire.js';
 import { UsageError } from './errors.js';
 import { renderHtml } from './report/html.js';
 import { renderJunit } from './report/junit.js';
-import { renderJsonLines } from './report/lines.js';
 import { renderMarkdown } from './report/markdown.js';
 import type { Report } from './report/report.js';
 import { renderSarif } from './report/sarif.js';

@@ -4,7 +4,8 @@ import { fileURLToPath } from 'node:url';
 import t from 'tap';
 import { auditObjects } from './audit.js';
 import { RULE_IDS, RULES } from './catalogue.js';
-import { readManifests } from './manifests.js';
+import { auditedCount } from './inventory.js';
+import { type ManifestObject, parseManifests, readManifests } from './manifests.js';
 import { RULE_CHECKS } from './rules.js';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
@@ -77,3 +78,33 @@ for (const file of brokenFiles) {
     t.same(got, expected);
   });
 }
+
+/** An object as the live audit shapes it. */
+const live = (kind: string, name: string, body: Record<string, unknown> = {}): ManifestObject => ({
+  apiVersion: kind === 'EndpointSlice' ? 'discovery.k8s.io/v1' : 'v1',
+  kind,
+  name,
+  namespace: 'production-agents',
+  body: { kind, metadata: { name, namespace: 'production-agents' }, ...body },
+  location: { file: `cluster:production-agents/${kind}/${name}`, line: 1 },
+});
+
+t.test('what counts as something to audit: workloads, Services, NetworkPolicies; an empty namespace is nothing', async (t) => {
+  t.equal(auditedCount([live('Namespace', 'production-agents')]), 0, 'a live audit of an empty namespace');
+  t.equal(auditedCount([live('ConfigMap', 'c'), live('EndpointSlice', 's')]), 0);
+  t.equal(auditedCount(parseManifests('package.json', '{"name": "package", "version": "1.0.0"}').objects), 0, 'JSON, not Kubernetes');
+  t.equal(auditedCount(readManifests([join(fixtures, 'good')]).objects), 5);
+});
+
+t.test('a companion scaled to 0 (EndpointSlice endpoints: null) is a finding, not a crash', async (t) => {
+  const objects = readManifests([join(fixtures, 'good')]).objects;
+  const slice = live('EndpointSlice', 'egress-guardian-svc-abcde', {
+    metadata: { name: 'egress-guardian-svc-abcde', labels: { 'kubernetes.io/service-name': 'egress-guardian-svc' } },
+    addressType: 'IPv4',
+    endpoints: null,
+  });
+  t.match(
+    auditObjects([...objects, slice]).filter((f) => f.ruleId === 'companion-no-ready-endpoints'),
+    [{ object: { kind: 'Service', name: 'egress-guardian-svc' }, message: /no ready endpoint in 1 EndpointSlice/ }],
+  );
+});

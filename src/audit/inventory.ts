@@ -138,6 +138,11 @@ export function serviceKeyFor(host: string, fromNamespace: string): string | und
   return key(namespace, name);
 }
 
+/** How many objects the rules judge: pod templates, Services, NetworkPolicies (a Namespace alone says nothing). */
+export function auditedCount(objects: readonly ManifestObject[]): number {
+  return objects.filter((o) => o.kind === 'Service' || o.kind === 'NetworkPolicy' || TEMPLATE_PATHS[o.kind] !== undefined).length;
+}
+
 export function buildInventory(objects: readonly ManifestObject[]): Inventory {
   const services = new Map<string, ManifestObject>();
   const endpointSlices: ManifestObject[] = [];

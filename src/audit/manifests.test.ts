@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -63,19 +63,17 @@ t.test('YAML 1.1 numbers, as kubectl reads them: 0640 is octal', async (t) => {
   t.equal((o?.body.spec as { mode: number } | undefined)?.mode, 0o640);
 });
 
-t.test('malformed YAML: a warning naming file:line, the file skipped, the others read', async (t) => {
+t.test('malformed YAML: a usage error naming file:line, never a file silently skipped', async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'ev-audit-'));
   t.teardown(() => rmSync(dir, { recursive: true, force: true }));
   writeFileSync(join(dir, 'a-bad.yaml'), 'kind: Pod\nmetadata:\n  name: [unclosed\n  x: 1\n');
   writeFileSync(join(dir, 'b-good.yml'), 'kind: Pod\nmetadata: {name: ok}\n');
   writeFileSync(join(dir, 'notes.txt'), 'not a manifest');
-  const set = readManifests([dir]);
-  t.same(
-    set.objects.map((o) => o.name),
-    ['ok'],
-  );
-  t.equal(set.warnings.length, 1);
-  t.match(set.warnings[0], new RegExp(`^${join(dir, 'a-bad.yaml')}:4: not valid YAML .*file skipped$`));
+  t.throws(() => readManifests([dir]), {
+    name: 'UsageError',
+    message: `${join(dir, 'a-bad.yaml')}:4: not valid YAML (deficient indentation)`,
+  });
+  t.throws(() => readManifests(['-'], () => '{"kind": "Pod",\n'), { name: 'UsageError', message: /^stdin:\d+: not valid YAML/ });
 });
 
 t.test('objects without kind or name are warnings; unknown kinds are kept and ignored by the rules', async (t) => {
@@ -129,11 +127,34 @@ t.test('CLI: manifests on stdin (-f -), exit code from the findings', async (t) 
   t.match(good.stdout, new RegExp(`^TAP version 14\n1\\.\\.${RULES.length}\n`), 'a test point per rule');
 });
 
-t.test('CLI: malformed stdin is a warning and a pass; bad flags are usage errors', async (t) => {
+t.test('CLI: malformed input is a one-line usage error naming file and line; bad flags are usage errors', async (t) => {
   const bad = cli(['audit', '-f', '-'], 'kind: [\n');
-  t.equal(bad.status, 0, bad.stderr);
-  t.match(bad.stdout, /# warning: -:2: not valid YAML/);
+  t.equal(bad.status, 2, bad.stderr);
+  t.equal(bad.stdout, '');
+  t.match(bad.stderr, /^egress-verify: stdin:2: not valid YAML \(.*\)\n$/);
   t.equal(cli(['audit']).status, 2);
   t.equal(cli(['audit', '-f', '-', '--fail-on', 'low']).status, 2);
   t.equal(cli(['audit', '-f', '-', '-o', 'pdf']).status, 2);
+});
+
+t.test('CLI: an audit of nothing is inconclusive (exit 3), never a pass', async (t) => {
+  // issue 10: each of these printed PASS and exited 0. (What counts as nothing: audit.test.ts.)
+  const dir = mkdtempSync(join(tmpdir(), 'ev-audit-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const empty = join(dir, 'empty');
+  mkdirSync(empty);
+  // `kustomize build | audit -f -` when kustomize prints nothing, and an empty directory (one
+  // process for both: the CLI's start-up is most of this file's time); every rendering says so.
+  const r = cli(['audit', '-f', '-', '-f', empty, '-o', 'tap', '-o', `json=${dir}/r.json`, '-o', `junit=${dir}/r.xml`], '');
+  t.equal(r.status, 3, r.stderr);
+  t.match(
+    r.stdout,
+    /^TAP version 14\n# warning: nothing to audit: .* in stdin, \S+ .*\n1\.\.1\nnot ok 1 - nothing to audit\n# verdict: inconclusive\n$/,
+  );
+  t.match(JSON.parse(readFileSync(join(dir, 'r.json'), 'utf8')), {
+    verdict: 'inconclusive',
+    objectsRead: 0,
+    warnings: [`nothing to audit: no workload, Service or NetworkPolicy in stdin, ${empty} (0 other object(s) read)`],
+  });
+  t.match(readFileSync(join(dir, 'r.xml'), 'utf8'), /<failure type="inconclusive" message="nothing to audit: /);
 });

@@ -1,7 +1,7 @@
 /**
  * Reading manifests for `audit`: files, directories and stdin; multi-document YAML and JSON;
  * `List` kinds. Every object keeps the file and line it starts on. A file that does not parse is
- * a warning and is skipped, never a crash: an audit of a repository must report what it can.
+ * a usage error naming the file and line: skipping it would audit less than was given.
  */
 import { readdirSync, readFileSync, readSync, statSync } from 'node:fs';
 import { join } from 'node:path';
@@ -129,8 +129,7 @@ function parseInto(set: ManifestSet, file: string, text: string): void {
   } catch (err) {
     const mark = (err as { mark?: { line?: number } }).mark;
     const reason = (err as { reason?: string }).reason ?? (err as Error).message?.split('\n')[0] ?? String(err);
-    set.warnings.push(`${file}:${(mark?.line ?? 0) + 1}: not valid YAML (${reason}); file skipped`);
-    return;
+    throw new UsageError(`${file === '-' ? 'stdin' : file}:${(mark?.line ?? 0) + 1}: not valid YAML (${reason})`, { cause: err });
   }
   const lineOf = lineIndex(text);
   const starts = documentStarts(text, events);

@@ -19,7 +19,7 @@ const root = fileURLToPath(new URL('../..', import.meta.url));
 const file = join(root, 'test/fixtures/audit/broken/wide-egress.yaml');
 const findings = auditObjects(readManifests([file, join(root, 'test/fixtures/audit/good')]).objects);
 const at = new Date('2026-11-27T00:00:00Z');
-const report = buildAuditReport(RULE_IDS, findings, 'high', ['x.yaml:3: not valid YAML; file skipped'], at, at);
+const report = buildAuditReport(RULE_IDS, findings, 'high', ['x.yaml:3: a document that is not an object; ignored'], at, at, 30);
 
 t.test('verdict: fail at or above --fail-on; info and low never fail', async (t) => {
   t.equal(report.verdict, 'fail');
@@ -72,6 +72,7 @@ t.test('SARIF validates against the official SARIF 2.1.0 schema', async (t) => {
     [],
     at,
     at,
+    30,
   );
   t.ok(validate(JSON.parse(renderSarif(stdin))), 'stdin findings validate too');
 });
@@ -90,7 +91,7 @@ t.test('TAP: one point per rule, not ok when it fails, findings with file:line i
     ['wide-egress (1 finding)'],
   );
   t.same(points.find((p) => p.name.startsWith('wide-egress'))?.diag?.findings?.[0]?.at, `${file}:102`);
-  t.match(tap, /# warning: x\.yaml:3: not valid YAML/);
+  t.match(tap, /# warning: x\.yaml:3: a document that is not an object/);
 });
 
 t.test('JUnit: one testcase per rule, a failure for a failing rule', async (t) => {

@@ -1,9 +1,11 @@
 /**
  * `egress-verify audit`: manifests from files, directories or stdin, or a live namespace read
- * through the API; every rule runs, and it exits 1 when a finding is at or above --fail-on.
+ * through the API; every rule runs, and it exits 1 when a finding is at or above --fail-on, 3 when
+ * there was nothing to audit.
  */
 import { auditObjects } from '../audit/audit.js';
 import { RULE_IDS } from '../audit/catalogue.js';
+import { auditedCount } from '../audit/inventory.js';
 import { readLiveObjects } from '../audit/live.js';
 import { type ManifestObject, readManifests } from '../audit/manifests.js';
 import { checkNamespace } from '../controller/preflight.js';
@@ -46,8 +48,13 @@ export async function auditCommand(opts: AuditOptions): Promise<number> {
     objects = manifests.objects;
     warnings.push(...manifests.warnings);
   }
+  const objectsRead = auditedCount(objects);
+  if (objectsRead === 0) {
+    const from = live ? `namespace ${opts.namespace}` : opts.file.map((f) => (f === '-' ? 'stdin' : f)).join(', ');
+    warnings.push(`nothing to audit: no workload, Service or NetworkPolicy in ${from} (${objects.length} other object(s) read)`);
+  }
   const findings = auditObjects(objects);
-  const report = buildAuditReport(RULE_IDS, findings, failOn, warnings, startedAt, new Date());
+  const report = buildAuditReport(RULE_IDS, findings, failOn, warnings, startedAt, new Date(), objectsRead);
   writeOutputs(outputs, report);
   return exitCodeFor(report.verdict);
 }

@@ -10,10 +10,10 @@ import type { ProbePlan } from '../../probes/model.js';
 import { PLAN_ENV, parsePlan, validatePlan } from '../../probes/plan.js';
 import { parsePorts, withPortSweeps } from '../../probes/ports.js';
 import { runPlan } from '../../probes/runner.js';
+import { renderTerminationMessage } from '../../probes/wire.js';
 import { exitCodeFor, UsageError } from '../errors.js';
 import { log } from '../log.js';
 import { parseOutputs, writeOutputs } from '../output.js';
-import { renderTerminationMessage } from '../report/lines.js';
 import { buildReport } from '../report/report.js';
 
 export interface ProbeOptions {
@@ -121,7 +121,7 @@ export async function probeCommand(opts: ProbeOptions): Promise<number> {
   writeOutputs(outputs, report);
   if (opts.terminationLog !== undefined) {
     try {
-      writeFileSync(opts.terminationLog, renderTerminationMessage(report));
+      writeFileSync(opts.terminationLog, renderTerminationMessage(report.results));
     } catch (err) {
       log.warn({ path: opts.terminationLog, err: String(err) }, 'could not write the termination message');
     }

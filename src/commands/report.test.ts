@@ -6,7 +6,7 @@ import type { CheckResult, Verdict } from '../../probes/model.js';
 import { captureStdout } from '../../test/stdout.js';
 import { ExitCode } from '../errors.js';
 import { buildReport, type Report } from '../report/report.js';
-import { reportDiffCommand } from './report.js';
+import { reportDiffCommand, reportRenderCommand } from './report.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'ev-diff-'));
 t.teardown(() => rmSync(dir, { recursive: true, force: true }));
@@ -65,4 +65,28 @@ t.test('a file that is not a report is a usage error', async (t) => {
   const junk = join(dir, 'junk.json');
   writeFileSync(junk, '{"verdict":"pass"}');
   t.throws(() => reportDiffCommand(junk, good, []), { message: /not an egress-verify report/ });
+});
+
+t.test('report render recomputes the verdict from the rows; a report that disagrees is a usage error', async (t) => {
+  // issue 10: failed rows under `verdict: pass` rendered PASS and exited 0.
+  t.equal(captureStdout(() => reportRenderCommand(broken, ['md'])).code, ExitCode.fail);
+  const report = JSON.parse(readFileSync(broken, 'utf8')) as Report;
+  const forged = join(dir, 'forged.json');
+  writeFileSync(forged, JSON.stringify({ ...report, verdict: 'pass' }));
+  t.throws(() => reportRenderCommand(forged, ['md']), {
+    name: 'UsageError',
+    message: `${forged}: its verdict is pass but its rows give fail`,
+  });
+  writeFileSync(forged, JSON.stringify({ ...report, summary: { ...report.summary, fail: 0, pass: 2 } }));
+  t.throws(() => reportRenderCommand(forged, ['md']), {
+    name: 'UsageError',
+    message: /its summary \(2 pass, 0 fail.* disagrees with its rows \(1 pass, 1 fail/,
+  });
+  // An audit that judged nothing is inconclusive, whatever it says.
+  const audit = join(dir, 'audit.json');
+  writeFileSync(
+    audit,
+    JSON.stringify({ ...report, command: 'audit', results: [], findings: [], failOn: 'high', objectsRead: 0, verdict: 'pass' }),
+  );
+  t.throws(() => reportRenderCommand(audit, ['md']), { message: /its verdict is pass but its rows give inconclusive/ });
 });

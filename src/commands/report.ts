@@ -5,7 +5,7 @@ import { ExitCode, exitCodeFor, UsageError } from '../errors.js';
 import { parseOutputs, writeOutputs } from '../output.js';
 import { readPackageFile } from '../package-root.js';
 import { diffRuns, renderDiffText, runVerdicts } from '../report/diff.js';
-import type { Report } from '../report/report.js';
+import { countsText, type Report, summarize, verdictFromRows } from '../report/report.js';
 
 let validator: ValidateFunction<Report> | undefined;
 
@@ -31,10 +31,17 @@ export function readReport(path: string): Report {
     const e = validateReport.errors?.[0];
     throw new UsageError(`${path}: not an egress-verify report (${e?.instancePath || '/'} ${e?.message ?? ''})`);
   }
+  // The rows are the evidence; a top-level verdict or count that disagrees with them is never trusted.
+  const verdict = verdictFromRows(raw);
+  if (verdict !== raw.verdict) throw new UsageError(`${path}: its verdict is ${raw.verdict} but its rows give ${verdict}`);
+  if (raw.command !== 'audit' && JSON.stringify(summarize(raw.results)) !== JSON.stringify(raw.summary))
+    throw new UsageError(
+      `${path}: its summary (${countsText(raw.summary)}) disagrees with its rows (${countsText(summarize(raw.results))})`,
+    );
   return raw;
 }
 
-/** Re-renders a saved report; exits with the report's verdict so CI can gate on a stored run. */
+/** Re-renders a saved report; exits with its verdict (checked against its rows) so CI can gate on a stored run. */
 export function reportRenderCommand(path: string, output: string[]): number {
   const report = readReport(path);
   writeOutputs(parseOutputs(output.length > 0 ? output : ['tap']), report);

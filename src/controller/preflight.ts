@@ -2,6 +2,7 @@
  * Checks before any pod is created. Each problem is a one-line error (the run cannot prove
  * anything) or a warning carried into the report (the run can, but the reader must know).
  */
+import type { V1Endpoint, V1EndpointSlice } from '@kubernetes/client-node';
 import { InfrastructureError, UsageError } from '../errors.js';
 import { isNotFound, type Kube, kubeCall, kubeError } from '../kube/client.js';
 import type { PolicyRead } from '../kube/policies.js';
@@ -125,6 +126,11 @@ export function companionService(url: string, namespace: string): { name: string
   return undefined;
 }
 
+/** The API sends `endpoints: null` for a Service with no pods (scaled to 0), whatever the type says. */
+export function readyEndpoints(slices: readonly V1EndpointSlice[]): number {
+  return slices.flatMap((s): (V1Endpoint | null)[] => s.endpoints ?? []).filter((e) => e?.conditions?.ready === true).length;
+}
+
 export async function checkCompanion(kube: Kube, url: string, namespace: string, warnings: string[]): Promise<void> {
   const svc = companionService(url, namespace);
   if (svc === undefined) {
@@ -141,10 +147,12 @@ export async function checkCompanion(kube: Kube, url: string, namespace: string,
   const slices = await kubeCall(`listing EndpointSlices of ${svc.name}`, () =>
     kube.discovery.listNamespacedEndpointSlice({ namespace: svc.namespace, labelSelector: `kubernetes.io/service-name=${svc.name}` }),
   );
-  const ready = slices.items.flatMap((s) => s.endpoints).filter((e) => e.conditions?.ready === true).length;
+  const ready = readyEndpoints(slices.items);
+  // Still probe: a companion that is down is the allowed path broken, which the proxy checks
+  // prove as failures. Refusing to run would hide that as an infrastructure error.
   if (ready === 0)
-    throw new InfrastructureError(
-      `companion Service ${svc.namespace}/${svc.name} has no ready endpoints: every check would be inconclusive`,
+    warnings.push(
+      `companion Service ${svc.namespace}/${svc.name} has no ready endpoints: the allowed path is down, expect its checks to fail`,
     );
   if (ready === 1)
     warnings.push(`companion Service ${svc.namespace}/${svc.name} has one ready endpoint: a single companion is a single point of failure`);

@@ -5,13 +5,13 @@
 import { randomBytes } from 'node:crypto';
 import { type V1OwnerReference, type V1Pod, Watch } from '@kubernetes/client-node';
 import type { CheckResult, ProbePlan } from '../../probes/model.js';
+import { errorResults, type PodRef, resultsFromLog, resultsFromTerminationMessage } from '../../probes/wire.js';
 import { InfrastructureError, UsageError } from '../errors.js';
 import { apiStatus, isNotFound, type Kube, kubeCall, kubeError } from '../kube/client.js';
 import { log } from '../log.js';
 import { summarize } from '../report/report.js';
 import { attachProbes, waitForEphemeral } from './in-pod.js';
 import { type PodProgress, type PodState, type Probe, podProgress } from './pod-progress.js';
-import { errorResult, errorResults, type PodRef, resultsFromLog } from './probe-output.js';
 import {
   buildProbePod,
   buildRunObject,
@@ -329,33 +329,6 @@ async function collect(
   if (logText !== undefined && logText.trim() !== '') return resultsFromLog(logText, plan, where);
   if (progress.terminationMessage !== undefined) return resultsFromTerminationMessage(progress.terminationMessage, plan, where);
   return errorResults(plan, where, `probe pod exited ${progress.exitCode} with neither a log nor a termination message`);
-}
-
-/**
- * The fallback when the log is lost: the probe's own summary names every check that did not
- * pass. Unlisted checks passed only when the list was not truncated; otherwise they are errors.
- */
-export function resultsFromTerminationMessage(message: string, plan: ProbePlan, where: PodRef): CheckResult[] {
-  let summary: { notPassed?: unknown; truncated?: unknown };
-  try {
-    summary = JSON.parse(message) as typeof summary;
-  } catch {
-    return errorResults(plan, where, `termination message of ${where.pod} is not a probe summary`);
-  }
-  if (!Array.isArray(summary.notPassed) || typeof summary.truncated !== 'boolean') {
-    return errorResults(plan, where, `termination message of ${where.pod} is not a probe summary`);
-  }
-  const listed = new Map<string, string>();
-  for (const entry of summary.notPassed) {
-    const m = /^(fail|inconclusive|error):(.*)$/.exec(String(entry));
-    if (m?.[1] && m[2]) listed.set(m[2], m[1]);
-  }
-  return plan.checks.map((check) => {
-    const verdict = listed.get(check.id) ?? (summary.truncated ? 'error' : 'pass');
-    const base = errorResult(check, where, '');
-    const reason = `from ${where.pod}'s termination message (log unavailable): ${verdict}`;
-    return { ...base, verdict: verdict as CheckResult['verdict'], reason, observation: { ...base.observation, detail: reason } };
-  });
 }
 
 export function probeIdentity(target: WorkloadTarget): Record<string, string> {

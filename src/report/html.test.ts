@@ -175,7 +175,7 @@ function finding(severity: AuditFinding['severity'], message: string): AuditFind
 }
 
 t.test('an audit report: findings, and no probe results instead of an empty matrix', async (t) => {
-  const report = buildAuditReport(['wide-egress', 'dns-udp-only'], [finding('critical', 'egress to 0.0.0.0/0')], 'high', [], at, at);
+  const report = buildAuditReport(['wide-egress', 'dns-udp-only'], [finding('critical', 'egress to 0.0.0.0/0')], 'high', [], at, at, 5);
   const html = renderHtml(report);
   t.match(html, /verdict verdict-fail[\s\S]*1 rule of 2 found something at or above high severity/);
   t.notMatch(html, /id="matrix"/);
@@ -186,7 +186,7 @@ t.test('an audit report: findings, and no probe results instead of an empty matr
   t.match(section, /NetworkPolicy\/production-agents\/allow-all<span class="location">manifests\/policy\.yaml:7<\/span>/);
   t.match(section, /egress to 0\.0\.0\.0\/0[\s\S]*Fix:<\/b> Remove the wide rule\./);
   t.match(html, /<b>2<\/b> rules/);
-  const clean = renderHtml(buildAuditReport(['wide-egress'], [], 'high', [], at, at));
+  const clean = renderHtml(buildAuditReport(['wide-egress'], [], 'high', [], at, at, 5));
   t.match(clean, /verdict verdict-pass[\s\S]*No rule found anything at or above high severity/);
   t.notMatch(clean, /id="findings"/);
 });

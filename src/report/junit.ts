@@ -44,6 +44,11 @@ export function renderJunit(report: Report): string {
 /** An audit: one testcase per rule, a failure when it found something at or above fail-on. */
 function renderAuditJunit(report: Report, findings: readonly AuditFinding[]): string {
   const failOn = report.failOn ?? 'high';
+  if (report.objectsRead === 0) {
+    const reason = escapeXml(report.warnings?.find((w) => w.startsWith('nothing to audit')) ?? 'nothing to audit');
+    const input = `    <testcase classname="egress-verify.audit" name="input" time="0.000">\n      <failure type="inconclusive" message="${reason}"></failure>\n    </testcase>`;
+    return document(report, { tests: 1, failures: 1, errors: 0, time: '0.000' }, [input]);
+  }
   const byRule = new Map<string, AuditFinding[]>(RULES.map((r) => [r.id, []]));
   for (const f of findings) byRule.set(f.ruleId, [...(byRule.get(f.ruleId) ?? []), f]);
   let failures = 0;

@@ -83,6 +83,7 @@ t.test('audit findings: high and critical only, briefly', async (t) => {
     [],
     at,
     at,
+    3,
   );
   const md = renderMarkdown(report);
   t.equal(md.split('\n')[0], '**egress-verify: FAIL** — audit');

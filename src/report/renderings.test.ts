@@ -4,8 +4,7 @@ import { Parser } from 'tap-parser';
 import type { CheckResult, Verdict } from '../../probes/model.js';
 import { reportValidator } from '../commands/report.js';
 import { renderJunit } from './junit.js';
-import { renderJsonLines, renderTerminationMessage, TERMINATION_MESSAGE_LIMIT } from './lines.js';
-import { type AuditFinding, buildReport, overallVerdict, runVerdict } from './report.js';
+import { type AuditFinding, buildReport, overallVerdict, runVerdict, verdictFromRows } from './report.js';
 import { renderTap } from './tap.js';
 
 const result = (id: string, verdict: Verdict): CheckResult => ({
@@ -86,38 +85,6 @@ t.test('JUnit: inconclusive is a failure, never skipped; XML is escaped', async 
   t.match(xml, /no handshake: &lt;&amp;&gt;&quot;/);
 });
 
-t.test('JSON lines: one result per line, then a summary', async (t) => {
-  const lines = renderJsonLines(report)
-    .trimEnd()
-    .split('\n')
-    .map((l) => JSON.parse(l) as { type: string });
-  t.equal(lines.length, 5);
-  t.same(
-    lines.map((l) => l.type),
-    ['result', 'result', 'result', 'result', 'summary'],
-  );
-  t.match(lines[4], { verdict: 'fail', summary: { total: 4 } });
-});
-
-t.test('the termination message stays within 4 KiB and says when it cut the list', async (t) => {
-  const many = buildReport(
-    'probe',
-    Array.from({ length: 400 }, (_, i) => result(`tcp/target-with-a-long-name-${i}`, 'fail')),
-    new Date(),
-    new Date(),
-  );
-  const text = renderTerminationMessage(many);
-  t.ok(Buffer.byteLength(text) <= TERMINATION_MESSAGE_LIMIT);
-  const parsed = JSON.parse(text) as { truncated: boolean; notPassed: string[]; verdict: string };
-  t.equal(parsed.truncated, true);
-  t.equal(parsed.verdict, 'fail');
-  t.ok(parsed.notPassed.length > 0);
-  t.match(JSON.parse(renderTerminationMessage(report)), {
-    truncated: false,
-    notPassed: ['fail:tcp/b#1', 'inconclusive:tcp/c', 'error:tcp/d'],
-  });
-});
-
 t.test('a run that fails before probing (host-network) is a failing test point, never "1..0"', async (t) => {
   const finding: AuditFinding = {
     ruleId: 'host-network',
@@ -142,6 +109,7 @@ t.test('a run that fails before probing (host-network) is a failing test point, 
   parser.end(tap);
   t.match(await done, { ok: false, fail: 1 });
   t.match(renderJunit(run), /failures="1"[\s\S]*<failure type="fail"/);
+  t.equal(verdictFromRows(run), 'fail', 'report render recomputes the same verdict from the rows and the deciding finding');
   const validate = reportValidator();
   t.ok(validate(JSON.parse(JSON.stringify(run))), JSON.stringify(validate.errors));
 });

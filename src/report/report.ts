@@ -31,6 +31,8 @@ export interface Report {
   findings?: AuditFinding[];
   /** `audit` only: the lowest severity that fails the run. */
   failOn?: Severity;
+  /** `audit` only: how many objects the rules judged; none makes the audit inconclusive. */
+  objectsRead?: number;
   /** `run --record`: what changed since the previous recorded run. */
   changes?: ReportDiff;
 }
@@ -68,6 +70,11 @@ export const isBlocking = (f: AuditFinding, failOn: Severity): boolean => severi
 export function auditVerdict(findings: readonly AuditFinding[], failOn: Severity): Verdict {
   const threshold = severityRank(failOn) < severityRank('medium') ? 'medium' : failOn;
   return findings.some((f) => isBlocking(f, threshold)) ? 'fail' : 'pass';
+}
+
+/** An audit that judged no object proves nothing: inconclusive, never a pass. */
+export function auditReportVerdict(findings: readonly AuditFinding[], failOn: Severity, objectsRead: number | undefined): Verdict {
+  return objectsRead === 0 ? 'inconclusive' : auditVerdict(findings, failOn);
 }
 
 /** What a `run` tested, as observed through the API. */
@@ -121,6 +128,12 @@ export function runVerdict(results: readonly CheckResult[], findings: readonly A
   return [overallVerdict(results), ...decided].reduce((a, b) => (VERDICT_RANK.indexOf(b) > VERDICT_RANK.indexOf(a) ? b : a));
 }
 
+/** The verdict a report's rows give; a stored verdict that differs was edited or is corrupt. */
+export function verdictFromRows(report: Report): Verdict {
+  if (report.command === 'audit') return auditReportVerdict(report.findings ?? [], report.failOn ?? 'high', report.objectsRead);
+  return runVerdict(report.results, report.findings ?? []);
+}
+
 /** "8 pass, 2 fail, 0 inconclusive, 0 error": the counts as the summaries people read say them. */
 export const countsText = (s: Summary): string => `${s.pass} pass, ${s.fail} fail, ${s.inconclusive} inconclusive, ${s.error} error`;
 
@@ -132,7 +145,7 @@ export function summarize(results: readonly CheckResult[]): Summary {
 
 /**
  * The audit's report. Its summary counts rules, not findings: a rule passes when it found nothing
- * at or above the fail-on severity.
+ * at or above the fail-on severity. With no object to judge, no rule ran.
  */
 export function buildAuditReport(
   ruleIds: readonly string[],
@@ -141,10 +154,12 @@ export function buildAuditReport(
   warnings: string[],
   startedAt: Date,
   finishedAt: Date,
+  objectsRead: number,
 ): Report {
-  const verdict = auditVerdict(findings, failOn);
+  const verdict = auditReportVerdict(findings, failOn, objectsRead);
   const failedRules = new Set(findings.filter((f) => auditVerdict([f], failOn) === 'fail').map((f) => f.ruleId));
   const fail = ruleIds.filter((id) => failedRules.has(id)).length;
+  const rules = objectsRead === 0 ? 0 : ruleIds.length;
   return {
     schemaVersion: 1,
     tool: { name: 'egress-verify', version: toolVersion },
@@ -152,11 +167,12 @@ export function buildAuditReport(
     startedAt: startedAt.toISOString(),
     finishedAt: finishedAt.toISOString(),
     verdict,
-    summary: { total: ruleIds.length, pass: ruleIds.length - fail, fail, inconclusive: 0, error: 0 },
+    summary: { total: rules, pass: rules - fail, fail, inconclusive: 0, error: 0 },
     results: [],
     ...(warnings.length > 0 && { warnings }),
     findings,
     failOn,
+    objectsRead,
   };
 }
 

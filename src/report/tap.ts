@@ -78,6 +78,9 @@ function diagnostic(r: CheckResult): Record<string, unknown> {
 function renderAuditTap(report: Report, findings: readonly AuditFinding[]): string {
   const failOn = report.failOn ?? 'high';
   const warnings = (report.warnings ?? []).map((w) => `# warning: ${w.replace(/\n/g, ' ')}`);
+  // Rules run on nothing prove nothing: one failing point, not a column of oks.
+  if (report.objectsRead === 0)
+    return `${['TAP version 14', ...warnings, '1..1', 'not ok 1 - nothing to audit', `# verdict: ${report.verdict}`].join('\n')}\n`;
   const byRule = new Map<string, AuditFinding[]>(RULES.map((r) => [r.id, []]));
   for (const f of findings) byRule.set(f.ruleId, [...(byRule.get(f.ruleId) ?? []), f]);
   const lines = ['TAP version 14', ...warnings, `1..${byRule.size}`];
