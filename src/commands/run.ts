@@ -153,7 +153,11 @@ export async function runCommand(opts: RunOptions, signal: AbortSignal): Promise
   );
   const kube = connectKube(opts);
 
-  if ('namespace' in scope) await checkNamespace(kube, scope.namespace);
+  if ('namespace' in scope) {
+    await checkNamespace(kube, scope.namespace);
+    // Before any read: an RBAC gap is named whole, not as the first read it happens to break.
+    await checkPermissions(kube, scope.namespace);
+  }
   const targets: WorkloadTarget[] =
     'namespace' in scope && opts.workload.length > 0
       ? await Promise.all(opts.workload.map((w) => resolveWorkload(kube, scope.namespace, w)))
