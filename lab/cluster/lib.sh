@@ -84,7 +84,15 @@ start_daemon() {
 		stop_daemon "$name" 15
 	fi
 	mkdir -p "$EV_RUN/pids" "$EV_STATE/logs"
-	setsid "$@" >>"$EV_STATE/logs/$name.log" 2>&1 </dev/null &
+	# Only stdio is passed on: a daemon that inherited a caller's descriptor (the
+	# `flock /tmp/ev-cluster.lock` that tests take) would hold that lock for its lifetime.
+	(
+		for fd in /proc/$BASHPID/fd/*; do
+			fd="${fd##*/}"
+			((fd > 2)) && eval "exec $fd>&-"
+		done
+		exec setsid "$@" >>"$EV_STATE/logs/$name.log" 2>&1 </dev/null
+	) &
 	echo $! >"$(pidfile "$name")"
 	proc_start $! >"$(pidfile "$name").start"
 	echo "$hash" >"$EV_RUN/pids/$name.hash"
