@@ -9,7 +9,12 @@ t.test('the default catalogue expands into a valid plan where every must-fail ch
   const ids = new Set(plan.checks.map((c) => c.id));
   const blocked = plan.checks.filter((c) => c.expect === 'blocked');
   t.ok(blocked.length > 10);
-  for (const c of blocked) t.ok(c.control !== undefined && ids.has(c.control), `${c.id} has a control`);
+  for (const c of blocked) {
+    if (c.id.startsWith('tcp/cloud-metadata/')) t.equal(c.controlFrom, 'direct', `${c.id}: internal, proven only by a direct observer`);
+    else t.ok(c.control !== undefined && ids.has(c.control), `${c.id} has a control`);
+  }
+  for (const c of plan.checks.filter((c) => c.kind === 'proxy-connect'))
+    t.match(c, { purpose: 'control', proof: /^(dns|dot|http|banner)$/ });
   t.ok(ids.has('dns/resolve/egress-guardian-svc'), 'the companion name must resolve');
   for (const mode of ['env-cleared', 'noproxy']) t.ok(ids.has(`curl/${mode}/cloudflare`));
   t.ok(plan.checks.some((c) => c.kind === 'dns' && c.mode === 'direct' && c.transport === 'tls' && c.port === 853));
@@ -28,10 +33,52 @@ t.test('a URL that names a host is pinned to its literal address for raw sockets
     'lab.yaml',
   );
   const plan = expandCatalogue(cat, companion);
-  const tcp443 = plan.checks.find((c) => c.id === 'tcp/site/203.0.113.10:443');
-  t.equal(tcp443?.control, 'proxy-connect/site/203.0.113.10:443', 'the control dials the same literal address');
-  const curl = plan.checks.find((c) => c.id === 'curl/env-cleared/site');
-  t.match(curl, { address: '203.0.113.10', control: 'proxy-https/site' });
+  for (const id of ['tcp/site/203.0.113.10:443', 'tcp/site/203.0.113.10:80', 'curl/env-cleared/site']) {
+    t.equal(plan.checks.find((c) => c.id === id)?.control, 'proxy-https/site', `${id}: the control goes by name`);
+  }
+  t.match(
+    plan.checks.find((c) => c.id === 'proxy-https/site'),
+    { pairedAddresses: ['203.0.113.10'] },
+    'the name is paired with the address',
+  );
+  t.notOk(
+    plan.checks.some((c) => c.kind === 'proxy-connect'),
+    'no tunnel to a literal address: a hostname-allowlist companion refuses those',
+  );
+});
+
+t.test('a literal-address target gets tunnel controls that make the origin answer', async (t) => {
+  const cat = parseCatalogue(
+    'version: 1\noutside:\n  - { name: lit, url: "https://203.0.113.10/", tcpPorts: [443, 80, 22], udpPorts: [443], udpResponder: true }\n',
+    'lit.yaml',
+  );
+  const plan = expandCatalogue(cat, companion);
+  t.match(
+    plan.checks.find((c) => c.id === 'proxy-connect/lit/203.0.113.10:80'),
+    { proof: 'http', purpose: 'control' },
+  );
+  t.match(
+    plan.checks.find((c) => c.id === 'proxy-connect/lit/203.0.113.10:22'),
+    { proof: 'banner' },
+  );
+  t.match(
+    plan.checks.find((c) => c.id === 'udp/lit/203.0.113.10:443'),
+    { responder: true, control: 'proxy-https/lit' },
+  );
+});
+
+t.test('a resolver with a URL is controlled by it, paired with its address', async (t) => {
+  const cat = parseCatalogue(
+    'version: 1\nresolvers:\n  - { address: 198.51.100.53, url: "https://dns.outside.test/", origin: { status: ["2xx"], header: { name: x-origin, value: dns } } }\n',
+    'r.yaml',
+  );
+  const plan = expandCatalogue(cat, companion);
+  const ctl = 'proxy-https/resolver/198.51.100.53';
+  t.match(
+    plan.checks.find((c) => c.id === ctl),
+    { purpose: 'control', pairedAddresses: ['198.51.100.53'], origin: { header: { value: 'dns' } } },
+  );
+  for (const c of plan.checks.filter((c) => c.kind === 'dns' && c.mode === 'direct')) t.equal(c.control, ctl, c.id);
 });
 
 t.test('recursion without an authoritative server has no control (so never a pass)', async (t) => {

@@ -7,30 +7,51 @@ import { Ajv2020 } from 'ajv/dist/2020.js';
 import { load } from 'js-yaml';
 import { CatalogueError } from '../src/errors.js';
 import { readPackageFile } from '../src/package-root.js';
-import type { Check, Companion, ProbePlan } from './model.js';
+import type { Check, Companion, OriginEvidence, ProbePlan, ProxyHttpsCheck, TunnelProof } from './model.js';
 import { validatePlan } from './plan.js';
 import { urlEndpoint } from './verdict.js';
 
 export interface OutsideTarget {
   name: string;
   url: string;
-  /** Literal address to dial when the URL names a host; the URL's host when it is literal. */
+  /**
+   * Literal address to dial when the URL names a host; the URL's host when it is literal. With a
+   * name, the catalogue pairs the name with these addresses: the control goes by name.
+   */
   address?: string;
   address6?: string;
   tcpPorts?: number[];
   udpPorts?: number[];
+  /** The host answers datagrams on its udpPorts (QUIC, an echo): only then can silence pass. */
+  udpResponder?: boolean;
+  /** What the origin's own answer looks like; by default a 2xx or 3xx status. */
+  origin?: OriginEvidence;
+}
+
+export interface Resolver {
+  address: string;
+  transports?: ('udp' | 'tcp' | 'tls')[];
+  /**
+   * An HTTPS URL the resolver's host also serves (DoH, a status page), by name or address: its
+   * control then goes by that URL, which a hostname-allowlist companion allows, instead of a DNS
+   * query tunnelled to the address's ports 53 and 853.
+   */
+  url?: string;
+  origin?: OriginEvidence;
 }
 
 export interface Catalogue {
   version: 1;
   deadlineMs?: number;
   outside?: OutsideTarget[];
-  resolvers?: { address: string; transports?: ('udp' | 'tcp' | 'tls')[] }[];
+  resolvers?: Resolver[];
   queryName?: string;
   clusterNames?: string[];
   internal?: { name: string; host: string; port: number }[];
   recursion?: { zone: string; server?: string };
   application?: string[];
+  /** What the application URLs' origin answers with. */
+  applicationOrigin?: OriginEvidence;
 }
 
 const ajv = new Ajv2020({ allErrors: false, strict: false });
@@ -76,13 +97,38 @@ export function extendCatalogue(base: Catalogue, extra: Catalogue): Catalogue {
 
 const bare = (host: string): string => host.replace(/^\[|\]$/g, '');
 
+/** What to speak through a tunnel to make a service on this port answer. */
+function proofFor(port: number): TunnelProof {
+  if (port === 53) return 'dns';
+  if (port === 853) return 'dot';
+  if (port === 80 || port === 8080) return 'http';
+  return 'banner';
+}
+
 /** Pure: catalogue + companion → plan. Validated like any other plan before it is returned. */
 export function expandCatalogue(catalogue: Catalogue, companion: Companion, companionCa?: string): ProbePlan {
   const deadlineMs = catalogue.deadlineMs ?? 5000;
+  const queryName = catalogue.queryName ?? 'example.com';
   const checks: Check[] = [];
   const base = { deadlineMs };
-  const connectControl = (id: string, host: string, port: number): string => {
-    if (!checks.some((c) => c.id === id)) checks.push({ ...base, id, kind: 'proxy-connect', expect: 'reachable', host, port, companion });
+  /** A tunnel control to a literal address, made to answer in the port's protocol. */
+  const connectControl = (id: string, host: string, port: number, origin?: OriginEvidence): string => {
+    if (!checks.some((c) => c.id === id)) {
+      const proof = proofFor(port);
+      checks.push({
+        ...base,
+        id,
+        kind: 'proxy-connect',
+        expect: 'reachable',
+        purpose: 'control',
+        host,
+        port,
+        companion,
+        proof,
+        ...(proof === 'http' && origin && { origin }),
+        ...((proof === 'dns' || proof === 'dot') && { queryName }),
+      });
+    }
     return id;
   };
 
@@ -95,9 +141,20 @@ export function expandCatalogue(catalogue: Catalogue, companion: Companion, comp
 
   for (const target of catalogue.outside ?? []) {
     const { host, port } = urlEndpoint(target.url);
-    const address = target.address ?? (isIP(host) !== 0 ? host : undefined);
+    const literal = isIP(host) !== 0;
+    const address = target.address ?? (literal ? host : undefined);
+    const paired = literal ? [] : [target.address, target.address6].filter((a): a is string => a !== undefined);
     const control = `proxy-https/${target.name}`;
-    checks.push({ ...base, id: control, kind: 'proxy-https', expect: 'reachable', url: target.url, companion });
+    checks.push({
+      ...base,
+      id: control,
+      kind: 'proxy-https',
+      expect: 'reachable',
+      url: target.url,
+      companion,
+      ...(target.origin && { origin: target.origin }),
+      ...(paired.length > 0 && { pairedAddresses: paired }),
+    });
     for (const mode of ['env-cleared', 'noproxy'] as const) {
       checks.push({
         ...base,
@@ -111,10 +168,13 @@ export function expandCatalogue(catalogue: Catalogue, companion: Companion, comp
       });
     }
     if (address === undefined) continue;
-    // Raw sockets dial the literal address, so their control must reach that same address.
-    const sameHost = address === host;
+    // Raw sockets dial the literal address. A named target's control stands for it through the
+    // pairing (a hostname-allowlist companion refuses literals); a literal one is tunnelled to.
+    const controlFor = (addr: string, p: number): string =>
+      !literal || (addr === host && p === port)
+        ? control
+        : connectControl(`proxy-connect/${target.name}/${addr}:${p}`, addr, p, target.origin);
     for (const p of target.tcpPorts ?? [port]) {
-      const ctl = sameHost && p === port ? control : connectControl(`proxy-connect/${target.name}/${address}:${p}`, address, p);
       checks.push({
         ...base,
         id: `tcp/${target.name}/${address}:${p}`,
@@ -122,23 +182,22 @@ export function expandCatalogue(catalogue: Catalogue, companion: Companion, comp
         expect: 'blocked',
         host: address,
         port: p,
-        control: ctl,
+        control: controlFor(address, p),
       });
     }
     if (target.address6 !== undefined) {
-      const ctl = connectControl(`proxy-connect/${target.name}/${target.address6}:${port}`, target.address6, port);
+      const a6 = target.address6;
       checks.push({
         ...base,
-        id: `tcp/${target.name}/${target.address6}:${port}`,
+        id: `tcp/${target.name}/${a6}:${port}`,
         kind: 'tcp',
         expect: 'blocked',
-        host: target.address6,
+        host: a6,
         port,
-        control: ctl,
+        control: controlFor(a6, port),
       });
     }
     for (const p of target.udpPorts ?? []) {
-      const ctl = sameHost ? control : connectControl(`proxy-connect/${target.name}/${address}:${port}`, address, port);
       checks.push({
         ...base,
         id: `udp/${target.name}/${address}:${p}`,
@@ -146,18 +205,20 @@ export function expandCatalogue(catalogue: Catalogue, companion: Companion, comp
         expect: 'blocked',
         host: address,
         port: p,
-        control: ctl,
+        // UDP cannot be tunnelled through CONNECT: the control proves the host, at most.
+        control,
+        ...(target.udpResponder && { responder: true }),
       });
     }
   }
 
-  const queryName = catalogue.queryName ?? 'example.com';
   for (const resolver of catalogue.resolvers ?? []) {
-    // A resolver's TCP 53 through the companion proves the host answers; UDP cannot be tunnelled.
-    const tcp53 = connectControl(`proxy-connect/resolver/${resolver.address}:53`, resolver.address, 53);
+    const byUrl = resolver.url === undefined ? undefined : resolverUrlControl(resolver, resolver.url);
+    if (byUrl !== undefined) checks.push({ ...base, ...byUrl, companion });
     for (const transport of resolver.transports ?? ['udp', 'tcp', 'tls']) {
       const port = transport === 'tls' ? 853 : 53;
-      const control = transport === 'tls' ? connectControl(`proxy-connect/resolver/${resolver.address}:853`, resolver.address, 853) : tcp53;
+      // A resolver's TCP 53 answering through the companion proves the host; UDP cannot be tunnelled.
+      const control = byUrl?.id ?? connectControl(`proxy-connect/resolver/${resolver.address}:${port}`, resolver.address, port);
       checks.push({
         ...base,
         id: `dns/direct/${resolver.address}:${port}/${transport}`,
@@ -174,7 +235,8 @@ export function expandCatalogue(catalogue: Catalogue, companion: Companion, comp
   }
 
   for (const target of catalogue.internal ?? []) {
-    const control = connectControl(`proxy-connect/${target.name}/${target.host}:${target.port}`, target.host, target.port);
+    // Cluster-internal addresses: a companion should refuse them, so only a direct dial from an
+    // identity that no egress policy selects can prove them up.
     checks.push({
       ...base,
       id: `tcp/${target.name}/${target.host}:${target.port}`,
@@ -182,7 +244,7 @@ export function expandCatalogue(catalogue: Catalogue, companion: Companion, comp
       expect: 'blocked',
       host: target.host,
       port: target.port,
-      control,
+      controlFrom: 'direct',
     });
   }
 
@@ -207,7 +269,22 @@ export function expandCatalogue(catalogue: Catalogue, companion: Companion, comp
       kind: 'proxy-env',
       expect: 'reachable',
       url,
+      ...(catalogue.applicationOrigin && { origin: catalogue.applicationOrigin }),
     });
   }
   return validatePlan({ version: 1, ...(companionCa && { companionCa }), checks }, 'catalogue');
+}
+
+/** A resolver's control by an HTTPS URL its host serves; by name, the name is paired with the address. */
+function resolverUrlControl(resolver: Resolver, url: string): Omit<ProxyHttpsCheck, 'companion' | 'deadlineMs'> {
+  const named = isIP(urlEndpoint(url).host) === 0;
+  return {
+    id: `proxy-https/resolver/${resolver.address}`,
+    kind: 'proxy-https',
+    expect: 'reachable',
+    purpose: 'control',
+    url,
+    ...(resolver.origin && { origin: resolver.origin }),
+    ...(named && { pairedAddresses: [resolver.address] }),
+  };
 }

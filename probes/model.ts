@@ -20,7 +20,35 @@ interface CheckBase {
   deadlineMs: number;
   /** Id of a check that must reach the same host through the companion for "blocked" to count. */
   control?: string;
+  /**
+   * 'direct': only the same dial from an observer that no egress policy selects (a control pod)
+   * can prove this target reachable; the companion is never asked (internal targets, UDP).
+   */
+  controlFrom?: 'direct';
+  /**
+   * 'control': the check exists only to prove other checks' targets up. A companion that refuses
+   * it (a locked-down companion rightly may) leaves those checks unproven; it is no broken path.
+   */
+  purpose?: 'control';
 }
+
+/**
+ * What an answer from the origin itself looks like, so that a page the companion made (an error
+ * or block page) is never read as the origin's. Statuses are classes ("2xx") or codes ("401").
+ */
+export interface OriginEvidence {
+  status: string[];
+  /** A header the origin sets and a proxy would not: exact value, case-insensitive name. */
+  header?: { name: string; value: string };
+  /** A string the origin's body contains (searched in its first 64 KiB). */
+  body?: string;
+}
+
+/**
+ * What is spoken through a proxy-connect tunnel to make the origin answer. The tunnel itself
+ * (CONNECT 200, SOCKS success) is never proof: a bumping proxy answers 200 before it dials.
+ */
+export type TunnelProof = 'http' | 'dns' | 'dot' | 'banner';
 
 /** Raw TCP connect to a literal address. */
 export interface TcpCheck extends CheckBase {
@@ -55,6 +83,11 @@ export interface UdpCheck extends CheckBase {
   port: number;
   /** Hex payload; the default is a QUIC-looking long-header packet. */
   payloadHex?: string;
+  /**
+   * The catalogue declares this target answers datagrams here (e.g. QUIC on 443). Without it a
+   * silent timeout is inconclusive: a UDP service that receives and says nothing looks the same.
+   */
+  responder?: boolean;
 }
 
 /** The real curl binary, with the proxy environment cleared or overridden by --noproxy '*'. */
@@ -97,20 +130,32 @@ export interface ProxyHttpsCheck extends CheckBase {
   kind: 'proxy-https';
   url: string;
   companion: Companion;
+  origin?: OriginEvidence;
+  /**
+   * Literal addresses the catalogue pairs with the URL's name: the direct checks dial these,
+   * and this control (by name, as a hostname-allowlist companion needs) stands for them.
+   */
+  pairedAddresses?: string[];
 }
 
-/** A tunnel through the companion to host:port, without speaking the origin's protocol. */
+/** A tunnel through the companion to host:port, and the origin made to answer through it. */
 export interface ProxyConnectCheck extends CheckBase {
   kind: 'proxy-connect';
   host: string;
   port: number;
   companion: Companion;
+  proof: TunnelProof;
+  /** For 'http': what the origin's answer looks like. For 'dns'/'dot': the name asked. */
+  origin?: OriginEvidence;
+  queryName?: string;
+  pairedAddresses?: string[];
 }
 
 /** The application's own path: a request with the pod's HTTPS_PROXY / NO_PROXY honoured. */
 export interface ProxyEnvCheck extends CheckBase {
   kind: 'proxy-env';
   url: string;
+  origin?: OriginEvidence;
 }
 
 export type Check = TcpCheck | TcpSweepCheck | UdpCheck | CurlCheck | DnsCheck | ProxyHttpsCheck | ProxyConnectCheck | ProxyEnvCheck;
@@ -152,6 +197,7 @@ export type Outcome =
   | 'proxy-unreachable'
   | 'proxy-refused'
   | 'upstream-error'
+  | 'origin-unproven'
   | 'probe-error';
 
 export interface Observation {

@@ -11,6 +11,16 @@ const good = {
     { id: 'v6', kind: 'tcp', expect: 'blocked', host: '2001:db8::10', port: 443 },
   ],
 };
+/** curl pinned to an address, controlled by a check that goes by the URL's name. */
+const pinnedCurl = {
+  id: 'c',
+  kind: 'curl',
+  expect: 'blocked',
+  mode: 'env-cleared',
+  url: 'https://outside.test/',
+  address: '203.0.113.10',
+  control: 'ctl',
+};
 const withCheck = (check: object): string => JSON.stringify({ version: 1, checks: [...good.checks, check] });
 
 t.test('a valid plan parses, with the default deadline filled in', async (t) => {
@@ -56,10 +66,44 @@ const BAD: [string, string, RegExp][] = [
   ],
   [
     'companion with an unknown scheme',
-    withCheck({ id: 'x', kind: 'proxy-connect', expect: 'reachable', host: 'a', port: 1, companion: { url: 'ftp://x' } }),
+    withCheck({ id: 'x', kind: 'proxy-connect', expect: 'reachable', host: 'a', port: 1, proof: 'banner', companion: { url: 'ftp://x' } }),
     /companion\/url/,
   ],
+  [
+    'a tunnel control that says nothing of how the origin is made to answer',
+    withCheck({ id: 'x', kind: 'proxy-connect', expect: 'reachable', host: '203.0.113.10', port: 22, companion }),
+    /proof/,
+  ],
+  [
+    // Issue 10: a pinned address judged against a control that reached only the name.
+    'a curl check pinned to an address with a control by a name the plan does not pair with it',
+    JSON.stringify({
+      version: 1,
+      checks: [{ id: 'ctl', kind: 'proxy-https', expect: 'reachable', url: 'https://outside.test/', companion }, pinnedCurl],
+    }),
+    /not the target 203.0.113.10/,
+  ],
+  [
+    'both a companion control and a direct one',
+    withCheck({ id: 'x', kind: 'tcp', expect: 'blocked', host: '203.0.113.10', port: 1, control: 'ctl', controlFrom: 'direct' }),
+    /one observer/,
+  ],
 ];
+
+t.test('a control by name stands for the literal addresses the plan pairs with it', async (t) => {
+  const plan = parsePlan(
+    JSON.stringify({
+      version: 1,
+      checks: [
+        { id: 'ctl', kind: 'proxy-https', expect: 'reachable', url: 'https://outside.test/', companion, pairedAddresses: ['203.0.113.10'] },
+        pinnedCurl,
+        { id: 't', kind: 'tcp', expect: 'blocked', host: '203.0.113.10', port: 80, control: 'ctl' },
+      ],
+    }),
+    'plan.json',
+  );
+  t.equal(plan.checks.length, 3);
+});
 
 t.test('bad plans are one-line PlanErrors', async (t) => {
   for (const [what, text, message] of BAD) {

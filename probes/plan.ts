@@ -8,7 +8,7 @@ import { PlanError } from '../src/errors.js';
 import { readPackageFile } from '../src/package-root.js';
 import type { Check, ProbePlan } from './model.js';
 import { parsePorts } from './ports.js';
-import { endpointOf } from './verdict.js';
+import { controlCovers, endpointOf } from './verdict.js';
 
 /** An environment variable a plan can be given in (at most 128 KiB; probe pods mount theirs). */
 export const PLAN_ENV = 'EGRESS_VERIFY_PLAN';
@@ -44,6 +44,8 @@ export function validatePlan(raw: unknown, source: string): ProbePlan {
     checkAddresses(check, source);
   }
   for (const check of plan.checks) {
+    if (check.controlFrom !== undefined && check.control !== undefined)
+      throw new PlanError(`${source}: check "${check.id}" has both a control and controlFrom: one observer proves it`);
     if (check.control === undefined) continue;
     const control = byId.get(check.control);
     if (control === undefined) throw new PlanError(`${source}: check "${check.id}" names unknown control "${check.control}"`);
@@ -53,10 +55,11 @@ export function validatePlan(raw: unknown, source: string): ProbePlan {
       );
     }
     if (check.expect !== 'blocked') throw new PlanError(`${source}: check "${check.id}" expects reachable and cannot have a control`);
-    const target = endpointOf(check)?.host;
-    const controlTarget = endpointOf(control)?.host;
-    if (target !== undefined && target !== controlTarget) {
-      throw new PlanError(`${source}: control "${control.id}" reaches ${controlTarget}, not the target ${target} of "${check.id}"`);
+    // A control by name stands for a literal address only where the plan pairs the two.
+    if (!controlCovers(check, control)) {
+      throw new PlanError(
+        `${source}: control "${control.id}" reaches ${endpointOf(control)?.host}, not the target ${endpointOf(check)?.host} of "${check.id}" (nor pairs it)`,
+      );
     }
   }
   return plan;
@@ -85,6 +88,7 @@ function checkAddresses(check: Check, source: string): void {
     }
   }
   if (check.kind === 'proxy-https' || check.kind === 'proxy-connect') {
+    for (const a of check.pairedAddresses ?? []) literal(a, 'pairedAddresses entry');
     try {
       new URL(check.companion.url);
     } catch {

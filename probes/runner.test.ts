@@ -51,3 +51,39 @@ t.test('a check without an observation is an error, not a pass', async (t) => {
   const results = judge(plan, new Map([['ctl', o({ class: 'reached', outcome: 'http-response' })]]));
   t.match(results[1], { verdict: 'error', observation: { outcome: 'probe-error' } });
 });
+
+t.test('a target only a direct observer can prove waits for one, and its dial decides', async (t) => {
+  const direct: ProbePlan = {
+    version: 1,
+    checks: [{ id: 'md', kind: 'tcp', expect: 'blocked', host: '169.254.169.254', port: 80, controlFrom: 'direct', deadlineMs: 1000 }],
+  };
+  const blocked = new Map([['md', o({ class: 'blocked', outcome: 'timeout' })]]);
+  t.match(judge(direct, blocked)[0], { verdict: 'inconclusive', reason: /control pod/ });
+  t.match(judge(direct, blocked, new Map([['md', o({ class: 'reached', outcome: 'connected' })]]))[0], { verdict: 'pass' });
+  t.match(judge(direct, blocked, new Map([['md', o({ class: 'blocked', outcome: 'timeout' })]]))[0], { verdict: 'inconclusive' });
+});
+
+t.test('issue 10: a silent UDP target passes only when declared a responder', async (t) => {
+  const udp = (responder: boolean): ProbePlan => ({
+    version: 1,
+    checks: [
+      plan.checks[0] as ProbePlan['checks'][number],
+      {
+        id: 'u',
+        kind: 'udp',
+        expect: 'blocked',
+        host: '203.0.113.10',
+        port: 443,
+        control: 'ctl',
+        deadlineMs: 1000,
+        ...(responder && { responder }),
+      },
+    ],
+  });
+  const seen = new Map([
+    ['ctl', o({ class: 'reached', outcome: 'http-response' })],
+    ['u', o({ class: 'blocked', outcome: 'timeout' })],
+  ]);
+  t.match(judge(udp(false), seen)[1], { verdict: 'inconclusive', reason: /UDP/ });
+  t.match(judge(udp(true), seen)[1], { verdict: 'pass' });
+});

@@ -43,10 +43,14 @@ export async function observe(check: Check, companionCa?: string): Promise<Obser
   const signal = AbortSignal.timeout(check.deadlineMs);
   const run = RUNNERS[check.kind] as Runner<CheckKind>;
   let attempt = 0;
-  let last: Partial;
+  let last: Partial | undefined;
   for (;;) {
     attempt++;
-    last = await withGrace(run(check, signal, companionCa), check.deadlineMs - (performance.now() - started) + GRACE_MS);
+    const current = await withGrace(run(check, signal, companionCa), check.deadlineMs - (performance.now() - started) + GRACE_MS);
+    // A retry cut short by the deadline says less than the answer before it (Smokescreen's
+    // immediate 502 for a host that is down must not become a timeout).
+    if (last !== undefined && signal.aborted && current.class !== 'reached') break;
+    last = current;
     // A must-fail check is never retried away: one success is a bypass.
     const retry =
       check.expect === 'reachable' && last.class !== 'reached' && last.class !== 'error' && !signal.aborted && attempt < MAX_ATTEMPTS;
@@ -102,21 +106,26 @@ const MISSING: Observation = {
   detail: 'no observation was recorded for this check',
 };
 
-/** Pure: observations in, results out. */
-export function judge(plan: ProbePlan, observations: ReadonlyMap<string, Observation>): CheckResult[] {
+/**
+ * Pure: observations in, results out. `direct` holds what an observer that no egress policy
+ * selects (a control pod) saw for the same check ids: the control for `controlFrom: 'direct'`.
+ */
+export function judge(
+  plan: ProbePlan,
+  observations: ReadonlyMap<string, Observation>,
+  direct: ReadonlyMap<string, Observation> = new Map(),
+): CheckResult[] {
   const byId = new Map(plan.checks.map((c) => [c.id, c]));
   return plan.checks.map((check): CheckResult => {
     const observation = observations.get(check.id) ?? MISSING;
-    let control: ControlState = 'absent';
-    if (check.control !== undefined) {
-      const controlCheck = byId.get(check.control);
-      // A control proves reachability only. Its own findings (e.g. TLS not intercepted) are
-      // reported on the control and do not make the target any less reachable.
-      const reached = controlCheck !== undefined && observations.get(controlCheck.id)?.class === 'reached';
-      control = reached ? controlScope(check, controlCheck) : 'not-proven';
-    }
+    const traits = {
+      controlOnly: check.purpose === 'control',
+      udpSilentUnknown: check.kind === 'udp' && check.responder !== true,
+    };
+    const control = controlState(check, byId, observations, direct);
     const { verdict, reason } =
-      (check.kind === 'tcp-sweep' ? judgeSweep(check, observation, control) : undefined) ?? decide(check.expect, observation, control);
+      (check.kind === 'tcp-sweep' ? judgeSweep(check, observation, control) : undefined) ??
+      decide(check.expect, observation, control, traits);
     return {
       id: check.id,
       kind: check.kind,
@@ -129,6 +138,26 @@ export function judge(plan: ProbePlan, observations: ReadonlyMap<string, Observa
       ...(observation.finding === undefined ? {} : { finding: observation.finding }),
     };
   });
+}
+
+function controlState(
+  check: Check,
+  byId: ReadonlyMap<string, Check>,
+  observations: ReadonlyMap<string, Observation>,
+  direct: ReadonlyMap<string, Observation>,
+): ControlState {
+  if (check.controlFrom === 'direct') {
+    // The same dial from outside every egress policy: same address, port and protocol.
+    const seen = direct.get(check.id);
+    if (seen === undefined) return 'awaiting-direct';
+    return seen.class === 'reached' ? 'proven-port' : 'not-proven';
+  }
+  if (check.control === undefined) return 'absent';
+  const controlCheck = byId.get(check.control);
+  // A control proves reachability only. Its own findings (e.g. TLS not intercepted) are
+  // reported on the control and do not make the target any less reachable.
+  const reached = controlCheck !== undefined && observations.get(controlCheck.id)?.class === 'reached';
+  return reached ? controlScope(check, controlCheck) : 'not-proven';
 }
 
 export async function runPlan(plan: ProbePlan): Promise<CheckResult[]> {

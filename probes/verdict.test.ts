@@ -1,6 +1,6 @@
 import t from 'tap';
 import type { Check, Observation, ObservationClass, Outcome } from './model.js';
-import { type ControlState, controlScope, decide, TRUTH_TABLE } from './verdict.js';
+import { type CheckTraits, type ControlState, controlScope, decide, TRUTH_TABLE } from './verdict.js';
 
 const obs = (cls: ObservationClass, outcome: Outcome, failing?: boolean): Observation => ({
   class: cls,
@@ -10,8 +10,9 @@ const obs = (cls: ObservationClass, outcome: Outcome, failing?: boolean): Observ
   ...(failing === undefined ? {} : { finding: { code: 'tls-not-intercepted', failing, message: 'm' } }),
 });
 
-// Every row of the README's truth table, as [expect, class, outcome, control, finding?, verdict].
-const ROWS: [Check['expect'], ObservationClass, Outcome, ControlState, boolean | undefined, string][] = [
+// Every row of the README's truth table, as [expect, class, outcome, control, finding?, verdict, traits?].
+type Row = [Check['expect'], ObservationClass, Outcome, ControlState, boolean | undefined, string, CheckTraits?];
+const ROWS: Row[] = [
   ['blocked', 'error', 'probe-error', 'proven-port', undefined, 'error'],
   ['blocked', 'reached', 'connected', 'proven-port', undefined, 'fail'],
   ['blocked', 'reached', 'http-response', 'absent', undefined, 'fail'],
@@ -34,18 +35,28 @@ const ROWS: [Check['expect'], ObservationClass, Outcome, ControlState, boolean |
   ['reachable', 'blocked', 'proxy-unreachable', 'absent', undefined, 'fail'],
   ['reachable', 'blocked', 'nxdomain', 'absent', undefined, 'fail'],
   ['reachable', 'indeterminate', 'upstream-error', 'absent', undefined, 'inconclusive'],
+  ['reachable', 'indeterminate', 'origin-unproven', 'absent', undefined, 'inconclusive'],
+  ['blocked', 'blocked', 'timeout', 'awaiting-direct', undefined, 'inconclusive'],
+  ['blocked', 'blocked', 'timeout', 'proven-host', undefined, 'inconclusive', { udpSilentUnknown: true }],
+  ['blocked', 'blocked', 'timeout', 'proven-host', undefined, 'pass', { udpSilentUnknown: false }],
+  ['reachable', 'blocked', 'proxy-refused', 'absent', undefined, 'inconclusive', { controlOnly: true }],
+  ['reachable', 'blocked', 'proxy-refused', 'absent', undefined, 'fail', { controlOnly: false }],
 ];
 
 t.test('every truth-table row decides as documented', async (t) => {
-  for (const [expect, cls, outcome, control, failing, verdict] of ROWS) {
-    t.equal(decide(expect, obs(cls, outcome, failing), control).verdict, verdict, `${expect}/${cls}/${outcome}/${control}/${failing}`);
+  for (const [expect, cls, outcome, control, failing, verdict, traits] of ROWS) {
+    t.equal(
+      decide(expect, obs(cls, outcome, failing), control, traits).verdict,
+      verdict,
+      `${expect}/${cls}/${outcome}/${control}/${failing}/${JSON.stringify(traits ?? {})}`,
+    );
   }
 });
 
 t.test('each table row is exercised by some case above', async (t) => {
   for (const row of TRUTH_TABLE) {
-    const hit = ROWS.some(([expect, cls, outcome, control, failing]) => {
-      const d = decide(expect, obs(cls, outcome, failing), control);
+    const hit = ROWS.some(([expect, cls, outcome, control, failing, , traits]) => {
+      const d = decide(expect, obs(cls, outcome, failing), control, traits);
       return expect === row.expect && cls === row.observed && d.reason === row.reason;
     });
     t.ok(hit, `row "${row.reason}" (${row.expect}/${row.observed}) is covered`);
@@ -72,11 +83,25 @@ t.test('control scope: same host and port, or host only', async (t) => {
   const companion = { url: 'http://c:8080' };
   const tcp: Check = { ...base, id: 't', kind: 'tcp', host: '203.0.113.10', port: 443 };
   const https: Check = { ...base, id: 'p', kind: 'proxy-https', expect: 'reachable', url: 'https://203.0.113.10/', companion };
-  const other: Check = { ...base, id: 'c', kind: 'proxy-connect', expect: 'reachable', host: '203.0.113.10', port: 53, companion };
+  const other: Check = {
+    ...base,
+    id: 'c',
+    kind: 'proxy-connect',
+    expect: 'reachable',
+    host: '203.0.113.10',
+    port: 53,
+    companion,
+    proof: 'dns',
+  };
   const udp: Check = { ...base, id: 'u', kind: 'udp', host: '203.0.113.10', port: 443 };
   t.equal(controlScope(tcp, https), 'proven-port');
   t.equal(controlScope(tcp, other), 'proven-host');
   t.equal(controlScope(udp, https), 'proven-host', 'UDP is never proven by a TCP control at port level');
   const dnsUdp: Check = { ...base, id: 'd', kind: 'dns', mode: 'direct', server: '203.0.113.10', transport: 'udp', port: 53, name: 'x' };
   t.equal(controlScope(dnsUdp, other), 'proven-port', "a resolver's TCP port proves its UDP port (RFC 7766)");
+  const byName: Check = { ...base, id: 'n', kind: 'proxy-https', expect: 'reachable', url: 'https://outside.test/', companion };
+  const pinned: Check = { ...base, id: 'c', kind: 'curl', url: 'https://outside.test/', mode: 'env-cleared', address: '203.0.113.10' };
+  t.equal(controlScope(pinned, byName), 'not-proven', 'issue 10: a pinned address is not proven by a control that reached only the name');
+  t.equal(controlScope(pinned, { ...byName, pairedAddresses: ['203.0.113.10'] }), 'proven-port', 'unless the catalogue pairs them');
+  t.equal(controlScope(pinned, https), 'proven-port', 'a control to the pinned address itself');
 });

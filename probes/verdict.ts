@@ -6,10 +6,19 @@ import type { Check, Expectation, Observation, ObservationClass, Outcome, Verdic
 
 /**
  * What the positive control proved about the target: that the same host and port answered
- * through the companion, only the same host (another port or protocol), nothing, or there was
+ * (through the companion, or dialled by a direct observer), only the same host (another port or
+ * protocol), nothing, that only a direct observer could prove it and none reported, or there was
  * no control at all.
  */
-export type ControlState = 'proven-port' | 'proven-host' | 'not-proven' | 'absent';
+export type ControlState = 'proven-port' | 'proven-host' | 'not-proven' | 'awaiting-direct' | 'absent';
+
+/** What about the check itself changes its row. */
+export interface CheckTraits {
+  /** The check exists only as another check's control (`purpose: 'control'`). */
+  controlOnly?: boolean;
+  /** A UDP check whose target the catalogue does not declare answers datagrams. */
+  udpSilentUnknown?: boolean;
+}
 
 export interface TruthRow {
   expect: Expectation;
@@ -20,6 +29,8 @@ export interface TruthRow {
   control?: readonly ControlState[];
   /** Restricts the row to observations carrying a failing finding. */
   failingFinding?: boolean;
+  /** Restricts the row to checks with these traits. */
+  traits?: CheckTraits;
   verdict: Verdict;
   reason: string;
 }
@@ -45,6 +56,22 @@ export const TRUTH_TABLE: readonly TruthRow[] = [
     control: ['not-proven'],
     verdict: 'inconclusive',
     reason: 'blocked, but the positive control did not reach the target through the companion (target may be down)',
+  },
+  {
+    expect: 'blocked',
+    observed: 'blocked',
+    control: ['awaiting-direct'],
+    verdict: 'inconclusive',
+    reason:
+      'blocked, but only a direct dial from an identity no egress policy selects (a control pod) can prove this target is up; the companion is not asked',
+  },
+  {
+    expect: 'blocked',
+    observed: 'blocked',
+    traits: { udpSilentUnknown: true },
+    verdict: 'inconclusive',
+    reason:
+      'no UDP answer, but the catalogue does not declare this target answers datagrams: a service that receives and stays silent looks the same',
   },
   {
     expect: 'blocked',
@@ -85,6 +112,14 @@ export const TRUTH_TABLE: readonly TruthRow[] = [
     reason: 'reachable, but a required property does not hold',
   },
   { expect: 'reachable', observed: 'reached', verdict: 'pass', reason: 'reachable the allowed way' },
+  {
+    expect: 'reachable',
+    observed: 'blocked',
+    outcomes: ['proxy-refused'],
+    traits: { controlOnly: true },
+    verdict: 'inconclusive',
+    reason: 'the companion refuses this control target (a locked-down companion rightly may): the checks it controls stay unproven',
+  },
   { expect: 'reachable', observed: 'blocked', verdict: 'fail', reason: 'the allowed path is broken' },
   {
     expect: 'reachable',
@@ -94,15 +129,24 @@ export const TRUTH_TABLE: readonly TruthRow[] = [
   },
 ];
 
-export function decide(expect: Expectation, observation: Observation, control: ControlState): { verdict: Verdict; reason: string } {
+export function decide(
+  expect: Expectation,
+  observation: Observation,
+  control: ControlState,
+  traits: CheckTraits = {},
+): { verdict: Verdict; reason: string } {
   const failing = observation.finding?.failing === true;
+  const hasTraits = (want: CheckTraits): boolean =>
+    (want.controlOnly === undefined || want.controlOnly === (traits.controlOnly ?? false)) &&
+    (want.udpSilentUnknown === undefined || want.udpSilentUnknown === (traits.udpSilentUnknown ?? false));
   const row = TRUTH_TABLE.find(
     (r) =>
       r.expect === expect &&
       r.observed === observation.class &&
       (r.outcomes === undefined || r.outcomes.includes(observation.outcome)) &&
       (r.control === undefined || r.control.includes(control)) &&
-      (r.failingFinding === undefined || r.failingFinding === failing),
+      (r.failingFinding === undefined || r.failingFinding === failing) &&
+      (r.traits === undefined || hasTraits(r.traits)),
   );
   // An unmatched combination is a gap in the table; never let it read as a pass.
   return row ?? { verdict: 'inconclusive', reason: `no rule for ${expect}/${observation.class}/${observation.outcome}/${control}` };
@@ -125,7 +169,11 @@ export function endpointOf(check: Check): Endpoint | undefined {
     case 'tcp-sweep':
       // Many ports: the control proves the host; each port's own tunnel is judged in the sweep.
       return undefined;
-    case 'curl':
+    case 'curl': {
+      // A pinned address is what curl dials, whatever the URL names.
+      const url = urlEndpoint(check.url);
+      return check.address === undefined ? url : { ...url, host: check.address };
+    }
     case 'proxy-https':
     case 'proxy-env':
       return urlEndpoint(check.url);
@@ -143,10 +191,22 @@ export function urlEndpoint(url: string): Endpoint {
   return { host: u.hostname.replace(/^\[|\]$/g, ''), port, protocol: 'tcp' };
 }
 
-/** How much a passed control proves about `check`'s target. */
-export function controlScope(check: Check, control: Check): 'proven-port' | 'proven-host' {
+/**
+ * Whether `control` stands for the host `check` dials: the same host, or a name the catalogue
+ * pairs with that literal address (the control went by name, the check dials the address).
+ */
+export function controlCovers(check: Check, control: Check): boolean {
+  const host = endpointOf(check)?.host;
+  if (host === undefined) return true;
+  const paired = control.kind === 'proxy-https' || control.kind === 'proxy-connect' ? (control.pairedAddresses ?? []) : [];
+  return endpointOf(control)?.host === host || paired.includes(host);
+}
+
+/** How much a passed control proves about `check`'s target; 'not-proven' when it stands for another host. */
+export function controlScope(check: Check, control: Check): 'proven-port' | 'proven-host' | 'not-proven' {
+  if (!controlCovers(check, control)) return 'not-proven';
   const a = endpointOf(check);
   const b = endpointOf(control);
-  if (a && b && a.host === b.host && a.port === b.port && a.protocol === b.protocol) return 'proven-port';
+  if (a && b && a.port === b.port && a.protocol === b.protocol) return 'proven-port';
   return 'proven-host';
 }

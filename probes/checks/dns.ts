@@ -36,7 +36,7 @@ async function resolveThroughPod(check: DnsResolveCheck, signal: AbortSignal): P
   }
 }
 
-function encodeQuery(name: string): Buffer {
+export function encodeQuery(name: string): Buffer {
   return packet.encode({
     type: 'query',
     id: randomBytes(2).readUInt16BE(0),
@@ -97,6 +97,20 @@ function udpQuery(check: DnsDirectCheck, query: Buffer, signal: AbortSignal): Pr
   });
 }
 
+/** DNS over a stream (RFC 7766, RFC 7858): a two-byte length, then the message. */
+export function framed(message: Buffer): Buffer {
+  const out = Buffer.alloc(message.length + 2);
+  out.writeUInt16BE(message.length, 0);
+  message.copy(out, 2);
+  return out;
+}
+
+/** The first whole message of a stream, or undefined while it is incomplete. */
+export function unframed(received: Buffer): Buffer | undefined {
+  if (received.length < 2 || received.length < received.readUInt16BE(0) + 2) return undefined;
+  return received.subarray(2, received.readUInt16BE(0) + 2);
+}
+
 /** DNS over TCP (RFC 7766) or over TLS (RFC 7858): the same two-byte length framing. */
 function streamQuery(check: DnsDirectCheck, query: Buffer, signal: AbortSignal): Promise<StreamAnswer> {
   return new Promise((resolve, reject) => {
@@ -114,17 +128,13 @@ function streamQuery(check: DnsDirectCheck, query: Buffer, signal: AbortSignal):
     socket.once('connect', () => {
       connected = true;
     });
-    socket.once(check.transport === 'tls' ? 'secureConnect' : 'connect', () => {
-      const framed = Buffer.alloc(query.length + 2);
-      framed.writeUInt16BE(query.length, 0);
-      query.copy(framed, 2);
-      socket.write(framed);
-    });
+    socket.once(check.transport === 'tls' ? 'secureConnect' : 'connect', () => socket.write(framed(query)));
     socket.on('data', (chunk: Buffer) => {
       received = Buffer.concat([received, chunk]);
-      if (received.length >= 2 && received.length >= received.readUInt16BE(0) + 2) {
+      const message = unframed(received);
+      if (message !== undefined) {
         done();
-        resolve({ kind: 'answer', buf: received.subarray(2, received.readUInt16BE(0) + 2) });
+        resolve({ kind: 'answer', buf: message });
       }
     });
     socket.once('error', (err) => {

@@ -3,6 +3,7 @@ import { SocksProxyAgent } from 'socks-proxy-agent';
 import { EnvHttpProxyAgent, request, errors as undiciErrors } from 'undici';
 import type { Observation, ProxyEnvCheck } from '../model.js';
 import { abortable } from './deadline.js';
+import { bodyPrefix, type HttpAnswer, judgeAnswer } from './origin.js';
 import { errorCode, errorText, socketOutcome } from './socket-outcome.js';
 import { reachCompanion } from './tunnel.js';
 
@@ -24,8 +25,8 @@ export async function runProxyEnv(check: ProxyEnvCheck, signal: AbortSignal, ca:
   try {
     // Whether the companion accepts connections at all tells a broken path from a slow origin.
     const companionUp = proxy === undefined ? Promise.resolve(false) : accepts(proxy, signal);
-    const status = await abortable(proxy?.startsWith('socks') ? socksGet(check, proxy, ca, signal) : undiciGet(check, ca, signal), signal);
-    if (status === 'deadline') {
+    const answer = await abortable(proxy?.startsWith('socks') ? socksGet(check, proxy, ca, signal) : undiciGet(check, ca, signal), signal);
+    if (answer === 'deadline') {
       if (await companionUp) {
         return {
           outcome: 'upstream-error',
@@ -41,27 +42,19 @@ export async function runProxyEnv(check: ProxyEnvCheck, signal: AbortSignal, ca:
         facts,
       };
     }
-    if (status >= 502 && status <= 504) {
-      return { outcome: 'upstream-error', class: 'indeterminate', detail: `proxy answered ${status}: origin not reached`, facts };
-    }
-    return {
-      outcome: 'http-response',
-      class: 'reached',
-      detail: `HTTP ${status} via ${facts.proxy}`,
-      facts: { ...facts, httpStatus: status },
-    };
+    const judged = judgeAnswer(answer, check.origin);
+    return { ...judged, detail: `${judged.detail} via ${facts.proxy}`, facts: { ...facts, ...judged.facts } };
   } catch (err) {
     return { ...classifyEnvError(err, signal), facts };
   }
 }
 
-async function undiciGet(check: ProxyEnvCheck, ca: string | undefined, signal: AbortSignal): Promise<number> {
+async function undiciGet(check: ProxyEnvCheck, ca: string | undefined, signal: AbortSignal): Promise<HttpAnswer> {
   const tls = ca === undefined ? {} : { ca };
   const dispatcher = new EnvHttpProxyAgent({ connect: tls, requestTls: tls });
   try {
     const res = await request(check.url, { dispatcher, signal, headers: { 'user-agent': 'egress-verify' } });
-    await res.body.dump();
-    return res.statusCode;
+    return { status: res.statusCode, headers: res.headers, body: await bodyPrefix(res.body) };
   } finally {
     // Not awaited: destroy waits for a connect stuck in getaddrinfo, which cannot be cancelled.
     void dispatcher.destroy().catch(() => undefined);
@@ -74,13 +67,12 @@ async function accepts(proxy: string, signal: AbortSignal): Promise<boolean> {
   return reached.ok;
 }
 
-function socksGet(check: ProxyEnvCheck, proxy: string, ca: string | undefined, signal: AbortSignal): Promise<number> {
+function socksGet(check: ProxyEnvCheck, proxy: string, ca: string | undefined, signal: AbortSignal): Promise<HttpAnswer> {
   return new Promise((resolve, reject) => {
     const agent = new SocksProxyAgent(proxy);
     const req = httpsRequest(check.url, { agent, ca, signal, headers: { 'user-agent': 'egress-verify' } });
     req.once('response', (res) => {
-      res.resume();
-      resolve(res.statusCode ?? 0);
+      bodyPrefix(res).then((body) => resolve({ status: res.statusCode ?? 0, headers: res.headers, body }), reject);
     });
     req.once('error', reject);
     req.end();

@@ -42,7 +42,8 @@ export async function runTcpSweep(check: TcpSweepCheck, signal: AbortSignal): Pr
   await pool(ambiguous, check.companionConcurrency, signal, async (port) => {
     const own = AbortSignal.any([signal, AbortSignal.timeout(check.portDeadlineMs)]);
     const o = await runProxyConnect(
-      { ...dial(port, { id: check.id, expect: 'reachable' }), kind: 'proxy-connect', companion: check.companion },
+      // A CONNECT 200 alone proves no origin (a bumping proxy answers it before dialling).
+      { ...dial(port, { id: check.id, expect: 'reachable' }), kind: 'proxy-connect', companion: check.companion, proof: 'banner' },
       own,
     );
     tunnel.set(port, o.class);

@@ -1,6 +1,5 @@
 import { lookup } from 'node:dns/promises';
-import { connect, isIP, isIPv6, type Socket } from 'node:net';
-import { SocksClient } from 'socks';
+import { connect, isIP, isIPv4, isIPv6, type Socket } from 'node:net';
 import type { Companion, Observation } from '../model.js';
 import { errorCode, errorText } from './socket-outcome.js';
 
@@ -31,16 +30,24 @@ export async function openTunnel(companion: Companion, host: string, port: numbe
   }
   const reached = await reachCompanion(companion.url, signal);
   if (!reached.ok) return reached;
-  const tunnel = proxy.protocol === 'http:' ? httpConnect(reached.socket, target, port) : socksConnect(reached.socket, target, port);
+  const socks = { greeted: false };
+  const tunnel =
+    proxy.protocol === 'http:'
+      ? httpConnect(reached.socket, target, port)
+      : socksConnect(reached.socket, target, port, companion.url, socks);
   return new Promise((resolve) => {
     const onAbort = (): void => {
       reached.socket.destroy();
       resolve(
-        failed({
-          outcome: 'upstream-error',
-          class: 'indeterminate',
-          detail: `the companion did not open a tunnel to ${host}:${port} before the deadline`,
-        }),
+        failed(
+          proxy.protocol !== 'http:' && !socks.greeted
+            ? notSocks(companion.url, 'it never answered the SOCKS5 greeting')
+            : {
+                outcome: 'upstream-error',
+                class: 'indeterminate',
+                detail: `the companion did not open a tunnel to ${host}:${port} before the deadline`,
+              },
+        ),
       );
     };
     if (signal.aborted) return onAbort();
@@ -142,31 +149,117 @@ function httpConnect(socket: Socket, host: string, port: number): Promise<Tunnel
   });
 }
 
-async function socksConnect(socket: Socket, host: string, port: number): Promise<TunnelResult> {
-  try {
-    const { socket: tunnel } = await SocksClient.createConnection({
-      proxy: { host: socket.remoteAddress ?? '', port: socket.remotePort ?? 0, type: 5 },
-      destination: { host, port },
-      command: 'connect',
-      existing_socket: socket,
-    });
-    return { ok: true, socket: tunnel };
-  } catch (err) {
-    socket.destroy();
-    const text = errorText(err);
-    // The proxy's reply code: NotAllowed is its policy; HostUnreachable/ConnectionRefused/Failure the origin.
-    if (/NotAllowed/i.test(text))
-      return failed({
-        outcome: 'proxy-refused',
-        class: 'blocked',
-        detail: `companion refused SOCKS5 CONNECT ${host}:${port}: ${text}`,
-        error: text,
-      });
-    return failed({
-      outcome: 'upstream-error',
-      class: 'indeterminate',
-      detail: `companion could not reach ${host}:${port}: ${text}`,
-      error: text,
-    });
-  }
+/** SOCKS5 to a port that speaks something else (an HTTP proxy port): the allowed path is misconfigured. */
+function notSocks(url: string, why: string): Omit<Observation, 'durationMs'> {
+  return { outcome: 'proxy-refused', class: 'blocked', detail: `${url} is not a SOCKS5 proxy: ${why}` };
+}
+
+/** SOCKS5 reply codes (RFC 1928 §6) that are the proxy's own rule, not the origin's state. */
+const SOCKS_REPLIES: Record<number, string> = {
+  1: 'general failure',
+  2: 'connection not allowed by ruleset',
+  3: 'network unreachable',
+  4: 'host unreachable',
+  5: 'connection refused',
+  6: 'TTL expired',
+  7: 'command not supported',
+  8: 'address type not supported',
+};
+
+/**
+ * SOCKS5 CONNECT without authentication (RFC 1928), by hand so that every way a port can fail to
+ * speak SOCKS (an HTTP error page, silence, a close) is told apart from the origin being down.
+ */
+function socksConnect(socket: Socket, host: string, port: number, url: string, progress: { greeted: boolean }): Promise<TunnelResult> {
+  const address = isIPv4(host)
+    ? Buffer.from([1, ...host.split('.').map(Number)])
+    : isIPv6(host)
+      ? Buffer.concat([Buffer.from([4]), ipv6Bytes(host)])
+      : Buffer.concat([Buffer.from([3, Buffer.byteLength(host)]), Buffer.from(host)]);
+  const portBytes = Buffer.from([port >> 8, port & 0xff]);
+  return new Promise((resolve) => {
+    let received = Buffer.alloc(0);
+    const finish = (r: TunnelResult): void => {
+      socket.off('data', onData).off('error', onError).off('close', onClose);
+      if (!r.ok) socket.destroy();
+      resolve(r);
+    };
+    const onData = (chunk: Buffer): void => {
+      received = Buffer.concat([received, chunk]);
+      if (!progress.greeted) {
+        if (received.length < 2) return;
+        if (received[0] !== 5 || received[1] !== 0) {
+          const text = received.toString('latin1');
+          const why = text.startsWith('HTTP/')
+            ? `it answered "${text.split('\r\n')[0]}"`
+            : `it answered 0x${received.subarray(0, 2).toString('hex')}`;
+          finish(failed(notSocks(url, why)));
+          return;
+        }
+        progress.greeted = true;
+        received = received.subarray(2);
+        socket.write(Buffer.concat([Buffer.from([5, 1, 0]), address, portBytes]));
+      }
+      const need = replyLength(received);
+      if (need === undefined || received.length < need) return;
+      const code = received[1] ?? 1;
+      if (code === 0) {
+        const rest = received.subarray(need);
+        if (rest.length > 0) socket.unshift(rest);
+        finish({ ok: true, socket });
+        return;
+      }
+      const detail = `companion answered SOCKS5 CONNECT ${host}:${port} with ${SOCKS_REPLIES[code] ?? `reply ${code}`}`;
+      // Not allowed is the companion's own policy; the rest says the origin could not be reached.
+      finish(
+        failed(
+          code === 2
+            ? { outcome: 'proxy-refused', class: 'blocked', detail }
+            : { outcome: 'upstream-error', class: 'indeterminate', detail },
+        ),
+      );
+    };
+    const onError = (err: Error): void =>
+      finish(
+        failed(
+          progress.greeted
+            ? {
+                outcome: 'upstream-error',
+                class: 'indeterminate',
+                detail: `companion closed the SOCKS5 CONNECT: ${errorText(err)}`,
+                error: errorText(err),
+              }
+            : notSocks(url, errorText(err)),
+        ),
+      );
+    const onClose = (): void =>
+      finish(
+        failed(
+          progress.greeted
+            ? { outcome: 'upstream-error', class: 'indeterminate', detail: 'companion closed the connection during SOCKS5 CONNECT' }
+            : notSocks(url, 'it closed the connection at the greeting'),
+        ),
+      );
+    socket.on('data', onData).once('error', onError).once('close', onClose);
+    socket.write(Buffer.from([5, 1, 0]));
+  });
+}
+
+/** Length of a complete SOCKS5 reply at the start of `b`, or undefined while unknown. */
+function replyLength(b: Buffer): number | undefined {
+  if (b.length < 5) return undefined;
+  const atyp = b[3];
+  if (atyp === 1) return 10;
+  if (atyp === 4) return 22;
+  if (atyp === 3) return 7 + (b[4] ?? 0);
+  return 10;
+}
+
+function ipv6Bytes(host: string): Buffer {
+  const [head = '', tail = ''] = host.split('::');
+  const part = (s: string): number[] => (s === '' ? [] : s.split(':').map((h) => Number.parseInt(h, 16)));
+  const a = part(head);
+  const b = host.includes('::') ? part(tail) : [];
+  const groups = [...a, ...new Array<number>(8 - a.length - b.length).fill(0), ...b];
+  return Buffer.from(groups.flatMap((g) => [g >> 8, g & 0xff]));
 }
