@@ -5,8 +5,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 # chromium renders the HTML report in its test (playwright-core drives it, downloads no browser);
-# fonts-dejavu-core gives its screenshots a font.
-LAB_PACKAGES=(curl iproute2 iptables conntrack openssl mitmproxy dnsmasq-base chromium fonts-dejavu-core)
+# fonts-dejavu-core gives its screenshots a font. squid-openssl (ssl-bump) and tinyproxy are lab
+# companions, as is Smokescreen (built below).
+LAB_PACKAGES=(curl iproute2 iptables conntrack openssl mitmproxy dnsmasq-base chromium fonts-dejavu-core squid-openssl tinyproxy)
 missing=()
 for pkg in "${LAB_PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'install ok installed' || missing+=("$pkg")
@@ -19,6 +20,20 @@ if ((${#missing[@]} > 0)); then
   echo "setup: installing ${missing[*]}"
   apt-get update -qq
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+# Stripe's Smokescreen has no Debian package: built from its Go module into the cache the lab
+# cluster uses (never into the repository), once per version.
+SMOKESCREEN_VERSION=v0.1.0
+SMOKESCREEN_DIR=/var/cache/egress-verify/bin/smokescreen-$SMOKESCREEN_VERSION
+if [[ ! -f $SMOKESCREEN_DIR/.complete ]]; then
+  command -v go >/dev/null || PATH="$PATH:/usr/local/go/bin"
+  command -v go >/dev/null || { echo "setup: Go is needed to build Smokescreen (go install)" >&2; exit 1; }
+  echo "setup: building Smokescreen $SMOKESCREEN_VERSION"
+  rm -rf "$SMOKESCREEN_DIR" && mkdir -p "$SMOKESCREEN_DIR"
+  (cd / && GOMODCACHE=/var/cache/egress-verify/gomod GOCACHE=/var/cache/egress-verify/gocache GOWORK=off GOTOOLCHAIN=local \
+    CGO_ENABLED=0 GOBIN="$SMOKESCREEN_DIR" go install -trimpath -ldflags '-s -w' "github.com/stripe/smokescreen@$SMOKESCREEN_VERSION")
+  touch "$SMOKESCREEN_DIR/.complete"
 fi
 
 if [[ ! -d node_modules ]] || [[ package-lock.json -nt node_modules/.package-lock.json ]]; then

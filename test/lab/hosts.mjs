@@ -21,6 +21,7 @@ import { pathToFileURL } from 'node:url';
 /** @typedef {import('./services.js').EchoBody} EchoBody */
 
 const IDLE_MS = 30_000;
+const ORIGIN_HEADER = 'x-lab-origin';
 
 /**
  * @param {string} name
@@ -29,6 +30,8 @@ const IDLE_MS = 30_000;
  * @param {import('node:http').ServerResponse} res
  */
 function respond(name, reply, req, res) {
+  // The origin's marker: a proxy's own page never carries it (the catalogue declares it).
+  res.setHeader(ORIGIN_HEADER, name);
   switch (reply) {
     case 'echo': {
       /** @type {EchoBody} */

@@ -141,7 +141,7 @@ t.test("under 'wide-open'", async (t) => {
       // A DNS query for outside.test A, length-prefixed as DNS over TCP/TLS requires.
       const q = Buffer.from('abcd01000001000000000000076f757473696465047465737400000100 01'.replace(/ /g, ''), 'hex');
       const dot = await new Promise((ok) => {
-        const c = tls.connect({ host: '${lab.addr.outsideResolver}', port: 853, ca: process.env.OUTSIDE_CA, servername: 'dns.outside.test' }, () => {
+        const c = tls.connect({ host: '${lab.addr.outsideResolver}', port: 853, ca: process.env.OUTSIDE_CA, servername: '${lab.names.resolverHttps}' }, () => {
           const len = Buffer.alloc(2); len.writeUInt16BE(q.length);
           c.write(Buffer.concat([len, q]));
         });

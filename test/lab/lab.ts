@@ -6,12 +6,12 @@
  */
 import type { ChildProcess } from 'node:child_process';
 import { spawnSync } from 'node:child_process';
-import { existsSync, rmSync } from 'node:fs';
+import { rmSync } from 'node:fs';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
+import { COMPANIONS, type CompanionKind, companionDir } from './companions.js';
 import { type CaFiles, type CertFiles, makeCa, makeLeaf } from './pki.js';
 import { baseRuleset, type LabPolicy, policyRuleset } from './policy.js';
 import {
@@ -43,11 +43,23 @@ import {
   WORKLOAD_SEARCH,
 } from './topology.js';
 
+export type { CompanionKind } from './companions.js';
 export type { LabPolicy } from './policy.js';
 export { LabError } from './process.js';
 
-/** 'passthrough': the companion tunnels TLS untouched (`--ignore-hosts '.*'`); 'down': no proxy. */
-export type CompanionMode = 'intercept' | 'passthrough' | 'down';
+/**
+ * 'intercept': the companion as deployed (only bumping companions intercept TLS);
+ * 'passthrough': it tunnels TLS untouched; 'deny': it refuses the outside site; 'down': no proxy.
+ */
+export type CompanionMode = 'intercept' | 'passthrough' | 'deny' | 'down';
+
+export interface ExecOptions {
+  env?: NodeJS.ProcessEnv;
+  input?: string;
+  timeoutMs?: number;
+  /** 'co': run in the companion's namespace instead, which no policy filters (a control pod's view). */
+  role?: 'wl' | 'co';
+}
 
 export interface ExecResult {
   code: number | null;
@@ -70,11 +82,15 @@ export interface Lab {
     metadata: string;
     workload6: string;
   };
-  readonly names: { companionFqdn: string; outside: string; kubernetes: string; exfilZone: string };
-  /** mitmproxy's CA certificate (PEM). */
+  readonly names: { companionFqdn: string; outside: string; resolverHttps: string; kubernetes: string; exfilZone: string };
+  /** Which egress scanner runs as the companion. */
+  readonly companion: CompanionKind;
+  /** The CA certificate (PEM) the companion signs intercepted certificates with. */
   readonly companionCaPem: string;
   /** The "public-like" CA that signed the outside HTTPS host (and the DoT resolver). */
   readonly outsideCaPem: string;
+  /** Its file: an application's trust store for the public roots (NODE_EXTRA_CA_CERTS). */
+  readonly outsideCaFile: string;
   /** Name of the workload netns. */
   workloadNetns: string;
   /**
@@ -82,7 +98,7 @@ export interface Lab {
    * container's: PATH, HOME and LANG only, plus `opts.env` (the caller's own proxy variables
    * never leak in). `code` is null when the command was killed at `timeoutMs` (default 30 s).
    */
-  exec(argv: string[], opts?: { env?: NodeJS.ProcessEnv; input?: string; timeoutMs?: number }): Promise<ExecResult>;
+  exec(argv: string[], opts?: ExecOptions): Promise<ExecResult>;
   setPolicy(p: LabPolicy): Promise<void>;
   setCompanion(m: CompanionMode): Promise<void>;
   /**
@@ -98,21 +114,18 @@ export interface Lab {
 }
 
 const HOSTS_SCRIPT = fileURLToPath(new URL('./hosts.mjs', import.meta.url));
-const MITM_CA_FILE = 'mitmproxy-ca-cert.pem';
-/** Written last by mitmproxy when it creates its CA store. */
-const MITM_STORE_DONE = 'mitmproxy-dhparam.pem';
 
 const live = new Set<NetnsLab>();
 let labCounter = 0;
 
-export async function startLab(): Promise<Lab> {
+export async function startLab(opts: { companion?: CompanionKind } = {}): Promise<Lab> {
   await reapStaleLabs(new Set([...live].map((l) => l.id)));
   const id = await pickId();
   const dir = await mkdtemp(join(tmpdir(), `${id}-`));
   // Written before any namespace exists, so a reaper in another process never sees our
   // namespaces without an owner.
   await writeFile(join(dir, OWNER_FILE), `${process.pid}\n`);
-  const lab = new NetnsLab(id, dir);
+  const lab = new NetnsLab(id, dir, opts.companion ?? 'mitmproxy');
   live.add(lab);
   installExitHooks();
   try {
@@ -142,6 +155,7 @@ class NetnsLab implements Lab {
   readonly names = { ...LAB_NAMES };
   companionCaPem = '';
   outsideCaPem = '';
+  outsideCaFile = '';
   workloadNetns: string;
 
   private readonly createdNetns: string[] = [];
@@ -150,12 +164,15 @@ class NetnsLab implements Lab {
   private readonly execChildren = new Set<ChildProcess>();
   private proxies: Daemon[] = [];
   private outsideCa: CaFiles | undefined;
+  private companionCaFile: string | undefined;
+  private companionStarts = 0;
   private closed: Promise<void> | undefined;
   private readonly authLog: string;
 
   constructor(
     readonly id: string,
     private readonly dir: string,
+    readonly companion: CompanionKind,
   ) {
     this.workloadNetns = this.ns('wl');
     this.authLog = join(dir, 'auth-dns.log');
@@ -285,11 +302,15 @@ class NetnsLab implements Lab {
 
   private async makeCerts(): Promise<{ outside: CertFiles; kubelet: CertFiles; apiServer: CertFiles }> {
     const pki = join(this.dir, 'pki');
-    const [outsideCa, clusterCa] = await Promise.all([
+    const [outsideCa, clusterCa, companionCa] = await Promise.all([
       makeCa(pki, 'outside-ca', { o: 'Lab Public Trust Services', cn: 'Lab Public Root CA R1' }),
       makeCa(pki, 'cluster-ca', { o: 'Lab Cluster', cn: 'kubernetes' }),
+      makeCa(pki, 'companion-ca', { o: 'Lab Egress Scanner', cn: 'Lab Companion CA' }),
     ]);
     this.outsideCa = outsideCa;
+    // Key and certificate in one file, as mitmproxy keeps its CA (Squid's tls-cert/tls-key take it).
+    this.companionCaFile = join(pki, 'companion-ca-key-and-cert.pem');
+    await writeFile(this.companionCaFile, `${await readFile(companionCa.keyFile, 'utf8')}${companionCa.pem}`);
     this.outsideCaPem = outsideCa.pem;
     const [outside, kubelet, apiServer] = await Promise.all([
       makeLeaf(
@@ -297,7 +318,7 @@ class NetnsLab implements Lab {
         'outside',
         outsideCa,
         LAB_NAMES.outside,
-        [LAB_NAMES.outside, `dns.${LAB_NAMES.outside}`],
+        [LAB_NAMES.outside, LAB_NAMES.resolverHttps],
         [LAB_ADDR.outsideHttps, LAB_ADDR.outsideHttps6, LAB_ADDR.outsideResolver],
       ),
       makeLeaf(pki, 'kubelet', clusterCa, 'lab-node', ['lab-node'], [LAB_ADDR.node]),
@@ -369,6 +390,7 @@ class NetnsLab implements Lab {
               `--log-facility=${dnsLog('outside-resolver')}`,
               `--address=/${LAB_NAMES.outside}/${LAB_ADDR.outsideHttps}`,
               `--address=/${LAB_NAMES.outside}/${LAB_ADDR.outsideHttps6}`,
+              `--address=/${LAB_NAMES.resolverHttps}/${LAB_ADDR.outsideResolver}`,
               `--server=/${LAB_NAMES.exfilZone}/${LAB_ADDR.authDns}`,
             ]),
           ]),
@@ -390,6 +412,9 @@ class NetnsLab implements Lab {
               upstreamPort: 53,
             },
             { kind: 'http', name: 'metadata', host: LAB_ADDR.metadata, port: 80, reply: 'metadata' },
+            // The resolver's host serves HTTPS by name too (as public resolvers serve DoH):
+            // the control a hostname-allowlist companion lets through.
+            { kind: 'https', name: 'resolver-https', host: LAB_ADDR.outsideResolver, port: 443, reply: 'echo', ...out },
           ]),
         ],
         listeners: [
@@ -398,6 +423,7 @@ class NetnsLab implements Lab {
           { proto: 'udp', addr: LAB_ADDR.authDns, port: 53 },
           { proto: 'tcp', addr: LAB_ADDR.outsideResolver, port: DOT_PORT },
           { proto: 'tcp', addr: LAB_ADDR.metadata, port: 80 },
+          { proto: 'tcp', addr: LAB_ADDR.outsideResolver, port: 443 },
         ],
       },
       {
@@ -491,60 +517,41 @@ class NetnsLab implements Lab {
   private async startCompanion(mode: CompanionMode): Promise<void> {
     await Promise.all(this.proxies.map((d) => d.stop()));
     this.proxies = [];
-    const ports = [COMPANION_PORTS.http, COMPANION_PORTS.socks5];
+    const def = COMPANIONS[this.companion];
+    const ports = def.socks ? [COMPANION_PORTS.http, COMPANION_PORTS.socks5] : [COMPANION_PORTS.http];
     if (mode === 'down') {
-      await waitForNoListeners(this.ns('co'), ports);
+      await waitForNoListeners(this.ns('co'), [COMPANION_PORTS.http, COMPANION_PORTS.socks5]);
       return;
     }
-    if (!this.outsideCa) throw new LabError('outside CA not made yet');
-    const confdir = join(this.dir, 'mitmproxy');
-    await mkdir(confdir, { recursive: true });
-    const caFile = join(confdir, MITM_CA_FILE);
-    const storeDone = join(confdir, MITM_STORE_DONE);
-    const mitm = (proxyMode: string, port: number): Daemon =>
-      this.daemon(`mitmdump-${proxyMode}`, 'co', [
-        'mitmdump',
-        '--mode',
-        proxyMode,
-        '--listen-port',
-        String(port),
-        '--set',
-        `confdir=${confdir}`,
-        // The companion checks upstream certificates against the lab's "public" CA, as a
-        // real one checks against the public roots.
-        '--set',
-        `ssl_verify_upstream_trusted_ca=${this.outsideCa?.certFile}`,
-        // The workload's v6 address is a documentation prefix; never treat it as "global".
-        '--set',
-        'block_global=false',
-        '--set',
-        'flow_detail=0',
-        ...(mode === 'passthrough' ? ['--ignore-hosts', '.*'] : []),
-      ]);
-    const regular = mitm('regular', COMPANION_PORTS.http);
-    this.proxies.push(regular);
-    // Two mitmdumps started together each make their own CA; the second must find the
-    // first one's CA in the shared confdir.
-    for (let i = 0; i < 300 && !existsSync(storeDone); i++) {
-      if (!regular.running) throw new LabError(`companion stopped during start-up: ${regular.describeExit()}`);
-      await sleep(50);
-    }
-    if (!existsSync(storeDone)) throw new LabError(`mitmproxy wrote no CA in ${confdir}`);
-    const socks = mitm('socks5', COMPANION_PORTS.socks5);
-    this.proxies.push(socks);
+    if (!this.outsideCa || !this.companionCaFile) throw new LabError('lab CAs not made yet');
+    const started = await def.start(
+      {
+        dir: await companionDir(this.dir, this.companion, ++this.companionStarts),
+        stateDir: this.dir,
+        outsideCaFile: this.outsideCa.certFile,
+        caKeyAndCertFile: this.companionCaFile,
+        daemon: (name, argv) => {
+          const d = this.daemon(name, 'co', argv);
+          this.proxies.push(d);
+          return d;
+        },
+      },
+      mode === 'intercept' ? 'deployed' : mode,
+    );
     await waitForListeners(
       this.ns('co'),
       ports.map((port) => ({ proto: 'tcp', addr: LAB_ADDR.companion, port })),
-      this.proxies,
+      started.daemons,
     );
-    this.companionCaPem = await readFile(caFile, 'utf8');
+    const pem = await readFile(started.caFile, 'utf8');
+    this.companionCaPem = pem.match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----\n?/)?.[0] ?? pem;
   }
 
   // ---- workload ----------------------------------------------------------------------------
 
-  async exec(argv: string[], opts: { env?: NodeJS.ProcessEnv; input?: string; timeoutMs?: number } = {}): Promise<ExecResult> {
+  async exec(argv: string[], opts: ExecOptions = {}): Promise<ExecResult> {
     this.assertOpen();
-    const [cmd, args] = inNetns(this.workloadNetns, argv);
+    const [cmd, args] = inNetns(this.ns(opts.role ?? 'wl'), argv);
     let tracked: ChildProcess | undefined;
     const r = await run(cmd, args, {
       env: { ...this.daemonEnv(), ...opts.env },

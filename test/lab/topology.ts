@@ -21,6 +21,8 @@ export const LAB_ADDR = {
 export const LAB_NAMES = {
   companionFqdn: 'egress-guardian-svc.production-agents.svc.cluster.local',
   outside: 'outside.test',
+  /** The outside resolver's host by name (it serves HTTPS too). */
+  resolverHttps: 'resolver.test',
   kubernetes: 'kubernetes.default.svc.cluster.local',
   exfilZone: 'exfil.test',
 } as const;

@@ -1,0 +1,3 @@
+import { scenarioMatrix } from './scenarios.js';
+
+await scenarioMatrix('smokescreen');
