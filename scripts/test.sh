@@ -30,7 +30,8 @@ elif [[ $(id -u) -ne 0 ]]; then
   echo "lab tests need root (network namespaces); run as root or set EGRESS_VERIFY_SKIP=lab" >&2
   exit 1
 else
-  npx tap --jobs=1 'test/lab/*.test.ts'
+  # Two at a time: one companion's matrix is mostly waiting for deadlines.
+  npx tap --jobs=2 'test/lab/*.test.ts'
 fi
 
 echo "== cluster tests (real single-node Kubernetes, NetworkPolicy by kube-router)"
