@@ -312,6 +312,7 @@ class NetnsLab implements Lab {
     this.companionCaFile = join(pki, 'companion-ca-key-and-cert.pem');
     await writeFile(this.companionCaFile, `${await readFile(companionCa.keyFile, 'utf8')}${companionCa.pem}`);
     this.outsideCaPem = outsideCa.pem;
+    this.outsideCaFile = outsideCa.certFile;
     const [outside, kubelet, apiServer] = await Promise.all([
       makeLeaf(
         pki,

@@ -30,7 +30,8 @@ export function labPlan(lab: Lab, extra: Partial<Catalogue> = {}, opts: LabPlanO
   const intercepts = opts.expectInterception ?? def.intercepts;
   const catalogue: Catalogue = {
     version: 1,
-    deadlineMs: 1500,
+    // Room for a Python companion (mitmproxy) on a loaded 2-core machine to answer.
+    deadlineMs: 2500,
     outside: [
       {
         name: 'site',

@@ -19,7 +19,7 @@ import { type Lab, startLab } from './lab.js';
 import { APP_ENV, labPlan } from './plan.js';
 
 export async function scenarioMatrix(kind: CompanionKind): Promise<void> {
-  t.setTimeout(300_000);
+  t.setTimeout(900_000);
 
   const root = fileURLToPath(new URL('../..', import.meta.url));
   const cli = join(root, 'dist/src/cli.js');
