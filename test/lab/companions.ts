@@ -126,7 +126,8 @@ async function startMitmproxy(ctx: CompanionContext, mode: CompanionRunMode): Pr
   const regular = mitm('regular', COMPANION_PORTS.http);
   // Two mitmdumps started together each make their own CA; the second must find the
   // first one's CA in the shared confdir.
-  for (let i = 0; i < 300 && !existsSync(storeDone); i++) {
+  // Bounded at 60 s: a loaded machine has taken more than 15.
+  for (let i = 0; i < 1200 && !existsSync(storeDone); i++) {
     if (!regular.running) throw new LabError(`companion stopped during start-up: ${regular.describeExit()}`);
     await sleep(50);
   }
