@@ -31,7 +31,7 @@ export function labPlan(lab: Lab, extra: Partial<Catalogue> = {}, opts: LabPlanO
   const catalogue: Catalogue = {
     version: 1,
     // Room for a Python companion (mitmproxy) on a loaded 2-core machine to answer.
-    deadlineMs: 2500,
+    deadlineMs: 3000,
     outside: [
       {
         name: 'site',
