@@ -18,6 +18,9 @@ import { COMPANIONS, type CompanionKind } from './companions.js';
 import { type Lab, startLab } from './lab.js';
 import { APP_ENV, labPlan } from './plan.js';
 
+/** Node alone has taken 20 s to start on the shared 2-core machine at load 25. */
+const PROBE_TIMEOUT_MS = 90_000;
+
 export async function scenarioMatrix(kind: CompanionKind): Promise<void> {
   t.setTimeout(900_000);
 
@@ -44,7 +47,7 @@ export async function scenarioMatrix(kind: CompanionKind): Promise<void> {
   async function observe(plan: ProbePlan, role: 'co'): Promise<Map<string, Observation>> {
     const planFile = join(scratch, `direct-${Date.now()}.json`);
     writeFileSync(planFile, JSON.stringify(plan));
-    const run = await lab.exec(['node', cli, 'probe', '--plan', planFile, '-o', 'jsonl'], { timeoutMs: 30_000, role });
+    const run = await lab.exec(['node', cli, 'probe', '--plan', planFile, '-o', 'jsonl'], { timeoutMs: PROBE_TIMEOUT_MS, role });
     const lines = run.stdout
       .trim()
       .split('\n')
@@ -60,7 +63,7 @@ export async function scenarioMatrix(kind: CompanionKind): Promise<void> {
       // The application trusts the public roots (here the lab's outside CA), and, when the plan
       // names it, the companion's CA instead.
       env: { ...APP_ENV, NODE_EXTRA_CA_CERTS: lab.outsideCaFile },
-      timeoutMs: 30_000,
+      timeoutMs: PROBE_TIMEOUT_MS,
     });
     const lines = run.stdout.trim().split('\n');
     const results = lines.map((l) => JSON.parse(l) as CheckResult & { type: string }).filter((l) => l.type === 'result');
