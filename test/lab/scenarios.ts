@@ -29,7 +29,6 @@ export async function scenarioMatrix(kind: CompanionKind): Promise<void> {
   if (!existsSync(cli)) execFileSync('npx', ['tsc', '-p', 'tsconfig.json'], { cwd: root, stdio: 'inherit' });
 
   const lab: Lab = await startLab({ companion: kind });
-  const def = COMPANIONS[kind];
   t.teardown(() => lab.close());
   const scratch = mkdtempSync(join(tmpdir(), 'evl-scenarios-'));
   t.teardown(() => rmSync(scratch, { recursive: true, force: true }));
