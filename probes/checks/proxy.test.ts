@@ -53,7 +53,7 @@ const https = (companion: string): ProxyHttpsCheck => ({
   expect: 'reachable',
   deadlineMs: 1000,
   url: 'https://outside.test/',
-  companion: { url: companion, caPem: cert },
+  companion: { url: companion },
 });
 
 t.test("a bumping proxy's CONNECT 200 and its own error page are not the origin's answer", async (t) => {
@@ -70,7 +70,7 @@ t.test("a bumping proxy's CONNECT 200 and its own error page are not the origin'
       });
     });
   });
-  const o = await runProxyHttps(https(url('http')), AbortSignal.timeout(1000));
+  const o = await runProxyHttps(https(url('http')), AbortSignal.timeout(1000), cert);
   t.match(o, { class: 'blocked', outcome: 'proxy-refused', detail: /x-squid-error: ERR_ACCESS_DENIED/ });
   t.equal(host, 'outside.test', 'Host names the origin without :80 (Squid rebuilds the URL from it)');
   t.notOk(o.finding?.failing, 'the certificate chains to the companion CA: interception verified');
@@ -78,13 +78,13 @@ t.test("a bumping proxy's CONNECT 200 and its own error page are not the origin'
 
 t.test('SOCKS5 sent to an HTTP proxy port is refused with a clear reason, whether it answers or stays silent', async (t) => {
   const answers = await serve((socket) => socket.once('data', () => socket.end('HTTP/1.1 400 Bad Request\r\n\r\n')));
-  t.match(await runProxyHttps(https(answers.url('socks5h')), AbortSignal.timeout(1000)), {
+  t.match(await runProxyHttps(https(answers.url('socks5h')), AbortSignal.timeout(1000), cert), {
     class: 'blocked',
     outcome: 'proxy-refused',
     detail: /not a SOCKS5 proxy: it answered "HTTP\/1.1 400 Bad Request"/,
   });
   const silent = await serve(() => undefined);
-  t.match(await runProxyHttps(https(silent.url('socks5h')), AbortSignal.timeout(500)), {
+  t.match(await runProxyHttps(https(silent.url('socks5h')), AbortSignal.timeout(500), cert), {
     class: 'blocked',
     outcome: 'proxy-refused',
     detail: /never answered the SOCKS5 greeting/,
