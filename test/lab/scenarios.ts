@@ -14,7 +14,7 @@ import type { CheckResult, Observation, ProbePlan, Verdict } from '../../probes/
 import { judge } from '../../probes/runner.js';
 import { reportValidator } from '../../src/commands/report.js';
 import { overallVerdict, type Report } from '../../src/report/report.js';
-import { COMPANIONS, type CompanionKind } from './companions.js';
+import type { CompanionKind } from './companions.js';
 import { type Lab, startLab } from './lab.js';
 import { APP_ENV, labPlan } from './plan.js';
 
