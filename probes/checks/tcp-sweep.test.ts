@@ -27,7 +27,8 @@ t.test('a sweep finds the open port, proves the refused ones through the compani
     peak = Math.max(peak, inFlight);
     // Hold each tunnel a moment, so the bound is what limits how many are open at once.
     setTimeout(() => {
-      client.end('HTTP/1.1 200 Connection established\r\n\r\n');
+      // The origin behind the tunnel speaks first: a CONNECT 200 alone would prove nothing.
+      client.end('HTTP/1.1 200 Connection established\r\n\r\nSSH-2.0-origin\r\n');
       inFlight--;
     }, 50);
   });

@@ -115,7 +115,10 @@ function httpConnect(socket: Socket, host: string, port: number): Promise<Tunnel
       const status = Number(/^HTTP\/1\.[01] (\d{3})/.exec(head)?.[1] ?? 0);
       const line = head.slice(0, head.indexOf('\r\n'));
       if (status === 200) {
+        // Bytes after the header are the origin's (a banner): they belong to the tunnel.
+        const rest = Buffer.from(head.slice(end + 4), 'latin1');
         finish({ ok: true, socket });
+        if (rest.length > 0) socket.unshift(rest);
         return;
       }
       socket.destroy();
