@@ -76,6 +76,7 @@ function dnsAnswer(socket: Socket, check: ProxyConnectCheck, via: string, signal
     });
     socket.once('error', reject);
     socket.once('close', () => reject(new Error('the tunnel closed before a DNS answer')));
+    socket.resume();
     socket.write(framed(query));
   });
 }
@@ -106,6 +107,7 @@ function banner(socket: Socket, via: string, signal: AbortSignal): Promise<Parti
     });
     socket.once('error', reject);
     socket.once('close', () => reject(new Error('the tunnel closed before the origin spoke')));
+    socket.resume();
   });
 }
 
@@ -228,7 +230,7 @@ function fetchAnswer(request: typeof httpsRequest, url: string, socket: Socket, 
   return new Promise((resolve, reject) => {
     const req = request(url, {
       method: 'GET',
-      createConnection: () => socket,
+      createConnection: () => socket.resume(),
       signal,
       headers: { host: new URL(url).host, 'user-agent': 'egress-verify' },
     });

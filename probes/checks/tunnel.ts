@@ -117,8 +117,9 @@ function httpConnect(socket: Socket, host: string, port: number): Promise<Tunnel
       if (status === 200) {
         // Bytes after the header are the origin's (a banner): they belong to the tunnel.
         const rest = Buffer.from(head.slice(end + 4), 'latin1');
-        finish({ ok: true, socket });
+        socket.pause();
         if (rest.length > 0) socket.unshift(rest);
+        finish({ ok: true, socket });
         return;
       }
       socket.destroy();
