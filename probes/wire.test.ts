@@ -17,7 +17,7 @@ const plan: ProbePlan = {
   checks: [
     { id: 'a', kind: 'tcp', expect: 'blocked', host: '203.0.113.10', port: 443, deadlineMs: 1000, control: 'c' },
     { id: 'b', kind: 'tcp', expect: 'blocked', host: '203.0.113.10', port: 80, deadlineMs: 1000, control: 'c' },
-    { id: 'c', kind: 'proxy-connect', expect: 'reachable', host: '203.0.113.10', port: 443, deadlineMs: 1000, companion },
+    { id: 'c', kind: 'proxy-connect', proof: 'banner', expect: 'reachable', host: '203.0.113.10', port: 443, deadlineMs: 1000, companion },
   ],
 };
 const where = { pod: 'egress-verify-r1-0', node: 'node-a' };
