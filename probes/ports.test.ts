@@ -84,4 +84,12 @@ t.test('sweeps are added per outside address, against its control, with a deadli
   t.match(a, { host: '203.0.113.10', control: 'proxy-https/site', ports: '1-2000', companionConcurrency: 4, portDeadlineMs: 3000 });
   t.equal(a?.deadlineMs, (2 + 2) * 3000 + 1000, 'two waves of connects, two port deadlines of tunnels');
   t.notOk(b && 'control' in b, 'an address no control reaches gets none: its sweep is inconclusive');
+  const byName = { ...control, id: 'proxy-https/named', url: 'https://outside.test/', pairedAddresses: ['198.51.100.9'] };
+  const named = withPortSweeps(
+    { ...plan, checks: [...plan.checks, { ...byName, companion: check.companion }] },
+    ['198.51.100.9'],
+    [443],
+    check.companion,
+  );
+  t.match(named.checks.at(-1), { control: 'proxy-https/named' }, 'a control by a name paired with the address stands for it');
 });

@@ -3,7 +3,7 @@
  * contiguous runs folded into ranges ("1-442,444,8000-8100"). Pure.
  */
 import type { Companion, Observation, Outcome, ProbePlan, TcpSweepCheck, Verdict } from './model.js';
-import { type ControlState, decide, endpointOf } from './verdict.js';
+import { type ControlState, controlStandsFor, decide } from './verdict.js';
 
 /**
  * The TCP ports nmap's frequency table (nmap-services, nmap 7.93) ranks first: what
@@ -192,7 +192,7 @@ export function withPortSweeps(
 ): ProbePlan {
   const sweeps: TcpSweepCheck[] = [];
   for (const host of new Set(hosts)) {
-    const control = plan.checks.find((c) => c.expect === 'reachable' && c.control === undefined && endpointOf(c)?.host === host);
+    const control = plan.checks.find((c) => c.expect === 'reachable' && c.control === undefined && controlStandsFor(c, host));
     const portDeadlineMs = control?.deadlineMs ?? 5000;
     sweeps.push({
       id: `tcp-sweep/${host}`,

@@ -197,7 +197,11 @@ export function urlEndpoint(url: string): Endpoint {
  */
 export function controlCovers(check: Check, control: Check): boolean {
   const host = endpointOf(check)?.host;
-  if (host === undefined) return true;
+  return host === undefined || controlStandsFor(control, host);
+}
+
+/** Whether `control` dials `host`, or goes by a name the catalogue pairs with that address. */
+export function controlStandsFor(control: Check, host: string): boolean {
   const paired = control.kind === 'proxy-https' || control.kind === 'proxy-connect' ? (control.pairedAddresses ?? []) : [];
   return endpointOf(control)?.host === host || paired.includes(host);
 }
