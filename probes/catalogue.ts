@@ -7,9 +7,9 @@ import { Ajv2020 } from 'ajv/dist/2020.js';
 import { load } from 'js-yaml';
 import { CatalogueError } from '../src/errors.js';
 import { readPackageFile } from '../src/package-root.js';
+import { urlEndpoint } from './endpoint.js';
 import type { Check, Companion, OriginEvidence, ProbePlan, ProxyHttpsCheck, TunnelProof } from './model.js';
 import { validatePlan } from './plan.js';
-import { urlEndpoint } from './verdict.js';
 
 export interface OutsideTarget {
   name: string;

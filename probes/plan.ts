@@ -6,17 +6,15 @@ import { isIP } from 'node:net';
 import { Ajv2020 } from 'ajv/dist/2020.js';
 import { PlanError } from '../src/errors.js';
 import { readPackageFile } from '../src/package-root.js';
+import { endpointOf, KINDS, kindOf } from './kinds.js';
 import type { Check, ProbePlan } from './model.js';
-import { parsePorts } from './ports.js';
-import { controlCovers, endpointOf } from './verdict.js';
+import { controlCovers } from './verdict.js';
 
 /** An environment variable a plan can be given in (at most 128 KiB; probe pods mount theirs). */
 export const PLAN_ENV = 'EGRESS_VERIFY_PLAN';
 
 const ajv = new Ajv2020({ useDefaults: true, allErrors: false, strict: false });
 const validateSchema = ajv.compile<ProbePlan>(JSON.parse(readPackageFile('probes/plan.schema.json')));
-
-const CONTROL_KINDS: ReadonlySet<Check['kind']> = new Set(['proxy-https', 'proxy-connect', 'proxy-env']);
 
 export function parsePlan(text: string, source: string): ProbePlan {
   let raw: unknown;
@@ -41,7 +39,7 @@ export function validatePlan(raw: unknown, source: string): ProbePlan {
   for (const check of plan.checks) {
     if (byId.has(check.id)) throw new PlanError(`${source}: duplicate check id "${check.id}"`);
     byId.set(check.id, check);
-    checkAddresses(check, source);
+    checkFields(check, source);
   }
   for (const check of plan.checks) {
     if (check.controlFrom !== undefined && check.control !== undefined)
@@ -49,9 +47,9 @@ export function validatePlan(raw: unknown, source: string): ProbePlan {
     if (check.control === undefined) continue;
     const control = byId.get(check.control);
     if (control === undefined) throw new PlanError(`${source}: check "${check.id}" names unknown control "${check.control}"`);
-    if (!CONTROL_KINDS.has(control.kind) || control.expect !== 'reachable' || control.control !== undefined) {
+    if (!KINDS[control.kind].control || control.expect !== 'reachable' || control.control !== undefined) {
       throw new PlanError(
-        `${source}: control "${control.id}" of "${check.id}" must be a reachable proxy-https/proxy-connect/proxy-env check without a control of its own`,
+        `${source}: control "${control.id}" of "${check.id}" must be a reachable ${CONTROL_KINDS} check without a control of its own`,
       );
     }
     if (check.expect !== 'blocked') throw new PlanError(`${source}: check "${check.id}" expects reachable and cannot have a control`);
@@ -65,34 +63,23 @@ export function validatePlan(raw: unknown, source: string): ProbePlan {
   return plan;
 }
 
+const CONTROL_KINDS = Object.entries(KINDS)
+  .filter(([, k]) => k.control)
+  .map(([name]) => name)
+  .join('/');
+
 /** Must-fail checks dial literal addresses: a DNS failure must never pass for a blocked route. */
-function checkAddresses(check: Check, source: string): void {
-  const literal = (value: string, field: string): void => {
+function checkFields(check: Check, source: string): void {
+  const kind = kindOf(check);
+  for (const [field, value] of kind.literals(check)) {
     if (isIP(value) === 0) throw new PlanError(`${source}: check "${check.id}": ${field} "${value}" is not a literal IP address`);
-  };
-  if (check.kind === 'tcp' || check.kind === 'udp' || check.kind === 'tcp-sweep') literal(check.host, 'host');
-  if (check.kind === 'tcp-sweep') {
-    try {
-      parsePorts(check.ports);
-    } catch (err) {
-      throw new PlanError(`${source}: check "${check.id}": ports: ${(err as Error).message}`);
-    }
   }
-  if (check.kind === 'dns' && check.mode === 'direct') literal(check.server, 'server');
-  if (check.kind === 'curl' && check.address !== undefined) literal(check.address, 'address');
-  if (check.kind === 'curl' || check.kind === 'proxy-https' || check.kind === 'proxy-env') {
-    try {
-      new URL(check.url);
-    } catch {
-      throw new PlanError(`${source}: check "${check.id}": url "${check.url}" is not a URL`);
-    }
+  for (const [field, value] of kind.urls(check)) {
+    if (!URL.canParse(value)) throw new PlanError(`${source}: check "${check.id}": ${field} "${value}" is not a URL`);
   }
-  if (check.kind === 'proxy-https' || check.kind === 'proxy-connect') {
-    for (const a of check.pairedAddresses ?? []) literal(a, 'pairedAddresses entry');
-    try {
-      new URL(check.companion.url);
-    } catch {
-      throw new PlanError(`${source}: check "${check.id}": companion url "${check.companion.url}" is not a URL`);
-    }
+  try {
+    kind.validate?.(check);
+  } catch (err) {
+    throw new PlanError(`${source}: check "${check.id}": ${(err as Error).message}`);
   }
 }

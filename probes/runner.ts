@@ -3,34 +3,12 @@
  * against the truth table. Only the check modules touch the network.
  */
 
-import { runCurl } from './checks/curl.js';
-import { runDns } from './checks/dns.js';
-import { runProxyConnect, runProxyHttps } from './checks/proxy.js';
-import { runProxyEnv } from './checks/proxy-env.js';
-import { runTcp } from './checks/tcp.js';
-import { runTcpSweep } from './checks/tcp-sweep.js';
-import { runUdp } from './checks/udp.js';
+import { describeTarget, KINDS, type Runner } from './kinds.js';
 import type { Check, CheckKind, CheckResult, Observation, ProbePlan } from './model.js';
-import { judgeSweep } from './ports.js';
+import { judgeSweep } from './sweep.js';
 import { type ControlState, controlScope, decide } from './verdict.js';
 
 type Partial = Omit<Observation, 'durationMs'>;
-type Runner<K extends CheckKind> = (
-  check: Extract<Check, { kind: K }>,
-  signal: AbortSignal,
-  companionCa: string | undefined,
-) => Promise<Partial>;
-
-const RUNNERS: { [K in CheckKind]: Runner<K> } = {
-  tcp: runTcp,
-  'tcp-sweep': runTcpSweep,
-  udp: runUdp,
-  curl: runCurl,
-  dns: runDns,
-  'proxy-https': runProxyHttps,
-  'proxy-connect': runProxyConnect,
-  'proxy-env': runProxyEnv,
-};
 
 /** Must-succeed checks may retry within their deadline; bounded so a flapping path cannot spin. */
 const MAX_ATTEMPTS = 5;
@@ -41,7 +19,7 @@ const GRACE_MS = 1000;
 export async function observe(check: Check, companionCa?: string): Promise<Observation> {
   const started = performance.now();
   const signal = AbortSignal.timeout(check.deadlineMs);
-  const run = RUNNERS[check.kind] as Runner<CheckKind>;
+  const run = KINDS[check.kind].run as Runner<CheckKind>;
   let attempt = 0;
   let last: Partial | undefined;
   for (;;) {
@@ -74,29 +52,6 @@ function withGrace(work: Promise<Partial>, ms: number): Promise<Partial> {
     work.catch((err: unknown): Partial => ({ outcome: 'probe-error', class: 'error', detail: String(err), error: String(err) })),
     late,
   ]).finally(() => clearTimeout(timer));
-}
-
-export function describeTarget(check: Check): string {
-  switch (check.kind) {
-    case 'tcp':
-      return `${check.host}:${check.port}/tcp`;
-    case 'tcp-sweep':
-      return `${check.host}:${check.ports}/tcp`;
-    case 'udp':
-      return `${check.host}:${check.port}/udp`;
-    case 'curl':
-      return `${check.url} (curl, ${check.mode})`;
-    case 'dns':
-      if (check.mode === 'resolve') return `${check.name} via the pod resolver`;
-      if (check.mode === 'direct') return `${check.name} @${check.server}:${check.port}/${check.transport}`;
-      return `*.${check.zone} via the cluster resolver`;
-    case 'proxy-https':
-      return `${check.url} via ${check.companion.url}`;
-    case 'proxy-connect':
-      return `${check.host}:${check.port} via ${check.companion.url}`;
-    case 'proxy-env':
-      return `${check.url} via the pod's proxy environment`;
-  }
 }
 
 const MISSING: Observation = {

@@ -2,6 +2,7 @@
  * The truth table: how an observation and its positive control become a verdict.
  * It is data plus one function so that the README's table and the tests read the same rows.
  */
+import { endpointOf } from './kinds.js';
 import type { Check, Expectation, Observation, ObservationClass, Outcome, Verdict } from './model.js';
 
 /**
@@ -150,45 +151,6 @@ export function decide(
   );
   // An unmatched combination is a gap in the table; never let it read as a pass.
   return row ?? { verdict: 'inconclusive', reason: `no rule for ${expect}/${observation.class}/${observation.outcome}/${control}` };
-}
-
-/** Host, port and protocol a check's traffic goes to, for matching a control to its check. */
-export interface Endpoint {
-  host: string;
-  port: number;
-  protocol: 'tcp' | 'udp';
-}
-
-export function endpointOf(check: Check): Endpoint | undefined {
-  switch (check.kind) {
-    case 'tcp':
-    case 'proxy-connect':
-      return { host: check.host, port: check.port, protocol: 'tcp' };
-    case 'udp':
-      return { host: check.host, port: check.port, protocol: 'udp' };
-    case 'tcp-sweep':
-      // Many ports: the control proves the host; each port's own tunnel is judged in the sweep.
-      return undefined;
-    case 'curl': {
-      // A pinned address is what curl dials, whatever the URL names.
-      const url = urlEndpoint(check.url);
-      return check.address === undefined ? url : { ...url, host: check.address };
-    }
-    case 'proxy-https':
-    case 'proxy-env':
-      return urlEndpoint(check.url);
-    case 'dns':
-      if (check.mode !== 'direct') return undefined;
-      // A resolver serves the same port over UDP and TCP (RFC 7766), so a control that reached
-      // its TCP port proves the UDP one as well: a refusal there comes from a filter.
-      return { host: check.server, port: check.port, protocol: 'tcp' };
-  }
-}
-
-export function urlEndpoint(url: string): Endpoint {
-  const u = new URL(url);
-  const port = u.port !== '' ? Number(u.port) : u.protocol === 'http:' ? 80 : 443;
-  return { host: u.hostname.replace(/^\[|\]$/g, ''), port, protocol: 'tcp' };
 }
 
 /**

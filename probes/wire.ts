@@ -7,8 +7,9 @@
  */
 import { Ajv2020, type ValidateFunction } from 'ajv/dist/2020.js';
 import { readPackageFile, toolVersion } from '../src/package-root.js';
+import { describeTarget } from './kinds.js';
 import type { Check, CheckResult, Finding, Observation, ObservationClass, Outcome, ProbePlan, Verdict } from './model.js';
-import { describeTarget, judge } from './runner.js';
+import { judge } from './runner.js';
 
 export interface ToolId {
   name: 'egress-verify';

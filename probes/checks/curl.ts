@@ -3,8 +3,8 @@ import { lookup } from 'node:dns/promises';
 import { accessSync, constants } from 'node:fs';
 import { isIP } from 'node:net';
 import { delimiter, join } from 'node:path';
+import { urlEndpoint } from '../endpoint.js';
 import type { CurlCheck, Observation, ObservationClass, Outcome } from '../model.js';
-import { urlEndpoint } from '../verdict.js';
 
 /**
  * curl exit codes that say something about the route, before a TCP connection exists.

@@ -5,7 +5,7 @@ import { createServer as createHttpServer } from 'node:http';
 import { createServer, type Socket } from 'node:net';
 import t from 'tap';
 import type { TcpSweepCheck } from '../model.js';
-import { judgeSweep } from '../ports.js';
+import { judgeSweep } from '../sweep.js';
 import { runTcpSweep } from './tcp-sweep.js';
 
 async function listen<T extends { listen: (port: number, host: string) => unknown; address: () => unknown }>(server: T): Promise<number> {

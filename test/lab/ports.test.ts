@@ -8,7 +8,8 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import t from 'tap';
 import type { CheckResult, TcpSweepCheck } from '../../probes/model.js';
-import { parsePorts, withPortSweeps } from '../../probes/ports.js';
+import { parsePorts } from '../../probes/ports.js';
+import { withPortSweeps } from '../../probes/sweep.js';
 import { builtCli, labSuite } from './harness.js';
 import { APP_ENV, labPlan } from './plan.js';
 

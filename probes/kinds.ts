@@ -1,0 +1,140 @@
+/**
+ * The check kinds: one entry per kind holds everything the probe knows about it. Adding a kind
+ * is an entry here, its runner in checks/ and its test; the compiler demands every field, and
+ * kinds.test.ts holds the schemas' kind lists and the README's table to these keys.
+ */
+
+import { runCurl } from './checks/curl.js';
+import { runDns } from './checks/dns.js';
+import { runProxyConnect, runProxyHttps } from './checks/proxy.js';
+import { runProxyEnv } from './checks/proxy-env.js';
+import { runTcp } from './checks/tcp.js';
+import { runTcpSweep } from './checks/tcp-sweep.js';
+import { runUdp } from './checks/udp.js';
+import { type Endpoint, urlEndpoint } from './endpoint.js';
+import type { Check, CheckKind, Observation } from './model.js';
+import { parsePorts } from './ports.js';
+
+type Of<K extends CheckKind> = Extract<Check, { kind: K }>;
+
+export type Runner<K extends CheckKind> = (
+  check: Of<K>,
+  signal: AbortSignal,
+  companionCa: string | undefined,
+) => Promise<Omit<Observation, 'durationMs'>>;
+
+interface Kind<K extends CheckKind> {
+  run: Runner<K>;
+  /** The target as a report row names it. */
+  describe: (check: Of<K>) => string;
+  /**
+   * Where the traffic goes, to match a control to its check and the control's port to the
+   * check's; undefined for a kind that has no single endpoint. Without it a control cannot be
+   * checked to stand for the same host, so every kind that dials must give one.
+   */
+  endpoint: (check: Of<K>) => Endpoint | undefined;
+  /** Fields that must be literal addresses: a must-fail check that resolves could pass on a DNS failure. */
+  literals: (check: Of<K>) => Array<[field: string, value: string]>;
+  /** Fields that must parse as URLs. */
+  urls: (check: Of<K>) => Array<[field: string, value: string]>;
+  /** Further validation of the check's own fields; throws with the reason. */
+  validate?: (check: Of<K>) => void;
+  /** Whether a reachable check of this kind, through the companion, can prove another's target up. */
+  control: boolean;
+}
+
+const none = (): [] => [];
+const companionUrl = (c: { companion: { url: string } }): Array<[string, string]> => [['companion url', c.companion.url]];
+const paired = (c: { pairedAddresses?: string[] }): Array<[string, string]> =>
+  (c.pairedAddresses ?? []).map((a) => ['pairedAddresses entry', a]);
+
+export const KINDS: { [K in CheckKind]: Kind<K> } = {
+  tcp: {
+    run: runTcp,
+    describe: (c) => `${c.host}:${c.port}/tcp`,
+    endpoint: (c) => ({ host: c.host, port: c.port, protocol: 'tcp' }),
+    literals: (c) => [['host', c.host]],
+    urls: none,
+    control: false,
+  },
+  'tcp-sweep': {
+    run: runTcpSweep,
+    describe: (c) => `${c.host}:${c.ports}/tcp`,
+    // Many ports: the control proves the host; each port's own tunnel is judged in the sweep.
+    endpoint: () => undefined,
+    literals: (c) => [['host', c.host]],
+    urls: companionUrl,
+    validate: (c) => {
+      try {
+        parsePorts(c.ports);
+      } catch (err) {
+        throw new Error(`ports: ${(err as Error).message}`);
+      }
+    },
+    control: false,
+  },
+  udp: {
+    run: runUdp,
+    describe: (c) => `${c.host}:${c.port}/udp`,
+    endpoint: (c) => ({ host: c.host, port: c.port, protocol: 'udp' }),
+    literals: (c) => [['host', c.host]],
+    urls: none,
+    control: false,
+  },
+  curl: {
+    run: runCurl,
+    describe: (c) => `${c.url} (curl, ${c.mode})`,
+    // A pinned address is what curl dials, whatever the URL names.
+    endpoint: (c) => ({ ...urlEndpoint(c.url), ...(c.address === undefined ? {} : { host: c.address }) }),
+    literals: (c) => (c.address === undefined ? [] : [['address', c.address]]),
+    urls: (c) => [['url', c.url]],
+    control: false,
+  },
+  dns: {
+    run: runDns,
+    describe: (c) => {
+      if (c.mode === 'resolve') return `${c.name} via the pod resolver`;
+      if (c.mode === 'direct') return `${c.name} @${c.server}:${c.port}/${c.transport}`;
+      return `*.${c.zone} via the cluster resolver`;
+    },
+    // A resolver serves the same port over UDP and TCP (RFC 7766), so a control that reached
+    // its TCP port proves the UDP one as well: a refusal there comes from a filter.
+    endpoint: (c) => (c.mode === 'direct' ? { host: c.server, port: c.port, protocol: 'tcp' } : undefined),
+    literals: (c) => (c.mode === 'direct' ? [['server', c.server]] : []),
+    urls: none,
+    control: false,
+  },
+  'proxy-https': {
+    run: runProxyHttps,
+    describe: (c) => `${c.url} via ${c.companion.url}`,
+    endpoint: (c) => urlEndpoint(c.url),
+    literals: paired,
+    urls: (c) => [['url', c.url], ...companionUrl(c)],
+    control: true,
+  },
+  'proxy-connect': {
+    run: runProxyConnect,
+    describe: (c) => `${c.host}:${c.port} via ${c.companion.url}`,
+    endpoint: (c) => ({ host: c.host, port: c.port, protocol: 'tcp' }),
+    literals: paired,
+    urls: companionUrl,
+    control: true,
+  },
+  'proxy-env': {
+    run: runProxyEnv,
+    describe: (c) => `${c.url} via the pod's proxy environment`,
+    endpoint: (c) => urlEndpoint(c.url),
+    literals: none,
+    urls: (c) => [['url', c.url]],
+    control: true,
+  },
+};
+
+/** The entry for a check's own kind; one cast here instead of one per caller. */
+export function kindOf<K extends CheckKind>(check: Of<K>): Kind<K> {
+  return KINDS[check.kind as K] as Kind<K>;
+}
+
+export const describeTarget = (check: Check): string => kindOf(check).describe(check);
+
+export const endpointOf = (check: Check): Endpoint | undefined => kindOf(check).endpoint(check);
