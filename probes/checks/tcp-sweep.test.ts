@@ -63,3 +63,34 @@ t.test('a sweep finds the open port, proves the refused ones through the compani
   t.match(judged?.reason, new RegExp(`^open TCP port\\(s\\) ${openPort}: `));
   t.match(judged?.reason, /pass [0-9,-]+ \(refused on the direct path while the same port answers through the companion\)/);
 });
+
+t.test("issue 11: a bumping proxy's CONNECT 200 to a refused port proves nothing about that port", async (t) => {
+  // As Squid on an ssl-bump port: 200 before it dials, then it waits for the client to speak.
+  const proxy = createHttpServer();
+  proxy.on('connect', (_req, client: Socket) => client.write('HTTP/1.1 200 Connection established\r\n\r\n'));
+  const proxyPort = await listen(proxy);
+  const closedServer = createServer();
+  const closedPort = await listen(closedServer);
+  closedServer.close();
+  t.teardown(() => {
+    proxy.closeAllConnections();
+    proxy.close();
+  });
+  const check: TcpSweepCheck = {
+    id: 'tcp-sweep/127.0.0.1',
+    kind: 'tcp-sweep',
+    expect: 'blocked',
+    host: '127.0.0.1',
+    ports: String(closedPort),
+    companion: { url: `http://127.0.0.1:${proxyPort}` },
+    portDeadlineMs: 500,
+    concurrency: 1,
+    companionConcurrency: 1,
+    deadlineMs: 3000,
+  };
+  const observation = { ...(await runTcpSweep(check, AbortSignal.timeout(check.deadlineMs))), durationMs: 0 };
+  t.equal(observation.facts?.['direct.refused'], String(closedPort));
+  const judged = judgeSweep(check, observation, 'proven-host');
+  t.equal(judged?.verdict, 'inconclusive', `${judged?.reason}`);
+  t.match(judged?.reason, /a closed port looks the same as a reject/);
+});
