@@ -220,6 +220,10 @@ class NetnsLab implements Lab {
                 // Keep v6 addresses across setOutside(false)/(true) link flaps.
                 'net.ipv6.conf.all.keep_addr_on_down=1',
                 'net.ipv6.conf.default.keep_addr_on_down=1',
+                // A host that is down answers "unreachable" every time: the kernel's ICMP rate
+                // limit would otherwise leave a companion's connect to wait out SYN retries.
+                'net.ipv4.icmp_ratelimit=0',
+                'net.ipv6.icmp.ratelimit=0',
               ]
             : [];
         const [cmd, args] = inNetns(this.ns(role), ['sysctl', '-q', '-w', ...common, ...extra]);
