@@ -5,7 +5,12 @@
 #   Secret    guardian-tls-ca                 ca.pem = interception CA key + certificate
 #   ConfigMap egress-guardian-ca              ca.crt = interception CA certificate
 #   ConfigMap egress-guardian-upstream-trust  ca.crt = the lab outside site's CA
-# Usage: apply-reference.sh [apply|delete]
+# The companion is the article's mitmproxy unless EV_COMPANION names another of the lab's
+# scanners (lab/cluster/images.sh, companion/proxies.sh): squid-bump, squid, smokescreen or
+# tinyproxy, in the same Deployment with the same Service and policies. EV_COMPANION_DENY lists
+# hosts that companion refuses (the "companion denies the site" scenario). Running the script
+# again without them puts mitmproxy back.
+# Usage: [EV_COMPANION=KIND [EV_COMPANION_DENY="HOST ..."]] apply-reference.sh [apply|delete]
 set -euo pipefail
 EV_SCRIPT=reference
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -15,6 +20,37 @@ source "$HERE/lib.sh"
 PKI="$EV_STATE/pki"
 NS=production-agents
 REF="$REPO/manifests/reference"
+COMPANION="${EV_COMPANION:-mitmproxy}"
+DENY="${EV_COMPANION_DENY:-}"
+case "$COMPANION" in
+mitmproxy) [[ -z "$DENY" ]] || die "EV_COMPANION_DENY needs one of the other companions (the mitmproxy image has no deny list)" ;;
+squid-bump | squid | smokescreen | tinyproxy) ;;
+*) die "EV_COMPANION=$COMPANION: mitmproxy, squid-bump, squid, smokescreen or tinyproxy" ;;
+esac
+
+# The reference manifests with the companion swapped: kustomize (built into kubectl) sets the
+# image and the companion's environment, so a later plain apply takes them out again.
+companion_manifests() {
+	local dir image
+	dir="$(mktemp -d)"
+	cp "$REF"/*.yaml "$dir/"
+	image="$(bash "$HERE/images.sh" list | grep ':proxies-')"
+	{
+		echo 'resources:'
+		(cd "$REF" && printf '  - %s\n' *.yaml)
+		echo 'images:'
+		echo "  - {name: ${image%:*}, newTag: ${image##*:}}"
+		echo 'patches:'
+		echo '  - target: {kind: Deployment, name: egress-guardian}'
+		echo '    patch: |-'
+		echo '      - {op: add, path: /spec/template/spec/containers/0/env/-, value: {name: EV_COMPANION, value: '"$COMPANION"'}}'
+		echo '      - {op: add, path: /spec/template/spec/containers/0/env/-, value: {name: DENY_HOSTS, value: "'"$DENY"'"}}'
+		# The lab world's resolver, as a real companion would use a public one (Squid only).
+		echo '      - {op: add, path: /spec/template/spec/containers/0/env/-, value: {name: DNS_SERVERS, value: '"$OUTSIDE_DNS_IP"'}}'
+	} >"$dir/kustomization.yaml"
+	kc kustomize "$dir"
+	rm -rf "$dir"
+}
 
 if [[ "${1:-apply}" == delete ]]; then
 	kc delete -f "$REF" --ignore-not-found --wait=true --timeout=60s
@@ -27,7 +63,14 @@ kc -n "$NS" create configmap egress-guardian-ca --from-file=ca.crt="$PKI/guardia
 	--dry-run=client -o yaml | kc apply -f - >/dev/null
 kc -n "$NS" create configmap egress-guardian-upstream-trust --from-file=ca.crt="$PKI/outside-ca.crt" \
 	--dry-run=client -o yaml | kc apply -f - >/dev/null
-kc apply -f "$REF"
+if [[ "$COMPANION" == mitmproxy ]]; then
+	kc apply -f "$REF"
+else
+	# Built and imported here too, for a cluster brought up before the image existed (cached).
+	bash "$HERE/images.sh" build >/dev/null
+	bash "$HERE/images.sh" import "$CONTAINERD_SOCK"
+	companion_manifests | kc apply -f -
+fi
 kc -n "$NS" rollout status deployment/egress-guardian --timeout=120s
 kc -n "$NS" rollout status deployment/data-processor --timeout=120s
-log "manifests/reference applied"
+log "manifests/reference applied (companion: $COMPANION${DENY:+, denying $DENY})"

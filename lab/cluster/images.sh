@@ -7,6 +7,9 @@
 #   localhost/ev-tools:<v>      busybox-static + host curl and its libraries
 #   localhost/ev-companion:<v>  Debian bookworm (debootstrap minbase) + mitmproxy, the
 #                               egress-guardian companion (HTTP CONNECT :8080, socks5 :1080)
+#   localhost/ev-companion:proxies-<v>  Debian bookworm + Squid 5.7 (squid-openssl), tinyproxy
+#                               and Smokescreen: the other companions (EV_COMPANION, see
+#                               apply-reference.sh), HTTP CONNECT :8080 only
 # Usage: images.sh build | import <containerd-address>
 set -euo pipefail
 
@@ -26,7 +29,8 @@ PAUSE_IMAGE="localhost/ev-pause:1"
 COREDNS_IMAGE="localhost/ev-coredns:${COREDNS_VERSION}-1"
 TOOLS_IMAGE="localhost/ev-tools:1"
 COMPANION_IMAGE="localhost/ev-companion:mitmproxy-8.1.1-1"
-ALL_IMAGES=("$PAUSE_IMAGE" "$COREDNS_IMAGE" "$TOOLS_IMAGE" "$COMPANION_IMAGE")
+PROXIES_IMAGE="localhost/ev-companion:proxies-3"
+ALL_IMAGES=("$PAUSE_IMAGE" "$COREDNS_IMAGE" "$TOOLS_IMAGE" "$COMPANION_IMAGE" "$PROXIES_IMAGE")
 
 archive_of() { local r="${1#localhost/}"; echo "$IMG_CACHE/${r/:/_}.oci.tar"; }
 
@@ -106,29 +110,38 @@ EOF
 	rm -rf "$ctx"
 }
 
-build_companion() {
-	local ctx="$IMG_CACHE/ctx-companion" r
-	local deb="$IMG_CACHE/debootstrap-bookworm-mitmproxy"
+# debootstrap_rootfs NAME PACKAGES: a cached Debian bookworm minbase with PACKAGES (comma-separated).
+debootstrap_rootfs() {
+	local deb="$IMG_CACHE/debootstrap-bookworm-$1" packages="$2"
 	if [[ ! -f "$deb/.complete" ]]; then
-		log "debootstrap bookworm minbase + mitmproxy (cold: a few minutes)"
-		rm -rf "$deb"; mkdir -p "$deb"
-		# debootstrap does not resolve virtual packages: python3-zstandard needs the
-		# python3-cffi-backend-api-* that python3-cffi-backend provides, so name it.
-		mkdir -p "$IMG_CACHE/debootstrap-debs"
-		debootstrap --variant=minbase --cache-dir="$IMG_CACHE/debootstrap-debs" \
-			--include=mitmproxy,python3-cffi-backend,ca-certificates \
-			bookworm "$deb" "$DEBIAN_MIRROR" >"$IMG_CACHE/debootstrap.log" 2>&1 ||
-			{ tail -20 "$IMG_CACHE/debootstrap.log" >&2; exit 1; }
+		log "debootstrap bookworm minbase + $packages (cold: a few minutes)"
+		rm -rf "$deb"; mkdir -p "$deb" "$IMG_CACHE/debootstrap-debs"
+		debootstrap --variant=minbase --cache-dir="$IMG_CACHE/debootstrap-debs" --include="$packages" \
+			bookworm "$deb" "$DEBIAN_MIRROR" >"$IMG_CACHE/debootstrap-$1.log" 2>&1 ||
+			{ tail -20 "$IMG_CACHE/debootstrap-$1.log" >&2; exit 1; }
 		rm -rf "$deb"/var/cache/apt/archives/*.deb "$deb"/var/lib/apt/lists/*
 		touch "$deb/.complete"
 	fi
+}
+
+# companion_context NAME: $IMG_CACHE/ctx-NAME with a lean copy of the cached rootfs NAME.
+companion_context() {
+	local ctx="$IMG_CACHE/ctx-$1" r
 	rm -rf "$ctx"; mkdir -p "$ctx"
-	cp -a "$deb" "$ctx/rootfs"
+	cp -a "$IMG_CACHE/debootstrap-bookworm-$1" "$ctx/rootfs"
 	rm -f "$ctx/rootfs/.complete"
 	r="$ctx/rootfs"
 	# Keep the image lean: docs, man pages and locales are not needed.
 	rm -rf "$r"/usr/share/{doc,man,info,locale} "${r:?}"/var/log/* "${r:?}"/dev/*
-	install -m 0755 "$HERE/companion/egress-guardian.sh" "$r/usr/local/bin/egress-guardian"
+}
+
+build_companion() {
+	local ctx="$IMG_CACHE/ctx-mitmproxy"
+	# debootstrap does not resolve virtual packages: python3-zstandard needs the
+	# python3-cffi-backend-api-* that python3-cffi-backend provides, so name it.
+	debootstrap_rootfs mitmproxy mitmproxy,python3-cffi-backend,ca-certificates
+	companion_context mitmproxy
+	install -m 0755 "$HERE/companion/egress-guardian.sh" "$ctx/rootfs/usr/local/bin/egress-guardian"
 	cat >"$ctx/Containerfile" <<'EOF'
 FROM scratch
 COPY rootfs/ /
@@ -141,12 +154,33 @@ EOF
 	rm -rf "$ctx"
 }
 
+build_proxies() {
+	local ctx="$IMG_CACHE/ctx-proxies"
+	[[ -x "$SMOKESCREEN_BIN/smokescreen" ]] ||
+		{ echo "images: no Smokescreen at $SMOKESCREEN_BIN (scripts/setup.sh builds it with go install)" >&2; exit 1; }
+	debootstrap_rootfs proxies squid-openssl,tinyproxy,ca-certificates
+	companion_context proxies
+	install -m 0755 "$SMOKESCREEN_BIN/smokescreen" "$ctx/rootfs/usr/local/bin/smokescreen"
+	install -m 0755 "$HERE/companion/proxies.sh" "$ctx/rootfs/usr/local/bin/egress-guardian"
+	cat >"$ctx/Containerfile" <<'EOF'
+FROM scratch
+COPY rootfs/ /
+ENV HOME=/tmp LANG=C.UTF-8
+USER 1000:2000
+EXPOSE 8080
+ENTRYPOINT ["/usr/local/bin/egress-guardian"]
+EOF
+	build_from_dir "$PROXIES_IMAGE" "$ctx"
+	rm -rf "$ctx"
+}
+
 cmd_build() {
 	mkdir -p "$IMG_CACHE" "$BUILDAH_ROOT"
 	[[ -f "$(archive_of "$PAUSE_IMAGE")" ]] || build_pause
 	[[ -f "$(archive_of "$COREDNS_IMAGE")" ]] || build_coredns
 	[[ -f "$(archive_of "$TOOLS_IMAGE")" ]] || build_tools
 	[[ -f "$(archive_of "$COMPANION_IMAGE")" ]] || build_companion
+	[[ -f "$(archive_of "$PROXIES_IMAGE")" ]] || build_proxies
 	log "images cached in $IMG_CACHE"
 }
 

@@ -25,6 +25,8 @@ KUBE_ROUTER_BIN="$EV_BIN_CACHE/kube-router-$KUBE_ROUTER_VERSION"
 COREDNS_BIN="$EV_BIN_CACHE/coredns-$COREDNS_VERSION"
 PAUSE_BIN="$EV_BIN_CACHE/pause-1"
 HELM_BIN="$EV_BIN_CACHE/helm-$HELM_VERSION"
+# Built by scripts/setup.sh (go install github.com/stripe/smokescreen@v0.1.0) for the lab companions.
+SMOKESCREEN_BIN="$EV_BIN_CACHE/smokescreen-v0.1.0"
 
 # Runtime state of the cluster (outside the repo).
 EV_STATE="${EV_STATE:-/var/lib/egress-verify-cluster}"
