@@ -41,9 +41,16 @@ interface Kind<K extends CheckKind> {
   validate?: (check: Of<K>) => void;
   /** Whether a reachable check of this kind, through the companion, can prove another's target up. */
   control: boolean;
+  /**
+   * Whether the check dials the same place whichever pod sends it, so a control pod can repeat it
+   * (control-plan.ts). Lookups through the pod's resolver and proxy checks follow the sender's path.
+   */
+  direct: (check: Of<K>) => boolean;
 }
 
 const none = (): [] => [];
+const always = (): boolean => true;
+const never = (): boolean => false;
 const companionUrl = (c: { companion: { url: string } }): Array<[string, string]> => [['companion url', c.companion.url]];
 const paired = (c: { pairedAddresses?: string[] }): Array<[string, string]> =>
   (c.pairedAddresses ?? []).map((a) => ['pairedAddresses entry', a]);
@@ -56,6 +63,7 @@ export const KINDS: { [K in CheckKind]: Kind<K> } = {
     literals: (c) => [['host', c.host]],
     urls: none,
     control: false,
+    direct: always,
   },
   'tcp-sweep': {
     run: runTcpSweep,
@@ -72,6 +80,7 @@ export const KINDS: { [K in CheckKind]: Kind<K> } = {
       }
     },
     control: false,
+    direct: never,
   },
   udp: {
     run: runUdp,
@@ -80,6 +89,7 @@ export const KINDS: { [K in CheckKind]: Kind<K> } = {
     literals: (c) => [['host', c.host]],
     urls: none,
     control: false,
+    direct: always,
   },
   curl: {
     run: runCurl,
@@ -89,6 +99,7 @@ export const KINDS: { [K in CheckKind]: Kind<K> } = {
     literals: (c) => (c.address === undefined ? [] : [['address', c.address]]),
     urls: (c) => [['url', c.url]],
     control: false,
+    direct: always,
   },
   dns: {
     run: runDns,
@@ -103,6 +114,7 @@ export const KINDS: { [K in CheckKind]: Kind<K> } = {
     literals: (c) => (c.mode === 'direct' ? [['server', c.server]] : []),
     urls: none,
     control: false,
+    direct: (c) => c.mode === 'direct',
   },
   'proxy-https': {
     run: runProxyHttps,
@@ -111,6 +123,7 @@ export const KINDS: { [K in CheckKind]: Kind<K> } = {
     literals: paired,
     urls: (c) => [['url', c.url], ...companionUrl(c)],
     control: true,
+    direct: never,
   },
   'proxy-connect': {
     run: runProxyConnect,
@@ -119,6 +132,7 @@ export const KINDS: { [K in CheckKind]: Kind<K> } = {
     literals: paired,
     urls: companionUrl,
     control: true,
+    direct: never,
   },
   'proxy-env': {
     run: runProxyEnv,
@@ -127,6 +141,7 @@ export const KINDS: { [K in CheckKind]: Kind<K> } = {
     literals: none,
     urls: (c) => [['url', c.url]],
     control: true,
+    direct: never,
   },
 };
 

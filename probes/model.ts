@@ -223,6 +223,9 @@ export interface Finding {
   message: string;
 }
 
+/** What proved a must-fail check's target reachable: the companion, the control pod, or nothing. */
+export type ControlSource = 'companion' | 'control-pod' | 'none';
+
 export interface CheckResult {
   id: string;
   kind: CheckKind;
@@ -232,6 +235,8 @@ export interface CheckResult {
   reason: string;
   observation: Observation;
   control?: string;
+  /** Must-fail checks only: which control the verdict rests on. */
+  controlSource?: ControlSource;
   finding?: Finding;
   /** Filled by the controller: where the probe ran, and as which workload. */
   pod?: string;

@@ -59,8 +59,14 @@ t.test('a target only a direct observer can prove waits for one, and its dial de
   };
   const blocked = new Map([['md', o({ class: 'blocked', outcome: 'timeout' })]]);
   t.match(judge(direct, blocked)[0], { verdict: 'inconclusive', reason: /control pod/ });
-  t.match(judge(direct, blocked, new Map([['md', o({ class: 'reached', outcome: 'connected' })]]))[0], { verdict: 'pass' });
-  t.match(judge(direct, blocked, new Map([['md', o({ class: 'blocked', outcome: 'timeout' })]]))[0], { verdict: 'inconclusive' });
+  t.match(judge(direct, blocked, new Map([['md', o({ class: 'reached', outcome: 'connected' })]]))[0], {
+    verdict: 'pass',
+    controlSource: 'control-pod',
+  });
+  t.match(judge(direct, blocked, new Map([['md', o({ class: 'blocked', outcome: 'timeout' })]]))[0], {
+    verdict: 'inconclusive',
+    controlSource: 'none',
+  });
 });
 
 t.test('issue 10: a silent UDP target passes only when declared a responder', async (t) => {
@@ -86,4 +92,44 @@ t.test('issue 10: a silent UDP target passes only when declared a responder', as
   ]);
   t.match(judge(udp(false), seen)[1], { verdict: 'inconclusive', reason: /UDP/ });
   t.match(judge(udp(true), seen)[1], { verdict: 'pass' });
+});
+
+t.test('a control pod that reached the same endpoint proves the block, whatever the companion did', async (t) => {
+  const udpPlan: ProbePlan = {
+    version: 1,
+    checks: [...plan.checks, { id: 'udp', kind: 'udp', expect: 'blocked', host: '203.0.113.10', port: 443, deadlineMs: 1000 }],
+  };
+  const observed = new Map([
+    ['ctl', o({ class: 'blocked', outcome: 'proxy-refused' })],
+    ['tcp', o({ class: 'blocked', outcome: 'refused' })],
+    ['udp', o({ class: 'blocked', outcome: 'timeout' })],
+  ]);
+  const direct = new Map([
+    ['tcp', o({ class: 'reached', outcome: 'connected' })],
+    ['udp', o({ class: 'reached', outcome: 'answered' })],
+  ]);
+  const results = judge(udpPlan, observed, direct);
+  t.match(results[1], { verdict: 'pass', controlSource: 'control-pod', reason: /control pod reached the same address/ });
+  t.match(results[2], { verdict: 'pass', controlSource: 'control-pod' }, 'UDP gets a real control');
+  t.match(results[0], { verdict: 'fail' }, "the control pod does not mend the companion's own check");
+  t.notOk('controlSource' in (results[0] ?? {}), 'reachable checks have no control source');
+});
+
+t.test('what the control pod did not reach falls back to the companion control, never to a pass', async (t) => {
+  const observed = new Map([
+    ['ctl', o({ class: 'reached', outcome: 'http-response' })],
+    ['tcp', o({ class: 'blocked', outcome: 'timeout' })],
+  ]);
+  const blocked = new Map([['tcp', o({ class: 'blocked', outcome: 'timeout' })]]);
+  t.match(judge(plan, observed, blocked)[1], { verdict: 'pass', controlSource: 'companion' });
+  const noCompanion = new Map([...observed, ['ctl', o({ class: 'blocked', outcome: 'proxy-refused' })]]);
+  t.match(judge(plan, noCompanion, blocked)[1], { verdict: 'inconclusive', controlSource: 'none', reason: /would prove the block/ });
+});
+
+t.test('a bypass stays a bypass with a control pod', async (t) => {
+  const observed = new Map([
+    ['ctl', o({ class: 'reached', outcome: 'http-response' })],
+    ['tcp', o({ class: 'reached', outcome: 'connected' })],
+  ]);
+  t.match(judge(plan, observed, new Map([['tcp', o({ class: 'reached', outcome: 'connected' })]]))[1], { verdict: 'fail' });
 });

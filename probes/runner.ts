@@ -6,7 +6,7 @@
 import { describeTarget, KINDS, type Runner } from './kinds.js';
 import type { Check, CheckKind, CheckResult, Observation, ProbePlan } from './model.js';
 import { judgeSweep } from './sweep.js';
-import { type ControlState, controlScope, decide } from './verdict.js';
+import { type ControlState, controlScope, controlSource, decide } from './verdict.js';
 
 type Partial = Omit<Observation, 'durationMs'>;
 
@@ -62,8 +62,9 @@ const MISSING: Observation = {
 };
 
 /**
- * Pure: observations in, results out. `direct` holds what an observer that no egress policy
- * selects (a control pod) saw for the same check ids: the control for `controlFrom: 'direct'`.
+ * Pure: observations in, results out. `direct` holds what a control pod (an identity no egress
+ * policy selects, see control-plan.ts) observed for the same check ids: a must-fail check it
+ * reached is proven whatever the companion did; for `controlFrom: 'direct'` it is the only control.
  */
 export function judge(
   plan: ProbePlan,
@@ -90,6 +91,7 @@ export function judge(
       reason: observation.finding?.failing ? `${reason}: ${observation.finding.message}` : reason,
       observation,
       ...(check.control === undefined ? {} : { control: check.control }),
+      ...(check.expect === 'blocked' ? { controlSource: controlSource(control) } : {}),
       ...(observation.finding === undefined ? {} : { finding: observation.finding }),
     };
   });
@@ -101,12 +103,11 @@ function controlState(
   observations: ReadonlyMap<string, Observation>,
   direct: ReadonlyMap<string, Observation>,
 ): ControlState {
-  if (check.controlFrom === 'direct') {
-    // The same dial from outside every egress policy: same address, port and protocol.
-    const seen = direct.get(check.id);
-    if (seen === undefined) return 'awaiting-direct';
-    return seen.class === 'reached' ? 'proven-port' : 'not-proven';
-  }
+  // The same dial from outside every egress policy (a control pod): same address, port and protocol.
+  const seen = check.expect === 'blocked' ? direct.get(check.id) : undefined;
+  if (seen?.class === 'reached') return 'proven-direct';
+  // Only a control pod may prove these; one that did not reach the target leaves it unproven.
+  if (check.controlFrom === 'direct') return seen === undefined ? 'awaiting-direct' : 'not-proven';
   if (check.control === undefined) return 'absent';
   const controlCheck = byId.get(check.control);
   // A control proves reachability only. Its own findings (e.g. TLS not intercepted) are

@@ -1,6 +1,6 @@
 import t from 'tap';
 import type { Check, Observation, ObservationClass, Outcome } from './model.js';
-import { type CheckTraits, type ControlState, controlScope, decide, TRUTH_TABLE } from './verdict.js';
+import { type CheckTraits, type ControlState, controlScope, controlSource, decide, TRUTH_TABLE } from './verdict.js';
 
 const obs = (cls: ObservationClass, outcome: Outcome, failing?: boolean): Observation => ({
   class: cls,
@@ -28,6 +28,16 @@ const ROWS: Row[] = [
   ['blocked', 'blocked', 'refused', 'proven-host', undefined, 'inconclusive'],
   ['blocked', 'blocked', 'reset', 'proven-host', undefined, 'inconclusive'],
   ['blocked', 'indeterminate', 'dns-failure', 'proven-port', undefined, 'inconclusive'],
+  // A control pod reached the same address, port and protocol: any block is the policy's.
+  ['blocked', 'blocked', 'timeout', 'proven-direct', undefined, 'pass'],
+  ['blocked', 'blocked', 'refused', 'proven-direct', undefined, 'pass'],
+  ['blocked', 'blocked', 'reset', 'proven-direct', undefined, 'pass'],
+  ['blocked', 'blocked', 'servfail', 'proven-direct', undefined, 'pass'],
+  ['blocked', 'reached', 'answered', 'proven-direct', undefined, 'fail'],
+  ['blocked', 'indeterminate', 'dns-failure', 'proven-direct', undefined, 'inconclusive'],
+  ['blocked', 'error', 'probe-error', 'proven-direct', undefined, 'error'],
+  // The control pod's answer proves the target answers datagrams: no declared responder needed.
+  ['blocked', 'blocked', 'timeout', 'proven-direct', undefined, 'pass', { udpSilentUnknown: true }],
   ['reachable', 'error', 'probe-error', 'absent', undefined, 'error'],
   ['reachable', 'reached', 'http-response', 'absent', true, 'fail'],
   ['reachable', 'reached', 'http-response', 'absent', false, 'pass'],
@@ -104,4 +114,16 @@ t.test('control scope: same host and port, or host only', async (t) => {
   t.equal(controlScope(pinned, byName), 'not-proven', 'issue 10: a pinned address is not proven by a control that reached only the name');
   t.equal(controlScope(pinned, { ...byName, pairedAddresses: ['203.0.113.10'] }), 'proven-port', 'unless the catalogue pairs them');
   t.equal(controlScope(pinned, https), 'proven-port', 'a control to the pinned address itself');
+});
+
+t.test('each control state names its source; unproven ones say what would prove the block', async (t) => {
+  t.equal(controlSource('proven-direct'), 'control-pod');
+  t.equal(controlSource('proven-port'), 'companion');
+  t.equal(controlSource('proven-host'), 'companion');
+  t.equal(controlSource('not-proven'), 'none');
+  t.equal(controlSource('absent'), 'none');
+  t.equal(controlSource('awaiting-direct'), 'none');
+  for (const control of ['absent', 'not-proven'] as const) {
+    t.match(decide('blocked', obs('blocked', 'timeout'), control).reason, /control pod .* or the companion reaching it would prove/);
+  }
 });

@@ -3,15 +3,24 @@
  * It is data plus one function so that the README's table and the tests read the same rows.
  */
 import { endpointOf } from './kinds.js';
-import type { Check, Expectation, Observation, ObservationClass, Outcome, Verdict } from './model.js';
+import type { Check, ControlSource, Expectation, Observation, ObservationClass, Outcome, Verdict } from './model.js';
 
 /**
- * What the positive control proved about the target: that the same host and port answered
- * (through the companion, or dialled by a direct observer), only the same host (another port or
- * protocol), nothing, that only a direct observer could prove it and none reported, or there was
- * no control at all.
+ * What the positive control proved about the target: that a control pod (an identity no egress
+ * policy selects) reached the same address, port and protocol directly, that the same host and
+ * port answered through the companion, only the same host (another port or protocol), nothing,
+ * that only a control pod could prove it and none reported, or there was no control at all.
  */
-export type ControlState = 'proven-port' | 'proven-host' | 'not-proven' | 'awaiting-direct' | 'absent';
+export type ControlState = 'proven-direct' | 'proven-port' | 'proven-host' | 'not-proven' | 'awaiting-direct' | 'absent';
+
+/** Which control a state came from, for the report: the control pod's direct path wins. */
+export function controlSource(state: ControlState): ControlSource {
+  if (state === 'proven-direct') return 'control-pod';
+  return state === 'proven-port' || state === 'proven-host' ? 'companion' : 'none';
+}
+
+/** What would turn an unproven "blocked" into a verdict; part of every such reason. */
+const WOULD_PROVE = 'a control pod outside the egress policies (--control-namespace) or the companion reaching it would prove the block';
 
 /** What about the check itself changes its row. */
 export interface CheckTraits {
@@ -45,18 +54,27 @@ export const TRUTH_TABLE: readonly TruthRow[] = [
   { expect: 'blocked', observed: 'error', verdict: 'error', reason: 'the probe could not run the check' },
   { expect: 'blocked', observed: 'reached', verdict: 'fail', reason: 'bypass: the target answered on a path that must be blocked' },
   {
+    // The same packet answered from a pod the policies leave alone, so the target is up and the
+    // port open: whatever stopped the twin (a silent drop or a reject) is the twin's policy.
+    expect: 'blocked',
+    observed: 'blocked',
+    control: ['proven-direct'],
+    verdict: 'pass',
+    reason: 'blocked, while a control pod reached the same address, port and protocol directly',
+  },
+  {
     expect: 'blocked',
     observed: 'blocked',
     control: ['absent'],
     verdict: 'inconclusive',
-    reason: 'blocked, but no positive control shows the target is reachable through the companion',
+    reason: `blocked, but no positive control shows the target is reachable: ${WOULD_PROVE}`,
   },
   {
     expect: 'blocked',
     observed: 'blocked',
     control: ['not-proven'],
     verdict: 'inconclusive',
-    reason: 'blocked, but the positive control did not reach the target through the companion (target may be down)',
+    reason: `blocked, but no control reached the target (it may be down): ${WOULD_PROVE}`,
   },
   {
     expect: 'blocked',
@@ -64,7 +82,7 @@ export const TRUTH_TABLE: readonly TruthRow[] = [
     control: ['awaiting-direct'],
     verdict: 'inconclusive',
     reason:
-      'blocked, but only a direct dial from an identity no egress policy selects (a control pod) can prove this target is up; the companion is not asked',
+      'blocked, but only a direct dial from an identity no egress policy selects (a control pod, --control-namespace) can prove this target is up; the companion is not asked',
   },
   {
     expect: 'blocked',

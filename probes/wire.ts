@@ -120,8 +120,15 @@ interface Received {
   problems: Map<string, string>;
 }
 
+/** How the controller reads: the version it expects, and a control pod's observations to judge with. */
+export interface ReadOptions {
+  version?: string;
+  /** Observations of the control pod by check id (see control-plan.ts). */
+  direct?: ReadonlyMap<string, Observation>;
+}
+
 /** Reads a pod's log of JSON lines and re-judges it. Anything unreadable is an error, never a pass. */
-export function resultsFromLog(log: string, plan: ProbePlan, where: PodRef, version: string = toolVersion): CheckResult[] {
+export function resultsFromLog(log: string, plan: ProbePlan, where: PodRef, read: ReadOptions = {}): CheckResult[] {
   const source = `${where.pod}'s log`;
   const lines = log.split('\n').filter((l) => l.trim() !== '');
   const received: Received = { observations: new Map(), problems: new Map() };
@@ -141,16 +148,11 @@ export function resultsFromLog(log: string, plan: ProbePlan, where: PodRef, vers
     else receive(received, parsed.id, parsed.observation, source);
   }
   if (summary === undefined) return errorResults(plan, where, `probe output incomplete: ${source} has no summary line`);
-  return rejudge(plan, where, checkVersion(received, summary.tool, version), source);
+  return rejudge(plan, where, checkVersion(received, summary.tool, read.version), source, read.direct);
 }
 
 /** The fallback when the log is lost: the compact observations, re-judged like a log. */
-export function resultsFromTerminationMessage(
-  message: string,
-  plan: ProbePlan,
-  where: PodRef,
-  version: string = toolVersion,
-): CheckResult[] {
+export function resultsFromTerminationMessage(message: string, plan: ProbePlan, where: PodRef, read: ReadOptions = {}): CheckResult[] {
   const source = `${where.pod}'s termination message`;
   let parsed: unknown;
   try {
@@ -166,7 +168,7 @@ export function resultsFromTerminationMessage(
     receive(received, id, { outcome, class: observed, durationMs, detail, ...(finding && { finding }) }, source);
   }
   const cut = parsed.cut > 0 ? ` (${parsed.cut} cut to fit 4096 bytes)` : '';
-  return rejudge(plan, where, checkVersion(received, parsed.tool, version), `${source}${cut}`);
+  return rejudge(plan, where, checkVersion(received, parsed.tool, read.version), `${source}${cut}`, read.direct);
 }
 
 function receive(received: Received, id: string, observation: Observation, source: string): void {
@@ -180,19 +182,25 @@ function receive(received: Received, id: string, observation: Observation, sourc
 }
 
 /** A probe of another version may observe or judge differently: its output is an error. */
-function checkVersion(received: Received, tool: ToolId, version: string): Received | { unusable: string } {
+function checkVersion(received: Received, tool: ToolId, version: string = toolVersion): Received | { unusable: string } {
   if (tool.version === version) return received;
   return { unusable: `probe version ${tool.version} differs from the controller's ${version}: its output is not read` };
 }
 
 /** Every verdict comes from `judge` over the plan the controller sent, never from the probe. */
-function rejudge(plan: ProbePlan, where: PodRef, received: Received | { unusable: string }, source: string): CheckResult[] {
+function rejudge(
+  plan: ProbePlan,
+  where: PodRef,
+  received: Received | { unusable: string },
+  source: string,
+  direct?: ReadonlyMap<string, Observation>,
+): CheckResult[] {
   if ('unusable' in received) return errorResults(plan, where, received.unusable);
   const planned = new Set(plan.checks.map((c) => c.id));
   const unknown = [...received.observations.keys(), ...received.problems.keys()].filter((id) => !planned.has(id));
   // Results for checks the plan does not have: the output belongs to some other plan.
   if (unknown.length > 0) return errorResults(plan, where, `${source} has results for checks not in the plan: ${unknown.join(', ')}`);
-  const judged = new Map(judge(plan, received.observations).map((r) => [r.id, r]));
+  const judged = new Map(judge(plan, received.observations, direct).map((r) => [r.id, r]));
   return plan.checks.map((check) => {
     const result = received.observations.has(check.id) ? judged.get(check.id) : undefined;
     if (result !== undefined) return { ...result, ...placed(where) };

@@ -73,6 +73,10 @@ function program(): Command {
       'probe as an ephemeral container inside a live pod of the workload (exact twin; stays in the pod spec until the pod is replaced)',
       false,
     )
+    .option(
+      '--control-namespace <namespace>',
+      'a namespace no egress policy covers: a control pod there sends the must-fail checks directly, the control for UDP and internal targets',
+    )
     .option('--start-timeout <seconds>', 'how long a probe pod may take to start', '60')
     .option('--stale-after <seconds>', 'sweep probe pods of killed runs older than this', '600')
     .option('--settle <seconds>', "probe pods wait this long before dialling: the CNI's rules for a new pod can lag", '2')

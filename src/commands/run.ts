@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import type { ProbePlan } from '../../probes/model.js';
 import { auditObjects } from '../audit/audit.js';
 import { readLiveObjects } from '../audit/live.js';
+import { CONTROL_PERMISSIONS, checkControlIdentity } from '../controller/control-pod.js';
 import { type DiscoveryScope, discoverWorkloads } from '../controller/discovery.js';
 import {
   checkCompanion,
@@ -57,6 +58,7 @@ export interface RunOptions {
   grouping: boolean;
   hostNetworkProbe: boolean;
   inPod: boolean;
+  controlNamespace?: string;
   startTimeout: string;
   staleAfter: string;
   settle: string;
@@ -196,6 +198,14 @@ export async function runCommand(opts: RunOptions, signal: AbortSignal): Promise
       ),
     ),
   );
+  const control = opts.controlNamespace;
+  if (control !== undefined) {
+    await checkNamespace(kube, control);
+    await checkPermissions(kube, control, CONTROL_PERMISSIONS);
+    const read = await readPolicies(kube, control);
+    warnings.push(...read.warnings);
+    checkControlIdentity(read, control, warnings);
+  }
   // Warnings belong to the report (JSON `warnings`, TAP comments); stderr stays for errors.
   for (const w of new Set(warnings)) log.info({ warning: w }, 'preflight');
 
@@ -214,6 +224,7 @@ export async function runCommand(opts: RunOptions, signal: AbortSignal): Promise
         imagePullPolicy: opts.imagePullPolicy as 'Always' | 'IfNotPresent' | 'Never',
         perNode: opts.perNode,
         inPod: opts.inPod,
+        ...(control !== undefined && { controlNamespace: control }),
         startTimeoutMs,
         settleMs,
         staleAfterMs,

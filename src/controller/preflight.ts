@@ -23,12 +23,11 @@ export interface Permission {
 }
 
 /**
- * What `run` does through the API in the tested namespace; each is checked with a
- * SelfSubjectAccessReview. Deletes go by name, never by collection: the names are made per run,
- * so RBAC cannot narrow them further (resourceNames needs names known in advance, and RBAC has
- * no label selection).
+ * Probe pods and the run object that carries their plans: wherever `run` starts pods. Deletes go
+ * by name, never by collection: the names are made per run, so RBAC cannot narrow them further
+ * (resourceNames needs names known in advance, and RBAC has no label selection).
  */
-export const RUN_PERMISSIONS: readonly Permission[] = [
+export const POD_PERMISSIONS: readonly Permission[] = [
   { verb: 'create', resource: 'pods' },
   { verb: 'get', resource: 'pods' },
   { verb: 'list', resource: 'pods' },
@@ -38,6 +37,11 @@ export const RUN_PERMISSIONS: readonly Permission[] = [
   { verb: 'create', resource: 'configmaps' },
   { verb: 'delete', resource: 'configmaps' },
   { verb: 'list', resource: 'configmaps' },
+];
+
+/** What `run` does through the API in the tested namespace; each is checked with a SelfSubjectAccessReview. */
+export const RUN_PERMISSIONS: readonly Permission[] = [
+  ...POD_PERMISSIONS,
   { verb: 'get', resource: 'services' },
   { verb: 'list', resource: 'endpointslices', group: 'discovery.k8s.io' },
   { verb: 'list', resource: 'networkpolicies', group: 'networking.k8s.io' },

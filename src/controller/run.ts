@@ -4,12 +4,14 @@
  */
 import { randomBytes } from 'node:crypto';
 import { type V1OwnerReference, type V1Pod, Watch } from '@kubernetes/client-node';
-import type { CheckResult, ProbePlan } from '../../probes/model.js';
+import { controlPlan } from '../../probes/control-plan.js';
+import type { CheckResult, Observation, ProbePlan } from '../../probes/model.js';
 import { errorResults, type PodRef, resultsFromLog, resultsFromTerminationMessage } from '../../probes/wire.js';
 import { InfrastructureError, UsageError } from '../errors.js';
 import { apiStatus, isNotFound, type Kube, kubeCall, kubeError } from '../kube/client.js';
 import { log } from '../log.js';
 import { summarize } from '../report/report.js';
+import { buildControlPod } from './control-pod.js';
 import { attachProbes, waitForEphemeral } from './in-pod.js';
 import { type PodProgress, type PodState, type Probe, podProgress } from './pod-progress.js';
 import {
@@ -31,6 +33,8 @@ export interface RunSettings {
   perNode: boolean;
   /** The probe as an ephemeral container of a live workload pod (an exact twin that leaves a trace). */
   inPod: boolean;
+  /** Where a control pod sends the must-fail checks directly (control-pod.ts); none when absent. */
+  controlNamespace?: string;
   /** How long a probe pod may take to start before its Kubernetes reason is reported. */
   startTimeoutMs: number;
   settleMs: number;
@@ -125,12 +129,19 @@ export async function runProbes(kube: Kube, settings: RunSettings): Promise<RunO
   const owner = { name: runObject.metadata?.name ?? '', uid: runObject.metadata?.uid ?? '' };
   // Recorded before each create, so that cleanup deletes whatever a cut-off create left.
   const probes = new Map<string, Probe>();
+  /** Each probe's workload, by index into settings.workloads. */
+  const workloadOf = new Map<string, number>();
+  const controls: ControlRun = { pods: new Map(), planOf: [] };
   try {
+    if (settings.controlNamespace !== undefined)
+      Object.assign(controls, await startControlPods(kube, settings, runId, activeDeadlineSeconds));
     for (const [w, { target, plan }] of settings.workloads.entries()) {
       const planJson = plans[w] ?? '';
       if (settings.inPod) {
-        for (const probe of await attachProbes(kube, settings, { runId, index: probes.size, target, plan, planJson }))
+        for (const probe of await attachProbes(kube, settings, { runId, index: probes.size, target, plan, planJson })) {
           probes.set(`${probe.pod}/${probe.container}`, probe);
+          workloadOf.set(`${probe.pod}/${probe.container}`, w);
+        }
         continue;
       }
       const nodes: (string | undefined)[] = settings.perNode ? await workloadNodes(kube, target) : [undefined];
@@ -149,15 +160,38 @@ export async function runProbes(kube: Kube, settings: RunSettings): Promise<RunO
         });
         const name = pod.metadata?.name ?? '';
         probes.set(name, { pod: name, container: 'probe', plan, workload: target.description });
+        workloadOf.set(name, w);
         await kubeCall(`creating probe pod ${name}`, () => kube.core.createNamespacedPod({ namespace, body: pod }));
       }
     }
-    const finished = settings.inPod
-      ? await waitForEphemeral(kube, namespace, probes, settings, activeDeadlineSeconds * 1000)
-      : await watchUntilDone(kube, namespace, runId, [...probes.keys()], settings, activeDeadlineSeconds * 1000);
+    const [finished, controlsFinished] = await Promise.all([
+      settings.inPod
+        ? waitForEphemeral(kube, namespace, probes, settings, activeDeadlineSeconds * 1000)
+        : watchUntilDone(kube, namespace, runId, [...probes.keys()], settings, activeDeadlineSeconds * 1000),
+      controls.namespace === undefined
+        ? new Map<string, PodState>()
+        : watchUntilDone(kube, controls.namespace, runId, [...controls.pods.keys()], settings, activeDeadlineSeconds * 1000),
+    ]);
     const results: CheckResult[] = [];
     const pods: RunOutcome['pods'] = [];
     const podObjects: V1Pod[] = [];
+    // The control pods first: what they reached is part of judging the twins.
+    const directOf = new Map<string, ReadonlyMap<string, Observation>>();
+    for (const [name, plan] of controls.pods) {
+      const state: PodState = controlsFinished.get(name) ?? { progress: { state: 'pending' } };
+      pods.push({ name, ...(state.node ? { node: state.node } : {}), outcome: describe(state.progress) });
+      if (state.object) podObjects.push(state.object);
+      const where: PodRef = { pod: name, ...(state.node ? { node: state.node } : {}) };
+      const own = await collect(kube, controls.namespace ?? namespace, plan, where, state.progress, 'probe');
+      const reached = own.filter((r) => r.observation.class === 'reached');
+      settings.onProgress?.(name, `control: reached ${reached.length} of ${own.length} targets directly`);
+      // Reaching nothing is what a default-deny over the control pod looks like: no control.
+      if (reached.length === 0)
+        warnings.push(
+          `control pod ${name} in ${controls.namespace} reached none of its ${own.length} targets (a default-deny there, or the targets are down): no check has a control pod's proof`,
+        );
+      directOf.set(name, new Map(reached.map((r) => [r.id, r.observation])));
+    }
     for (const [key, { pod: name, container, plan, workload }] of probes) {
       const state: PodState = finished.get(key) ?? { progress: { state: 'pending' } };
       const where: PodRef = { pod: name, ...(state.node ? { node: state.node } : {}), workload };
@@ -168,7 +202,9 @@ export async function runProbes(kube: Kube, settings: RunSettings): Promise<RunO
         outcome: settings.inPod ? `ephemeral container ${container} ${outcome}` : outcome,
       });
       if (state.object) podObjects.push(state.object);
-      const own = await collect(kube, namespace, plan, where, state.progress, container);
+      const controlPod = controls.planOf[workloadOf.get(key) ?? -1];
+      const direct = controlPod === undefined ? undefined : directOf.get(controlPod);
+      const own = await collect(kube, namespace, plan, where, state.progress, container, direct);
       results.push(...own);
       settings.onProgress?.(name, verdictLine(own));
     }
@@ -182,7 +218,58 @@ export async function runProbes(kube: Kube, settings: RunSettings): Promise<RunO
   } finally {
     // --in-pod probes live in the workload's own pods, which are never deleted.
     await cleanup(kube, namespace, settings.inPod ? [] : [...probes.keys()], owner.name);
+    if (controls.namespace !== undefined && controls.runObject !== undefined)
+      await cleanup(kube, controls.namespace, [...controls.pods.keys()], controls.runObject);
   }
+}
+
+/** The control pods of one run: their plans by pod name, and which pod controls each workload. */
+interface ControlRun {
+  namespace?: string;
+  runObject?: string;
+  pods: Map<string, ProbePlan>;
+  /** By workload index: the control pod that sent that workload's must-fail checks. */
+  planOf: (string | undefined)[];
+}
+
+/**
+ * One control pod per distinct control plan (the workloads of one catalogue share it), with a run
+ * object of its own in the control namespace: a pod mounts its plan, and has its owner, there.
+ */
+async function startControlPods(kube: Kube, settings: RunSettings, runId: string, activeDeadlineSeconds: number): Promise<ControlRun> {
+  const namespace = settings.controlNamespace ?? '';
+  const planJson = settings.workloads.map((w) => {
+    const direct = controlPlan(w.plan);
+    return direct.checks.length > 0 ? JSON.stringify(direct) : undefined;
+  });
+  const distinct = [...new Set(planJson.filter((p) => p !== undefined))];
+  const run: ControlRun = { namespace, pods: new Map(), planOf: [] };
+  if (distinct.length === 0) return run;
+  const created = await kubeCall(`creating the control run object in ${namespace}`, () =>
+    kube.core.createNamespacedConfigMap({
+      namespace,
+      body: buildRunObject(`${runId}-control`, namespace, distinct, controllerPodOwner(namespace)),
+    }),
+  );
+  run.runObject = created.metadata?.name ?? '';
+  for (const [i, json] of distinct.entries()) {
+    const pod = buildControlPod({
+      runId,
+      index: i,
+      namespace,
+      image: settings.image,
+      imagePullPolicy: settings.imagePullPolicy,
+      planKey: planKey(i),
+      runObject: { name: run.runObject, uid: created.metadata?.uid ?? '' },
+      activeDeadlineSeconds,
+      settleMs: settings.settleMs,
+    });
+    const name = pod.metadata?.name ?? '';
+    run.pods.set(name, JSON.parse(json) as ProbePlan);
+    await kubeCall(`creating control pod ${name} in ${namespace}`, () => kube.core.createNamespacedPod({ namespace, body: pod }));
+  }
+  run.planOf = planJson.map((json) => (json === undefined ? undefined : [...run.pods.keys()][distinct.indexOf(json)]));
+  return run;
 }
 
 /** "verdicts: 8 pass, 2 fail": what one probe pod found, for the progress lines. */
@@ -277,7 +364,8 @@ function watchUntilDone(
     const runTimer = setTimeout(() => finish(), runDeadlineMs);
     const onEvent = (type: string, pod: V1Pod): void => {
       const name = pod.metadata?.name;
-      if (name === undefined || type === 'DELETED' || settled) return;
+      // The run's control pods carry its label too, and may share the namespace.
+      if (name === undefined || !podNames.includes(name) || type === 'DELETED' || settled) return;
       const before = states.get(name);
       // A pod declared stuck at the start timeout stays stuck unless it finished after all.
       const progress = podProgress(pod);
@@ -318,6 +406,7 @@ async function collect(
   where: PodRef,
   progress: PodProgress,
   container: string,
+  direct?: ReadonlyMap<string, Observation>,
 ): Promise<CheckResult[]> {
   if (progress.state !== 'done') return errorResults(plan, where, `probe pod ${describe(progress)}`);
   let logText: string | undefined;
@@ -326,8 +415,9 @@ async function collect(
   } catch (err) {
     log.warn({ pod: where.pod, err: apiStatus(err) ?? String(err) }, 'probe log unavailable; using the termination message');
   }
-  if (logText !== undefined && logText.trim() !== '') return resultsFromLog(logText, plan, where);
-  if (progress.terminationMessage !== undefined) return resultsFromTerminationMessage(progress.terminationMessage, plan, where);
+  const read = direct === undefined ? {} : { direct };
+  if (logText !== undefined && logText.trim() !== '') return resultsFromLog(logText, plan, where, read);
+  if (progress.terminationMessage !== undefined) return resultsFromTerminationMessage(progress.terminationMessage, plan, where, read);
   return errorResults(plan, where, `probe pod exited ${progress.exitCode} with neither a log nor a termination message`);
 }
 
