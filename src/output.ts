@@ -2,10 +2,10 @@
  * `-o/--output FORMAT[=FILE]`, repeatable: several renderings of one report at once, at most one
  * of them on stdout.
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
-import { dirname } from 'node:path';
+import { accessSync, constants, mkdirSync, type Stats, statSync, writeFileSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
 import { renderJsonLines } from '../probes/wire.js';
-import { UsageError } from './errors.js';
+import { InfrastructureError, UsageError } from './errors.js';
 import { renderHtml } from './report/html.js';
 import { renderJunit } from './report/junit.js';
 import { renderMarkdown } from './report/markdown.js';
@@ -27,11 +27,49 @@ export function parseOutputs(values: readonly string[]): OutputSpec[] {
     const [format, file] = value.split(/=(.*)/s, 2);
     if (!FORMATS.includes(format as Format)) throw new UsageError(`unknown output format "${format}" (use ${FORMATS.join(', ')})`);
     if (file === '') throw new UsageError(`output "${value}" names no file`);
+    if (file !== undefined) checkWritable(file, `-o ${value}`);
     return file === undefined ? { format: format as Format } : { format: format as Format, file };
   });
   if (specs.filter((s) => s.file === undefined).length > 1)
     throw new UsageError('only one output can go to stdout; give the others a file (-o json=FILE)');
   return specs;
+}
+
+/**
+ * Before any work: a report that cannot be written after a ten-minute run is a lost run. The
+ * file must be absent or a writable non-directory, and its nearest existing ancestor a writable
+ * directory (missing directories are created when writing).
+ */
+export function checkWritable(file: string, flag: string): void {
+  const refuse = (why: string): never => {
+    throw new UsageError(`${flag}: ${why}`);
+  };
+  const lookup = (path: string): Stats | undefined => {
+    try {
+      return statSync(path);
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code === 'ENOENT') return undefined;
+      if (code === 'ENOTDIR') return refuse(`${path}: a part of it is not a directory`);
+      return refuse(`cannot use ${path} (${code ?? String(err)})`);
+    }
+  };
+  const stat = lookup(file);
+  if (stat?.isDirectory()) refuse(`${file} is a directory`);
+  let dir = stat ? resolve(file) : resolve(dirname(file));
+  if (!stat) {
+    let found = lookup(dir);
+    while (found === undefined && dir !== dirname(dir)) {
+      dir = dirname(dir);
+      found = lookup(dir);
+    }
+    if (found !== undefined && !found.isDirectory()) refuse(`${dir} is not a directory`);
+  }
+  try {
+    accessSync(dir, constants.W_OK);
+  } catch (err) {
+    refuse(`${stat ? file : dir} is not writable (${(err as NodeJS.ErrnoException).code ?? String(err)})`);
+  }
 }
 
 export function render(format: Format, report: Report): string {
@@ -60,7 +98,11 @@ export function writeOutputs(specs: readonly OutputSpec[], report: Report): void
       process.stdout.write(text);
       continue;
     }
-    mkdirSync(dirname(spec.file), { recursive: true });
-    writeFileSync(spec.file, text);
+    try {
+      mkdirSync(dirname(spec.file), { recursive: true });
+      writeFileSync(spec.file, text);
+    } catch (err) {
+      throw new InfrastructureError(`cannot write ${spec.file}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`, { cause: err });
+    }
   }
 }

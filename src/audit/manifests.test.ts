@@ -1,12 +1,13 @@
-import { spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import t from 'tap';
+import { cli } from '../../test/cli.js';
 import { UsageError } from '../errors.js';
+import { MAX_INPUT_BYTES } from '../input.js';
 import { RULES } from './catalogue.js';
-import { MAX_FILE_BYTES, parseManifests, readManifests } from './manifests.js';
+import { parseManifests, readManifests } from './manifests.js';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
 const where = (text: string, file = 'm.yaml') => parseManifests(file, text).objects.map((o) => `${o.kind}/${o.name}@${o.location.line}`);
@@ -94,20 +95,14 @@ t.test('a missing file and a file over the size limit are usage errors', async (
   t.teardown(() => rmSync(dir, { recursive: true, force: true }));
   const big = join(dir, 'big.yaml');
   writeFileSync(big, '');
-  truncateSync(big, MAX_FILE_BYTES + 1);
-  t.throws(() => readManifests([big]), { message: /over 52428800 bytes are refused/ });
+  truncateSync(big, MAX_INPUT_BYTES + 1);
+  t.throws(() => readManifests([big]), { message: /over 52428800 bytes; refused/ });
 });
 
-const cli = (args: string[], input?: string) =>
-  spawnSync(process.execPath, ['--import', 'tsx', join(root, 'src/cli.ts'), ...args], {
-    cwd: root,
-    input: input ?? '',
-    encoding: 'utf8',
-    env: { ...process.env, EGRESS_VERIFY_LOG_LEVEL: 'silent' },
-  });
-
 t.test('CLI: manifests on stdin (-f -), exit code from the findings', async (t) => {
-  const broken = cli(['audit', '-f', '-', '-o', 'json'], readFileSync(join(root, 'test/fixtures/audit/broken/wide-egress.yaml'), 'utf8'));
+  const broken = cli(['audit', '-f', '-', '-o', 'json'], {
+    input: readFileSync(join(root, 'test/fixtures/audit/broken/wide-egress.yaml'), 'utf8'),
+  });
   t.equal(broken.status, 1, broken.stderr);
   const report = JSON.parse(broken.stdout) as { verdict: string; findings: { ruleId: string; location: { file: string; line: number } }[] };
   t.equal(report.verdict, 'fail');
@@ -116,10 +111,9 @@ t.test('CLI: manifests on stdin (-f -), exit code from the findings', async (t) 
     [{ file: '-', line: 102 }],
   );
   t.equal(
-    cli(
-      ['audit', '-f', '-', '--fail-on', 'critical'],
-      readFileSync(join(root, 'test/fixtures/audit/broken/dns-egress-missing.yaml'), 'utf8'),
-    ).status,
+    cli(['audit', '-f', '-', '--fail-on', 'critical'], {
+      input: readFileSync(join(root, 'test/fixtures/audit/broken/dns-egress-missing.yaml'), 'utf8'),
+    }).status,
     0,
   );
   const good = cli(['audit', '-f', 'test/fixtures/audit/good']);
@@ -128,7 +122,7 @@ t.test('CLI: manifests on stdin (-f -), exit code from the findings', async (t) 
 });
 
 t.test('CLI: malformed input is a one-line usage error naming file and line; bad flags are usage errors', async (t) => {
-  const bad = cli(['audit', '-f', '-'], 'kind: [\n');
+  const bad = cli(['audit', '-f', '-'], { input: 'kind: [\n' });
   t.equal(bad.status, 2, bad.stderr);
   t.equal(bad.stdout, '');
   t.match(bad.stderr, /^egress-verify: stdin:2: not valid YAML \(.*\)\n$/);
@@ -145,7 +139,7 @@ t.test('CLI: an audit of nothing is inconclusive (exit 3), never a pass', async 
   mkdirSync(empty);
   // `kustomize build | audit -f -` when kustomize prints nothing, and an empty directory (one
   // process for both: the CLI's start-up is most of this file's time); every rendering says so.
-  const r = cli(['audit', '-f', '-', '-f', empty, '-o', 'tap', '-o', `json=${dir}/r.json`, '-o', `junit=${dir}/r.xml`], '');
+  const r = cli(['audit', '-f', '-', '-f', empty, '-o', 'tap', '-o', `json=${dir}/r.json`, '-o', `junit=${dir}/r.xml`]);
   t.equal(r.status, 3, r.stderr);
   t.match(
     r.stdout,

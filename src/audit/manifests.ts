@@ -3,13 +3,12 @@
  * `List` kinds. Every object keeps the file and line it starts on. A file that does not parse is
  * a usage error naming the file and line: skipping it would audit less than was given.
  */
-import { readdirSync, readFileSync, readSync, statSync } from 'node:fs';
+import { readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { constructFromEvents, EVENT_ID, type Event, getScalarValue, parseEvents, YAML11_SCHEMA } from 'js-yaml';
+import { EVENT_ID, type Event, getScalarValue, YAML11_SCHEMA } from 'js-yaml';
 import { UsageError } from '../errors.js';
-
-/** Larger than any sane manifest set; a guard against pointing -f at a disk image. */
-export const MAX_FILE_BYTES = 50 * 1024 * 1024;
+import { readInput } from '../input.js';
+import { parseYaml } from '../yaml.js';
 
 const MANIFEST_EXTENSIONS = /\.(ya?ml|json)$/i;
 
@@ -38,14 +37,14 @@ export interface ManifestSet {
 }
 
 /** Expands directories (recursively, sorted, *.yaml|*.yml|*.json) and reads each input once. */
-export function readManifests(inputs: readonly string[], stdin: () => string = readStdin): ManifestSet {
+export function readManifests(inputs: readonly string[], stdin: () => string = () => readInput('-', 'manifests')): ManifestSet {
   const set: ManifestSet = { objects: [], warnings: [] };
   for (const input of inputs) {
     if (input === '-') {
       parseInto(set, '-', stdin());
       continue;
     }
-    for (const file of expand(input)) parseInto(set, file, readManifestFile(file));
+    for (const file of expand(input)) parseInto(set, file, readInput(file, 'manifest'));
   }
   return set;
 }
@@ -67,49 +66,6 @@ function expand(path: string): string[] {
   return files;
 }
 
-function readManifestFile(file: string): string {
-  try {
-    const size = statSync(file).size;
-    if (size > MAX_FILE_BYTES) throw new UsageError(`${file} is ${size} bytes; manifests over ${MAX_FILE_BYTES} bytes are refused`);
-    return readFileSync(file, 'utf8');
-  } catch (err) {
-    if (err instanceof UsageError) throw err;
-    throw new UsageError(`cannot read ${file}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`, { cause: err });
-  }
-}
-
-function readStdin(): string {
-  const chunks: Buffer[] = [];
-  const chunk = Buffer.alloc(1 << 16);
-  let total = 0;
-  for (;;) {
-    let n: number;
-    try {
-      n = readSyncRetrying(chunk);
-    } catch (err) {
-      throw new UsageError(`cannot read stdin: ${(err as NodeJS.ErrnoException).code ?? String(err)}`, { cause: err });
-    }
-    if (n === 0) break;
-    total += n;
-    if (total > MAX_FILE_BYTES) throw new UsageError(`stdin is over ${MAX_FILE_BYTES} bytes; refused`);
-    chunks.push(Buffer.from(chunk.subarray(0, n)));
-  }
-  return Buffer.concat(chunks).toString('utf8');
-}
-
-/** A pipe whose writer is slower than us reports EAGAIN on a non-blocking fd 0. */
-function readSyncRetrying(buffer: Buffer): number {
-  for (;;) {
-    try {
-      return readSync(0, buffer);
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'EAGAIN') continue;
-      if ((err as NodeJS.ErrnoException).code === 'EOF') return 0;
-      throw err;
-    }
-  }
-}
-
 /**
  * Parses one file's text into objects. YAML 1.1 scalars (the schema kubectl reads with), so
  * `defaultMode: 0640` is octal 416 here as it is on the API server.
@@ -124,9 +80,9 @@ function parseInto(set: ManifestSet, file: string, text: string): void {
   let events: Event[];
   let documents: unknown[];
   try {
-    events = parseEvents(text, { filename: file });
-    documents = constructFromEvents(events, { source: text, schema: YAML11_SCHEMA, filename: file });
+    ({ events, documents } = parseYaml(text, file, YAML11_SCHEMA));
   } catch (err) {
+    if (err instanceof UsageError) throw err;
     const mark = (err as { mark?: { line?: number } }).mark;
     const reason = (err as { reason?: string }).reason ?? (err as Error).message?.split('\n')[0] ?? String(err);
     throw new UsageError(`${file === '-' ? 'stdin' : file}:${(mark?.line ?? 0) + 1}: not valid YAML (${reason})`, { cause: err });

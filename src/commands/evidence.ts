@@ -8,8 +8,8 @@ import { join } from 'node:path';
 import { ExitCode, UsageError } from '../errors.js';
 import { verifyingKey } from '../evidence/keys.js';
 import { verifyBundle } from '../evidence/manifest.js';
+import { readInput } from '../input.js';
 import { countsText } from '../report/report.js';
-import { readInput } from './probe.js';
 import { readReport } from './report.js';
 
 export function evidenceVerifyCommand(dir: string, opts: { key?: string }): number {

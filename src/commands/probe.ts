@@ -3,9 +3,9 @@
  */
 
 import { X509Certificate } from 'node:crypto';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { isIPv4 } from 'node:net';
-import { defaultCatalogue, expandCatalogue, extendCatalogue, parseCatalogue } from '../../probes/catalogue.js';
+import { type Catalogue, defaultCatalogue, expandCatalogue, extendCatalogue, parseCatalogue } from '../../probes/catalogue.js';
 import type { ProbePlan } from '../../probes/model.js';
 import { PLAN_ENV, parsePlan, validatePlan } from '../../probes/plan.js';
 import { parsePorts } from '../../probes/ports.js';
@@ -13,6 +13,7 @@ import { runPlan } from '../../probes/runner.js';
 import { withPortSweeps } from '../../probes/sweep.js';
 import { renderTerminationMessage } from '../../probes/wire.js';
 import { exitCodeFor, UsageError } from '../errors.js';
+import { readInput } from '../input.js';
 import { log } from '../log.js';
 import { parseOutputs, writeOutputs } from '../output.js';
 import { buildReport } from '../report/report.js';
@@ -30,14 +31,6 @@ export interface ProbeOptions {
   ports?: string;
 }
 
-export function readInput(path: string, what: string): string {
-  try {
-    return path === '-' ? readFileSync(0, 'utf8') : readFileSync(path, 'utf8');
-  } catch (err) {
-    throw new UsageError(`cannot read ${what} ${path}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`, { cause: err });
-  }
-}
-
 export function loadPlan(opts: ProbeOptions): ProbePlan {
   if (opts.plan !== undefined) return parsePlan(readInput(opts.plan, 'plan'), opts.plan === '-' ? 'stdin' : opts.plan);
   const fromEnv = process.env[PLAN_ENV];
@@ -48,7 +41,7 @@ export function loadPlan(opts: ProbeOptions): ProbePlan {
     );
   }
   const caPem = opts.companionCa === undefined ? undefined : readCompanionCa(opts.companionCa);
-  return planFromCatalogue(opts, opts.companion, caPem);
+  return planFor(loadCatalogue(opts), opts.companion, caPem);
 }
 
 export function readCompanionCa(path: string): string {
@@ -70,23 +63,18 @@ export function checkPem(pem: string, source: string): string {
   return `${certs.join('\n')}\n`;
 }
 
-/** The default catalogue, or --catalogue, plus every --extend, expanded for this companion; --ports adds sweeps. */
-export function planFromCatalogue(
-  opts: { catalogue?: string; extend: string[]; ports?: string; companionConcurrency?: number },
-  companion: string,
-  caPem: string | undefined,
-): ProbePlan {
+/** What a plan is made of that is read locally: checked before any cluster is contacted. */
+export interface LocalPlan {
+  catalogue: Catalogue;
+  sweep?: { hosts: string[]; ports: number[] };
+}
+
+/** The default catalogue, or --catalogue, plus every --extend; --ports and what it sweeps. */
+export function loadCatalogue(opts: { catalogue?: string; extend: string[]; ports?: string }): LocalPlan {
   let catalogue =
     opts.catalogue === undefined ? defaultCatalogue() : parseCatalogue(readInput(opts.catalogue, 'catalogue'), opts.catalogue);
   for (const file of opts.extend) catalogue = extendCatalogue(catalogue, parseCatalogue(readInput(file, 'catalogue'), file));
-  try {
-    new URL(companion);
-  } catch {
-    throw new UsageError(`companion "${companion}" is not a URL (e.g. http://egress-guardian-svc:8080)`);
-  }
-  const target = { url: companion };
-  const plan = expandCatalogue(catalogue, target, caPem);
-  if (opts.ports === undefined) return plan;
+  if (opts.ports === undefined) return { catalogue };
   let ports: number[];
   try {
     ports = parsePorts(opts.ports);
@@ -100,7 +88,24 @@ export function planFromCatalogue(
     return isIPv4(address) ? [address] : [];
   });
   if (hosts.length === 0) throw new UsageError('--ports: the catalogue has no outside target with a literal IPv4 address to sweep');
-  return validatePlan(withPortSweeps(plan, hosts, ports, target, opts.companionConcurrency), 'catalogue');
+  return { catalogue, sweep: { hosts, ports } };
+}
+
+export function checkCompanionUrl(companion: string): string {
+  try {
+    new URL(companion);
+  } catch {
+    throw new UsageError(`companion "${companion}" is not a URL (e.g. http://egress-guardian-svc:8080)`);
+  }
+  return companion;
+}
+
+/** The catalogue expanded for this companion; with --ports, the sweeps. */
+export function planFor(local: LocalPlan, companion: string, caPem: string | undefined): ProbePlan {
+  const target = { url: checkCompanionUrl(companion) };
+  const plan = expandCatalogue(local.catalogue, target, caPem);
+  if (local.sweep === undefined) return plan;
+  return validatePlan(withPortSweeps(plan, local.sweep.hosts, local.sweep.ports, target), 'catalogue');
 }
 
 export async function probeCommand(opts: ProbeOptions): Promise<number> {

@@ -1,7 +1,7 @@
-import { readFileSync } from 'node:fs';
 import { Ajv2020, type ValidateFunction } from 'ajv/dist/2020.js';
 import addFormats from 'ajv-formats';
 import { ExitCode, exitCodeFor, UsageError } from '../errors.js';
+import { readInput } from '../input.js';
 import { parseOutputs, writeOutputs } from '../output.js';
 import { readPackageFile } from '../package-root.js';
 import { diffRuns, renderDiffText, runVerdicts } from '../report/diff.js';
@@ -20,11 +20,12 @@ export function reportValidator(): ValidateFunction<Report> {
 }
 
 export function readReport(path: string): Report {
+  const text = readInput(path, 'report');
   let raw: unknown;
   try {
-    raw = JSON.parse(readFileSync(path, 'utf8'));
+    raw = JSON.parse(text);
   } catch (err) {
-    throw new UsageError(`cannot read report ${path}: ${(err as Error).message.split('\n')[0]}`, { cause: err });
+    throw new UsageError(`report ${path} is not JSON: ${(err as Error).message.split('\n')[0]}`, { cause: err });
   }
   const validateReport = reportValidator();
   if (!validateReport(raw)) {
@@ -53,6 +54,7 @@ export function reportRenderCommand(path: string, output: string[]): number {
  * then shows them). Exits 1 on a new bypass, 3 when a check lost its proof, else 0.
  */
 export function reportDiffCommand(oldPath: string, newPath: string, output: string[]): number {
+  if (oldPath === '-' && newPath === '-') throw new UsageError('stdin (-) can be read only once');
   const before = readReport(oldPath);
   const after = readReport(newPath);
   const changes = diffRuns(runVerdicts(before), runVerdicts(after));

@@ -8,7 +8,7 @@ import type { ProbePlan } from '../../probes/model.js';
 import { auditObjects } from '../audit/audit.js';
 import { readLiveObjects } from '../audit/live.js';
 import { CONTROL_PERMISSIONS, checkControlIdentity } from '../controller/control-pod.js';
-import { type DiscoveryScope, discoverWorkloads } from '../controller/discovery.js';
+import { type DiscoveryScope, discoverWorkloads, parseSelectorFlag } from '../controller/discovery.js';
 import {
   checkCompanion,
   checkHostNetworkAllowed,
@@ -20,7 +20,7 @@ import {
   recordPermissions,
 } from '../controller/preflight.js';
 import { probeIdentity, type RunOutcome, requireCompanion, runProbes } from '../controller/run.js';
-import { resolveWorkload, type WorkloadTarget } from '../controller/target.js';
+import { parseWorkload, resolveWorkload, type WorkloadTarget } from '../controller/target.js';
 import { inPodTwin, twinFindings } from '../controller/twin.js';
 import { fanOut, twinClasses } from '../controller/twin-class.js';
 import { ExitCode, exitCodeFor, UsageError } from '../errors.js';
@@ -29,6 +29,7 @@ import { signingKey } from '../evidence/keys.js';
 import { type ObjectList, policyList, policySnapshots, readPolicyList, type Snapshot, takeSnapshot } from '../evidence/snapshot.js';
 import { entryVerdicts, type HistoryEntry, historyName } from '../history/history.js';
 import { readHistory, recordOutcome } from '../history/record.js';
+import { readInput } from '../input.js';
 import { connectKube, type Kube } from '../kube/client.js';
 import { type PolicyRead, readPolicies } from '../kube/policies.js';
 import type { KindedPolicy } from '../kube/policy-kinds.js';
@@ -38,7 +39,7 @@ import { parseOutputs, writeOutputs } from '../output.js';
 import { toolVersion } from '../package-root.js';
 import { diffRuns, runVerdicts } from '../report/diff.js';
 import { type AuditFinding, buildReport, type Report, runVerdict, type TwinReport } from '../report/report.js';
-import { checkPem, planFromCatalogue, readCompanionCa, readInput } from './probe.js';
+import { checkCompanionUrl, checkPem, type LocalPlan, loadCatalogue, planFor, readCompanionCa } from './probe.js';
 
 export interface RunOptions {
   namespace?: string;
@@ -80,10 +81,14 @@ function seconds(value: string, flag: string): number {
   return n * 1000;
 }
 
-/** --companion-ca FILE, or secret/NAME[:KEY] in the run's namespace (key ca.crt by default). */
-async function companionCa(kube: Kube, spec: string | undefined, namespace: string): Promise<string | undefined> {
-  if (spec === undefined) return undefined;
-  if (!isSecretSpec(spec)) return readCompanionCa(spec);
+/** --companion-ca secret/NAME[:KEY] in the run's namespace (key ca.crt by default); a FILE was read before. */
+async function companionCa(
+  kube: Kube,
+  spec: string | undefined,
+  namespace: string,
+  local: string | undefined,
+): Promise<string | undefined> {
+  if (spec === undefined || !isSecretSpec(spec)) return local;
   const { text, source } = await readSecretValue(kube, spec, namespace, '--companion-ca', ['ca.crt']);
   return checkPem(text, source);
 }
@@ -111,11 +116,12 @@ async function preflightNamespace(
   opts: RunOptions,
   namespace: string,
   targets: WorkloadTarget[],
+  local: { plan: LocalPlan; ca: string | undefined },
   warnings: string[],
 ): Promise<NamespaceRun> {
   await checkPermissions(kube, namespace);
   if (opts.inPod) await checkPermissions(kube, namespace, IN_POD_PERMISSIONS);
-  const caPem = await companionCa(kube, opts.companionCa, namespace);
+  const caPem = await companionCa(kube, opts.companionCa, namespace, local.ca);
   // What the probes will be tested against; compared with the same list after them.
   const policies = await readPolicies(kube, namespace);
   warnings.push(...policies.warnings);
@@ -126,7 +132,7 @@ async function preflightNamespace(
     const live = await checkIdentity(kube, resolved, probeIdentity(resolved), policies, warnings);
     // In a live pod the probe is that pod's twin whatever its siblings look like.
     const twin = opts.inPod ? inPodTwin(resolved.twin) : { ...resolved.twin, differences: [...resolved.twin.differences, ...live] };
-    workloads.push({ target: { ...resolved, twin }, companion, plan: planFromCatalogue(opts, companion, caPem) });
+    workloads.push({ target: { ...resolved, twin }, companion, plan: planFor(local.plan, companion, caPem) });
   }
   return { namespace, targets, workloads, policies };
 }
@@ -153,6 +159,17 @@ export async function runCommand(opts: RunOptions, signal: AbortSignal): Promise
       ? opts.output
       : ['tap', `json=${join(opts.reportDir, `egress-verify-run-${startedAt.toISOString().replace(/[:.]/g, '-')}.json`)}`],
   );
+  // Every local input before the cluster: a typo must not read as "API server unreachable".
+  const refs = opts.workload.map(parseWorkload);
+  if (opts.selector !== undefined) parseSelectorFlag(opts.selector, '-l/--selector');
+  if (opts.namespaceSelector !== undefined) parseSelectorFlag(opts.namespaceSelector, '--namespace-selector');
+  const localPlan = loadCatalogue(opts);
+  if (opts.companion !== undefined) checkCompanionUrl(opts.companion);
+  const localCa = opts.companionCa === undefined || isSecretSpec(opts.companionCa) ? undefined : readCompanionCa(opts.companionCa);
+  const localKey =
+    opts.evidenceKey === undefined || isSecretSpec(opts.evidenceKey)
+      ? undefined
+      : signingKey(readInput(opts.evidenceKey, 'evidence key'), opts.evidenceKey);
   const kube = connectKube(opts);
 
   if ('namespace' in scope) {
@@ -162,7 +179,7 @@ export async function runCommand(opts: RunOptions, signal: AbortSignal): Promise
   }
   const targets: WorkloadTarget[] =
     'namespace' in scope && opts.workload.length > 0
-      ? await Promise.all(opts.workload.map((w) => resolveWorkload(kube, scope.namespace, w)))
+      ? await Promise.all(refs.map((ref) => resolveWorkload(kube, scope.namespace, ref)))
       : await discoverWorkloads(kube, scope, opts.selector ?? '');
   const namespaces = [...new Set(targets.map((t) => t.namespace))].sort();
   // --record and --evidence are refused above for more than one namespace: for them this is it.
@@ -185,7 +202,7 @@ export async function runCommand(opts: RunOptions, signal: AbortSignal): Promise
   const history = opts.record ? historyName(targets) : undefined;
   const extra = [...(history ? recordPermissions(history) : []), ...(opts.evidence ? EVIDENCE_PERMISSIONS : [])];
   if (extra.length > 0) await checkPermissions(kube, namespace, extra);
-  const signer = await evidenceKey(kube, opts.evidenceKey, namespace);
+  const signer = localKey ?? (await evidenceKey(kube, opts.evidenceKey, namespace));
   const warnings: string[] = [];
   const runs = await Promise.all(
     namespaces.map((ns) =>
@@ -194,6 +211,7 @@ export async function runCommand(opts: RunOptions, signal: AbortSignal): Promise
         opts,
         ns,
         targets.filter((t) => t.namespace === ns),
+        { plan: localPlan, ca: localCa },
         warnings,
       ),
     ),
@@ -377,12 +395,9 @@ const policyVersions = (l: ObjectList): string =>
     .sort()
     .join(',');
 
-/** --evidence-key FILE, or secret/NAME[:KEY] (key evidence.key by default). */
+/** --evidence-key secret/NAME[:KEY] (key evidence.key by default); a FILE was read before. */
 async function evidenceKey(kube: Kube, spec: string | undefined, namespace: string): Promise<KeyObject | undefined> {
-  if (spec === undefined) return undefined;
-  if (isSecretSpec(spec)) {
-    const { text, source } = await readSecretValue(kube, spec, namespace, '--evidence-key', ['evidence.key']);
-    return signingKey(text, source);
-  }
-  return signingKey(readInput(spec, 'evidence key'), spec);
+  if (spec === undefined || !isSecretSpec(spec)) return undefined;
+  const { text, source } = await readSecretValue(kube, spec, namespace, '--evidence-key', ['evidence.key']);
+  return signingKey(text, source);
 }

@@ -103,7 +103,8 @@ export function describeScope(scope: DiscoveryScope): string {
   return 'any namespace';
 }
 
-function parse(text: string, flag: string): V1LabelSelector {
+/** A label selector flag, parsed before the cluster is contacted: a typo is a usage error. */
+export function parseSelectorFlag(text: string, flag: string): V1LabelSelector {
   try {
     return parseLabelSelector(text);
   } catch (err) {
@@ -113,10 +114,10 @@ function parse(text: string, flag: string): V1LabelSelector {
 
 /** Reads the scope's workloads (seven list calls, however many namespaces) and picks the matching ones. */
 export async function discoverWorkloads(kube: Kube, scope: DiscoveryScope, selectorText: string): Promise<WorkloadTarget[]> {
-  const selector = parse(selectorText, '-l/--selector');
+  const selector = parseSelectorFlag(selectorText, '-l/--selector');
   let inScope: (namespace: string) => boolean = () => true;
   if ('namespaceSelector' in scope) {
-    parse(scope.namespaceSelector, '--namespace-selector');
+    parseSelectorFlag(scope.namespaceSelector, '--namespace-selector');
     const namespaces = await kubeCall(`listing namespaces matching ${scope.namespaceSelector}`, () =>
       kube.core.listNamespace({ labelSelector: scope.namespaceSelector }),
     );

@@ -79,12 +79,23 @@ export function targetFromTemplate(
   };
 }
 
-export async function resolveWorkload(kube: Kube, namespace: string, workload: string): Promise<WorkloadTarget> {
-  const [kindText, name] = workload.split('/', 2);
+export interface WorkloadRef {
+  kind: WorkloadKind;
+  name: string;
+}
+
+/** --workload KIND/NAME, checked before the cluster is contacted. */
+export function parseWorkload(workload: string): WorkloadRef {
+  const [kindText, name, rest] = workload.split('/', 3);
   const kind = kindText?.toLowerCase().replace(/s$/, '') as WorkloadKind;
-  if (name === undefined || name === '' || !WORKLOAD_KINDS.includes(kind)) {
+  // The name as the API server would accept it (RFC 1123 subdomain), so a typo fails here.
+  if (name === undefined || rest !== undefined || !/^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$/.test(name) || !WORKLOAD_KINDS.includes(kind)) {
     throw new UsageError(`--workload "${workload}" must be KIND/NAME with KIND one of ${WORKLOAD_KINDS.join(', ')}`);
   }
+  return { kind, name };
+}
+
+export async function resolveWorkload(kube: Kube, namespace: string, { kind, name }: WorkloadRef): Promise<WorkloadTarget> {
   const description = `${kind}/${name}`;
   const what = `reading ${description} in namespace ${namespace}`;
   try {

@@ -6,7 +6,7 @@ import type { KeyObject } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { UsageError } from '../errors.js';
-import { type Format, render } from '../output.js';
+import { checkWritable, type Format, render } from '../output.js';
 import type { Report } from '../report/report.js';
 import { buildManifest, MANIFEST, type Manifest, SIGNATURE, serializeManifest, signManifest } from './manifest.js';
 import type { ClusterIdentity, Snapshot } from './snapshot.js';
@@ -39,9 +39,11 @@ export interface RunRecord {
 
 /** Refuses a directory that already holds anything, before the run: a bundle is never merged into another. */
 export function checkBundleDir(dir: string): void {
-  if (!existsSync(dir)) return;
-  if (!statSync(dir).isDirectory()) throw new UsageError(`--evidence ${dir} is a file: give a new directory`);
-  if (readdirSync(dir).length > 0) throw new UsageError(`--evidence ${dir} is not empty: give a new directory`);
+  if (existsSync(dir)) {
+    if (!statSync(dir).isDirectory()) throw new UsageError(`--evidence ${dir} is a file: give a new directory`);
+    if (readdirSync(dir).length > 0) throw new UsageError(`--evidence ${dir} is not empty: give a new directory`);
+  }
+  checkWritable(join(dir, MANIFEST), `--evidence ${dir}`);
 }
 
 export function writeBundle(
