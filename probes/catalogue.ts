@@ -4,9 +4,9 @@
  */
 import { isIP } from 'node:net';
 import { Ajv2020 } from 'ajv/dist/2020.js';
-import { load } from 'js-yaml';
-import { CatalogueError } from '../src/errors.js';
+import { CatalogueError, UsageError } from '../src/errors.js';
 import { readPackageFile } from '../src/package-root.js';
+import { parseYaml } from '../src/yaml.js';
 import { urlEndpoint } from './endpoint.js';
 import type { Check, Companion, OriginEvidence, ProbePlan, ProxyHttpsCheck, TunnelProof } from './model.js';
 import { validatePlan } from './plan.js';
@@ -58,13 +58,16 @@ const ajv = new Ajv2020({ allErrors: false, strict: false });
 const validateCatalogue = ajv.compile<Catalogue>(JSON.parse(readPackageFile('probes/catalogue.schema.json')));
 
 export function parseCatalogue(text: string, source: string): Catalogue {
-  let raw: unknown;
+  let documents: unknown[];
   try {
-    raw = load(text);
+    documents = parseYaml(text, source).documents;
   } catch (err) {
+    if (err instanceof UsageError) throw err;
     const reason = (err as Error).message.split('\n')[0] ?? 'unreadable';
     throw new CatalogueError(`${source}: not valid YAML (${reason})`, { cause: err });
   }
+  if (documents.length !== 1) throw new CatalogueError(`${source}: a catalogue is one YAML document, not ${documents.length}`);
+  const raw = documents[0];
   if (!validateCatalogue(raw)) {
     const e = validateCatalogue.errors?.[0];
     throw new CatalogueError(`${source}: invalid catalogue at ${e?.instancePath || '/'}: ${e?.message ?? 'does not match the schema'}`);
