@@ -92,6 +92,19 @@ t.test('bad catalogues are one-line CatalogueErrors', async (t) => {
   t.throws(() => parseCatalogue('version: 1\noutside: [', 'x.yaml'), CatalogueError);
   t.throws(() => parseCatalogue('version: 1\noutside: [{ name: a }]', 'x.yaml'), { message: /x.yaml: invalid catalogue at \/outside\/0/ });
   t.throws(() => parseCatalogue('version: 1\nfoo: 1', 'x.yaml'), CatalogueError);
+  // Every host field is a name or an address at the catalogue too, before it becomes a plan.
+  for (const bad of [
+    'internal: [{ name: a, host: "203.0.113.1\\r\\nX: y", port: 80 }]',
+    'resolvers: [{ address: "a b" }]',
+    'outside: [{ name: a, url: "https://203.0.113.1/", address: "x\\ny" }]',
+    'application: ["https://203.0.113.1/ HTTP/1.1"]',
+    'clusterNames: ["a/b"]',
+  ])
+    t.throws(
+      () => parseCatalogue(`version: 1\n${bad}`, 'x.yaml'),
+      { message: /x.yaml: invalid catalogue at \/\w+\/0.*must match pattern/ },
+      bad,
+    );
   t.throws(
     () => expandCatalogue(parseCatalogue('version: 1\ninternal: [{ name: a, host: metadata.local, port: 80 }]', 'x.yaml'), companion),
     {

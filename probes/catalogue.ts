@@ -54,7 +54,8 @@ export interface Catalogue {
   applicationOrigin?: OriginEvidence;
 }
 
-const ajv = new Ajv2020({ allErrors: false, strict: false });
+// The catalogue's hosts and URLs are the plan's ($ref into its schema): one definition of each.
+const ajv = new Ajv2020({ allErrors: false, strict: false }).addSchema(JSON.parse(readPackageFile('probes/plan.schema.json')));
 const validateCatalogue = ajv.compile<Catalogue>(JSON.parse(readPackageFile('probes/catalogue.schema.json')));
 
 export function parseCatalogue(text: string, source: string): Catalogue {

@@ -88,6 +88,53 @@ const BAD: [string, string, RegExp][] = [
     withCheck({ id: 'x', kind: 'tcp', expect: 'blocked', host: '203.0.113.10', port: 1, control: 'ctl', controlFrom: 'direct' }),
     /one observer/,
   ],
+  // Hosts are written into CONNECT requests: a CR/LF or a space would inject a header.
+  [
+    'header injection in a CONNECT host',
+    withCheck({
+      id: 'x',
+      kind: 'proxy-connect',
+      expect: 'reachable',
+      proof: 'banner',
+      host: '203.0.113.10:443 HTTP/1.1\r\nX-Injected: 1\r\n',
+      port: 443,
+      companion,
+    }),
+    /\/checks\/3\/host.*must match pattern/,
+  ],
+  [
+    'a colon that is no IPv6 address',
+    withCheck({ id: 'x', kind: 'proxy-connect', expect: 'reachable', host: '1.2.3.4:80', port: 443, proof: 'banner', companion }),
+    /host "1.2.3.4:80" is not a host name or an IP address/,
+  ],
+  [
+    'a space in a DNS name',
+    withCheck({ id: 'x', kind: 'dns', mode: 'resolve', expect: 'reachable', name: 'a b.example' }),
+    /\/name.*must match pattern/,
+  ],
+  [
+    'a control character in a URL',
+    withCheck({ id: 'x', kind: 'proxy-https', expect: 'reachable', url: 'https://203.0.113.10/\r\nX: 1', companion }),
+    /\/url.*must match pattern/,
+  ],
+  [
+    'a URL host that is no name',
+    withCheck({ id: 'x', kind: 'proxy-https', expect: 'reachable', url: 'https://a_b$c/', companion }),
+    /url's host "a_b\$c" is not a host name/,
+  ],
+  [
+    'a companion URL with a newline',
+    withCheck({
+      id: 'x',
+      kind: 'proxy-connect',
+      expect: 'reachable',
+      host: 'a',
+      port: 1,
+      proof: 'banner',
+      companion: { url: 'http://p:8080\nX: 1' },
+    }),
+    /companion\/url/,
+  ],
 ];
 
 t.test('a control by name stands for the literal addresses the plan pairs with it', async (t) => {
@@ -103,6 +150,27 @@ t.test('a control by name stands for the literal addresses the plan pairs with i
     'plan.json',
   );
   t.equal(plan.checks.length, 3);
+});
+
+t.test('names, IPv4 and IPv6 literals are hosts', async (t) => {
+  for (const host of [
+    'example.com',
+    'example.com.',
+    '_dns.x',
+    '203.0.113.10',
+    '2001:db8::10',
+    '::ffff:203.0.113.1',
+    'egress-guardian-svc',
+  ]) {
+    t.doesNotThrow(
+      () =>
+        parsePlan(
+          withCheck({ id: 'x', kind: 'proxy-connect', expect: 'reachable', host, port: 443, proof: 'banner', companion }),
+          'plan.json',
+        ),
+      host,
+    );
+  }
 });
 
 t.test('bad plans are one-line PlanErrors', async (t) => {

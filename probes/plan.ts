@@ -14,7 +14,9 @@ import { controlCovers } from './verdict.js';
 export const PLAN_ENV = 'EGRESS_VERIFY_PLAN';
 
 const ajv = new Ajv2020({ useDefaults: true, allErrors: false, strict: false });
-const validateSchema = ajv.compile<ProbePlan>(JSON.parse(readPackageFile('probes/plan.schema.json')));
+const planSchema = JSON.parse(readPackageFile('probes/plan.schema.json'));
+const validateSchema = ajv.compile<ProbePlan>(planSchema);
+const validHost = ajv.compile<string>(planSchema.$defs.host);
 
 export function parsePlan(text: string, source: string): ProbePlan {
   let raw: unknown;
@@ -68,18 +70,32 @@ const CONTROL_KINDS = Object.entries(KINDS)
   .map(([name]) => name)
   .join('/');
 
-/** Must-fail checks dial literal addresses: a DNS failure must never pass for a blocked route. */
+/**
+ * Must-fail checks dial literal addresses: a DNS failure must never pass for a blocked route.
+ * Every host a check dials, and every URL's host, is a name or an address: hosts are written
+ * into CONNECT requests, where anything else could inject a header.
+ */
 function checkFields(check: Check, source: string): void {
   const kind = kindOf(check);
+  const refuse = (why: string): never => {
+    throw new PlanError(`${source}: check "${check.id}": ${why}`);
+  };
+  const host = (value: string, field: string): void => {
+    if (!validHost(value) || (value.includes(':') && isIP(value) !== 6))
+      refuse(`${field} ${JSON.stringify(value)} is not a host name or an IP address`);
+  };
   for (const [field, value] of kind.literals(check)) {
-    if (isIP(value) === 0) throw new PlanError(`${source}: check "${check.id}": ${field} "${value}" is not a literal IP address`);
+    if (isIP(value) === 0) refuse(`${field} "${value}" is not a literal IP address`);
   }
   for (const [field, value] of kind.urls(check)) {
-    if (!URL.canParse(value)) throw new PlanError(`${source}: check "${check.id}": ${field} "${value}" is not a URL`);
+    if (!URL.canParse(value)) refuse(`${field} ${JSON.stringify(value)} is not a URL`);
+    host(new URL(value).hostname.replace(/^\[|\]$/g, ''), `${field}'s host`);
   }
+  const endpoint = kind.endpoint(check);
+  if (endpoint !== undefined) host(endpoint.host, 'host');
   try {
     kind.validate?.(check);
   } catch (err) {
-    throw new PlanError(`${source}: check "${check.id}": ${(err as Error).message}`);
+    refuse((err as Error).message);
   }
 }
