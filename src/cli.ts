@@ -153,7 +153,8 @@ function program(): Command {
     .command('verify <dir>')
     .description("check an evidence bundle's hashes and signature; names every file changed, added or removed")
     .option('--key <pub.pem>', 'Ed25519 public key the bundle must be signed with')
-    .action(async (dir: string, opts: { key?: string }) => {
+    .option('--previous <dir>', 'the bundle accepted last: this one must follow it in the chain (catches a replay)')
+    .action(async (dir: string, opts: { key?: string; previous?: string }) => {
       const { evidenceVerifyCommand } = await import('./commands/evidence.js');
       process.exitCode = evidenceVerifyCommand(dir, opts);
     });

@@ -4,7 +4,7 @@
  * records), and an optional Ed25519 signature over the manifest's exact bytes.
  */
 import { createHash, createPublicKey, type KeyObject, sign, verify } from 'node:crypto';
-import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { closeSync, existsSync, lstatSync, openSync, readdirSync, readFileSync, readSync } from 'node:fs';
 import { join, relative, sep } from 'node:path';
 
 const BUNDLE_FORMAT = 'egress-verify-evidence/v1' as const;
@@ -45,25 +45,40 @@ export function chainOf(m: Pick<Manifest, 'format' | 'createdAt' | 'runId' | 'pr
   return link;
 }
 
-/** Every regular file under dir except the manifest and signature, as sorted POSIX paths. */
+/**
+ * Everything under dir except the manifest and signature, at any depth (a file hidden deep is
+ * still an added file), as sorted POSIX paths. Symlinks are listed, not followed: no loops.
+ */
 function bundleFiles(dir: string): string[] {
   const out: string[] = [];
-  const walk = (d: string, depth: number): void => {
-    // A bundle is two levels deep; the bound keeps a symlink loop or a wrong DIR from running away.
-    if (depth > 8) return;
+  const walk = (d: string): void => {
     for (const entry of readdirSync(d, { withFileTypes: true })) {
       const full = join(d, entry.name);
-      if (entry.isDirectory()) walk(full, depth + 1);
+      if (entry.isDirectory()) walk(full);
       else out.push(relative(dir, full).split(sep).join('/'));
     }
   };
-  walk(dir, 0);
+  walk(dir);
   return out.filter((p) => p !== MANIFEST && p !== SIGNATURE).sort();
 }
 
+const HASH_CHUNK = 1 << 20;
+
+/** Streamed: a bundle with a multi-gigabyte file must not need that much memory to verify. */
 function hashFile(dir: string, path: string): ManifestFile {
-  const data = readFileSync(join(dir, path));
-  return { path, size: data.length, sha256: sha256(data) };
+  const fd = openSync(join(dir, path), 'r');
+  try {
+    const hash = createHash('sha256');
+    const chunk = Buffer.allocUnsafe(HASH_CHUNK);
+    let size = 0;
+    for (let n = readSync(fd, chunk); n > 0; n = readSync(fd, chunk)) {
+      hash.update(chunk.subarray(0, n));
+      size += n;
+    }
+    return { path, size, sha256: hash.digest('hex') };
+  } finally {
+    closeSync(fd);
+  }
 }
 
 export function buildManifest(dir: string, header: { createdAt: string; runId?: string; previous?: string }, signer?: KeyObject): Manifest {
@@ -137,14 +152,18 @@ export function verifyBundle(dir: string, key?: KeyObject): Verification {
 
   const listed = new Set(m.files.map((f) => f.path));
   for (const f of m.files) {
-    const full = join(dir, f.path);
-    if (!existsSync(full) || !statSync(full).isFile()) {
+    const stat = lstatSync(join(dir, f.path), { throwIfNoEntry: false });
+    if (!stat?.isFile()) {
       problems.push(`${f.path}: removed`);
       continue;
     }
+    // A size that differs already says "changed": no need to read a file that may be huge.
+    if (stat.size !== f.size) {
+      problems.push(`${f.path}: changed (${stat.size} bytes, manifest says ${f.size})`);
+      continue;
+    }
     const now = hashFile(dir, f.path);
-    if (now.sha256 !== f.sha256 || now.size !== f.size)
-      problems.push(`${f.path}: changed (sha256 ${now.sha256}, manifest says ${f.sha256})`);
+    if (now.sha256 !== f.sha256) problems.push(`${f.path}: changed (sha256 ${now.sha256}, manifest says ${f.sha256})`);
   }
   for (const p of bundleFiles(dir)) if (!listed.has(p)) problems.push(`${p}: added (not in the manifest)`);
   if (chainOf(m) !== m.chain) problems.push(`${MANIFEST}: changed (its entries do not produce its chain ${m.chain})`);
