@@ -6,6 +6,7 @@ import { accessSync, constants, mkdirSync, type Stats, statSync, writeFileSync }
 import { dirname, resolve } from 'node:path';
 import { renderJsonLines } from '../probes/wire.js';
 import { InfrastructureError, UsageError } from './errors.js';
+import { redactCredentialsIn } from './redact.js';
 import { renderHtml } from './report/html.js';
 import { renderJunit } from './report/junit.js';
 import { renderMarkdown } from './report/markdown.js';
@@ -72,7 +73,9 @@ export function checkWritable(file: string, flag: string): void {
   }
 }
 
-export function render(format: Format, report: Report): string {
+/** Every rendering of a report, on stdout, in a file or in a bundle, goes through here. */
+export function render(format: Format, unredacted: Report): string {
+  const report = redactCredentialsIn(unredacted);
   switch (format) {
     case 'tap':
       return renderTap(report);

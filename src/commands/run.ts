@@ -37,6 +37,7 @@ import { isSecretSpec, readSecretValue } from '../kube/secret.js';
 import { log } from '../log.js';
 import { parseOutputs, writeOutputs } from '../output.js';
 import { toolVersion } from '../package-root.js';
+import { redactCredentialsIn } from '../redact.js';
 import { diffRuns, runVerdicts } from '../report/diff.js';
 import { type AuditFinding, buildReport, type Report, runVerdict, type TwinReport } from '../report/report.js';
 import { checkCompanionUrl, checkPem, type LocalPlan, loadCatalogue, planFor, readCompanionCa } from './probe.js';
@@ -282,7 +283,8 @@ export async function runCommand(opts: RunOptions, signal: AbortSignal): Promise
     if (policyVersions(after) !== policyVersions(policyList(r.policies.policies)))
       outcome.warnings.push(`egress policies in ${r.namespace} changed while the probes ran: the verdicts may hold for neither version`);
   }
-  const report: Report = {
+  // Redacted once here, so the renderings, the bundle and what --record writes to the cluster agree.
+  const report: Report = redactCredentialsIn({
     ...buildReport('run', outcome.results, startedAt, new Date()),
     verdict: runVerdict(outcome.results, findings),
     warnings: [...new Set(warnings), ...outcome.warnings, ...[...gaps, ...(snapshot?.gaps ?? [])].map((g) => `not read: ${g}`)],
@@ -302,7 +304,7 @@ export async function runCommand(opts: RunOptions, signal: AbortSignal): Promise
         named,
       ),
     },
-  };
+  });
   const past = history ? await readHistory(kube, namespace, history) : undefined;
   const last = past?.entries.at(-1);
   if (last) report.changes = diffRuns(entryVerdicts(last), runVerdicts(report));

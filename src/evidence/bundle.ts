@@ -7,6 +7,7 @@ import { existsSync, mkdirSync, readdirSync, statSync, writeFileSync } from 'nod
 import { dirname, join } from 'node:path';
 import { UsageError } from '../errors.js';
 import { checkWritable, type Format, render } from '../output.js';
+import { redactUrlCredentials } from '../redact.js';
 import type { Report } from '../report/report.js';
 import { buildManifest, MANIFEST, type Manifest, SIGNATURE, serializeManifest, signManifest } from './manifest.js';
 import type { ClusterIdentity, Snapshot } from './snapshot.js';
@@ -74,4 +75,4 @@ export function writeBundle(
   return manifest;
 }
 
-const json = (value: unknown): string => `${JSON.stringify(value, null, 2)}\n`;
+const json = (value: unknown): string => redactUrlCredentials(`${JSON.stringify(value, null, 2)}\n`);

@@ -6,6 +6,7 @@
  * silently: an auditor must see what the bundle does not show.
  */
 import { type KubernetesObject, type V1Pod, VersionApi } from '@kubernetes/client-node';
+import { PLAN_ENV } from '../../probes/plan.js';
 import { companionService } from '../controller/preflight.js';
 import { PROXY_VARS, type WorkloadTarget } from '../controller/target.js';
 import { apiStatus, type Kube } from '../kube/client.js';
@@ -56,9 +57,12 @@ function observed<T extends KubernetesObject>(obj: T, apiVersion: string, kind: 
 }
 
 /**
- * A workload's literal env values can be credentials, and the bundle goes to people outside the
- * team: every value but the proxy variables (which are evidence) is replaced. Names stay.
+ * Literal env values (workloads, companions, probe pods) can be credentials, and the bundle goes
+ * to people outside the team: every value but the proxy variables and the probe plan (which are
+ * evidence, their URL credentials redacted when the bundle is written) is replaced. Names stay.
  */
+const KEPT_ENV = new Set([...PROXY_VARS, PLAN_ENV]);
+
 export function redactEnv(value: unknown): unknown {
   if (Array.isArray(value)) return value.map(redactEnv);
   if (value === null || typeof value !== 'object') return value;
@@ -67,7 +71,7 @@ export function redactEnv(value: unknown): unknown {
     out[k] =
       k === 'env' && Array.isArray(v)
         ? v.map((e: { name?: string; value?: unknown }) =>
-            typeof e?.value === 'string' && !PROXY_VARS.has(e.name ?? '') ? { ...e, value: REDACTED } : e,
+            typeof e?.value === 'string' && !KEPT_ENV.has(e.name ?? '') ? { ...e, value: REDACTED } : e,
           )
         : redactEnv(v);
   }
@@ -146,7 +150,7 @@ async function readCompanion(kube: Kube, companions: readonly string[], namespac
     if (selector && Object.keys(selector).length > 0) {
       for (const d of deployments?.items ?? []) {
         if (matchesSelector({ matchLabels: selector }, d.spec?.template.metadata?.labels ?? {}))
-          items.push(observed(d, 'apps/v1', 'Deployment'));
+          items.push(redactEnv(observed(d, 'apps/v1', 'Deployment')) as KubernetesObject);
       }
     }
   }
@@ -203,6 +207,6 @@ export async function takeSnapshot(
     readWorkloads(kube, what.targets, gaps),
     readNodes(kube, nodeNames, gaps),
   ]);
-  const probePods = list(what.probePods.map((p) => observed(p, 'v1', 'Pod')));
+  const probePods = list(what.probePods.map((p) => redactEnv(observed(p, 'v1', 'Pod')) as KubernetesObject));
   return { cluster, networkPolicies, companion, workloads, probePods, nodes, gaps };
 }

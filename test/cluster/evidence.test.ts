@@ -18,6 +18,7 @@ import {
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import t from 'tap';
+import { REDACTED } from '../../src/evidence/snapshot.js';
 import type { Report } from '../../src/report/report.js';
 import { browserSkip, launchChromium, openFile, WAIT_MS } from '../html/browser.js';
 import { CLI, exitIfClusterSkipped, kc, kubectl, LAB_RUN_ARGS, probePods, REFERENCE_NS, REPO_ROOT, run } from './cluster.js';
@@ -120,6 +121,16 @@ t.test('the bundle holds what was tested, as the API showed it', async (t) => {
 
   const companion = json(BUNDLE, 'snapshot/companion.json').items.map((o: { kind: string; metadata: { name: string } }) => o.kind);
   t.ok(companion.includes('Service') && companion.includes('EndpointSlice') && companion.includes('Deployment'), companion.join(','));
+  const companionEnv = json(BUNDLE, 'snapshot/companion.json')
+    .items.filter((o: { kind: string }) => o.kind === 'Deployment')
+    .flatMap((d: { spec: { template: { spec: { containers: { env?: { name: string; value?: string }[] }[] } } } }) =>
+      d.spec.template.spec.containers.flatMap((c) => c.env ?? []),
+    );
+  t.ok(companionEnv.length > 0, "the companion's env is in the snapshot");
+  t.ok(
+    companionEnv.every((e: { value?: string }) => e.value === undefined || e.value === REDACTED),
+    "the companion's literal env values are redacted",
+  );
   t.match(json(BUNDLE, 'snapshot/workloads.json').items, [{ kind: 'Deployment', metadata: { name: 'data-processor' } }]);
   const workloadEnv = json(BUNDLE, 'snapshot/workloads.json').items[0].spec.template.spec.containers[0].env;
   t.match(workloadEnv, [{ name: 'HTTPS_PROXY', value: 'http://egress-guardian-svc:8080' }], 'proxy variables are evidence: kept');
