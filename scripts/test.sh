@@ -13,6 +13,9 @@ npx tsc -p tsconfig.json
 npx tsc -p tsconfig.check.json
 npx biome check .
 
+echo "== npm package: pack, install in an empty directory, plan from it"
+bash scripts/pack-check.sh
+
 echo "== unit tests"
 npx tap 'src/**/*.test.ts' 'probes/**/*.test.ts'
 
