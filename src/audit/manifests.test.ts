@@ -6,6 +6,7 @@ import t from 'tap';
 import { cli } from '../../test/cli.js';
 import { UsageError } from '../errors.js';
 import { MAX_INPUT_BYTES } from '../input.js';
+import { auditObjects } from './audit.js';
 import { RULES } from './catalogue.js';
 import { parseManifests, readManifests } from './manifests.js';
 
@@ -77,15 +78,19 @@ t.test('malformed YAML: a usage error naming file:line, never a file silently sk
   t.throws(() => readManifests(['-'], () => '{"kind": "Pod",\n'), { name: 'UsageError', message: /^stdin:\d+: not valid YAML/ });
 });
 
-t.test('objects without kind or name are warnings; unknown kinds are kept and ignored by the rules', async (t) => {
+t.test('documents without kind are notes, objects without a name warnings; unknown kinds are kept and ignored by the rules', async (t) => {
   const set = parseManifests('m.yaml', 'kind: Widget\nmetadata: {name: w}\n---\nfoo: bar\n---\n- 1\n');
   t.same(
     set.objects.map((o) => o.kind),
     ['Widget'],
   );
-  t.same(set.warnings, [
+  t.same(set.warnings, []);
+  t.same(set.notes, [
+    'm.yaml:4: a document without kind, not a Kubernetes object; skipped',
+    'm.yaml:6: a list, not a Kubernetes object (a patch?); skipped',
+  ]);
+  t.same(parseManifests('m.yaml', 'metadata: {name: x}\nkind: Pod\n---\nkind: Pod\nmetadata: {}\n').warnings, [
     'm.yaml:4: an object without kind or metadata.name; ignored',
-    'm.yaml:6: a document that is not an object; ignored',
   ]);
 });
 
@@ -151,4 +156,32 @@ t.test('CLI: an audit of nothing is inconclusive (exit 3), never a pass', async 
     warnings: [`nothing to audit: no workload, Service or NetworkPolicy in stdin, ${empty} (0 other object(s) read)`],
   });
   t.match(readFileSync(join(dir, 'r.xml'), 'utf8'), /<failure type="inconclusive" message="nothing to audit: /);
+});
+
+t.test('files that are no Kubernetes objects are skipped with a note: kustomize, patches, Helm', async (t) => {
+  const kustomization = parseManifests(
+    'kustomization.yaml',
+    'apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources: [a.yaml]\n',
+  );
+  t.same(kustomization, { objects: [], warnings: [], notes: ['kustomization.yaml:1: a kustomize file, not a Kubernetes object; skipped'] });
+  const template = parseManifests('templates/job.yaml', 'metadata:\n  name: {{ include "x" . }}\n  {{- with .Values.labels }}\n');
+  t.same(template, { objects: [], warnings: [], notes: ['templates/job.yaml: a template ({{ }}), not a manifest; skipped'] });
+  t.same(parseManifests('Chart.yaml', 'apiVersion: v2\nname: x\nversion: 0.1.0\n').notes, [
+    'Chart.yaml:1: a document without kind, not a Kubernetes object; skipped',
+  ]);
+});
+
+t.test("the project's own manifests pass its audit, without warnings", async (t) => {
+  const set = readManifests([join(root, 'manifests')]);
+  t.same(set.warnings, []);
+  t.ok(
+    set.notes.some((n) => n.includes('kustomization.yaml')),
+    'kustomization.yaml is noted',
+  );
+  const own = auditObjects(set.objects.filter((o) => !o.location.file.includes('/reference/')));
+  t.same(
+    own.map((f) => `${f.ruleId} ${f.object.kind}/${f.object.name}`),
+    [],
+    "no finding on what egress-verify ships (manifests/reference is the article's example, audited elsewhere)",
+  );
 });

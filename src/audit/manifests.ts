@@ -32,13 +32,15 @@ export interface ManifestObject {
 
 export interface ManifestSet {
   objects: ManifestObject[];
-  /** Files skipped or documents ignored, as "file:line: reason". */
+  /** Files skipped or documents ignored that look like broken manifests, as "file:line: reason". */
   warnings: string[];
+  /** Documents that are no Kubernetes objects at all (kustomization.yaml, patches, Helm files), skipped. */
+  notes: string[];
 }
 
 /** Expands directories (recursively, sorted, *.yaml|*.yml|*.json) and reads each input once. */
 export function readManifests(inputs: readonly string[], stdin: () => string = () => readInput('-', 'manifests')): ManifestSet {
-  const set: ManifestSet = { objects: [], warnings: [] };
+  const set: ManifestSet = { objects: [], warnings: [], notes: [] };
   for (const input of inputs) {
     if (input === '-') {
       parseInto(set, '-', stdin());
@@ -71,7 +73,7 @@ function expand(path: string): string[] {
  * `defaultMode: 0640` is octal 416 here as it is on the API server.
  */
 export function parseManifests(file: string, text: string): ManifestSet {
-  const set: ManifestSet = { objects: [], warnings: [] };
+  const set: ManifestSet = { objects: [], warnings: [], notes: [] };
   parseInto(set, file, text);
   return set;
 }
@@ -84,6 +86,10 @@ function parseInto(set: ManifestSet, file: string, text: string): void {
   } catch (err) {
     if (err instanceof UsageError) throw err;
     const mark = (err as { mark?: { line?: number } }).mark;
+    if (text.includes('{{')) {
+      set.notes.push(`${file}: a template ({{ }}), not a manifest; skipped`);
+      return;
+    }
     const reason = (err as { reason?: string }).reason ?? (err as Error).message?.split('\n')[0] ?? String(err);
     throw new UsageError(`${file === '-' ? 'stdin' : file}:${(mark?.line ?? 0) + 1}: not valid YAML (${reason})`, { cause: err });
   }
@@ -92,8 +98,17 @@ function parseInto(set: ManifestSet, file: string, text: string): void {
   documents.forEach((doc, i) => {
     const where = starts[i] ?? { root: 0, items: [] };
     if (doc === null || doc === undefined) return;
+    if (Array.isArray(doc)) {
+      set.notes.push(`${file}:${lineOf(where.root)}: a list, not a Kubernetes object (a patch?); skipped`);
+      return;
+    }
     if (!isRecord(doc)) {
       set.warnings.push(`${file}:${lineOf(where.root)}: a document that is not an object; ignored`);
+      return;
+    }
+    const notObject = notKubernetes(doc);
+    if (notObject !== undefined) {
+      set.notes.push(`${file}:${lineOf(where.root)}: ${notObject}, not a Kubernetes object; skipped`);
       return;
     }
     const list = doc.items;
@@ -105,6 +120,13 @@ function parseInto(set: ManifestSet, file: string, text: string): void {
     }
     addObject(set, doc, { file, line: lineOf(where.root) });
   });
+}
+
+/** What a document is when it cannot be a Kubernetes object: every object has a kind. */
+function notKubernetes(doc: Record<string, unknown>): string | undefined {
+  if (typeof doc.apiVersion === 'string' && doc.apiVersion.startsWith('kustomize.config.k8s.io/')) return 'a kustomize file';
+  if (doc.kind === undefined) return 'a document without kind';
+  return undefined;
 }
 
 function addObject(set: ManifestSet, value: unknown, location: SourceLocation): void {

@@ -45,6 +45,7 @@ export async function auditCommand(opts: AuditOptions): Promise<number> {
   } else {
     const manifests = readManifests(opts.file);
     for (const warning of manifests.warnings) log.warn({ warning }, 'manifest skipped');
+    for (const note of manifests.notes) log.info({ note }, 'not a Kubernetes object');
     objects = manifests.objects;
     warnings.push(...manifests.warnings);
   }
