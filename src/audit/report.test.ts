@@ -98,4 +98,8 @@ t.test('JUnit: one testcase per rule, a failure for a failing rule', async (t) =
   const xml = renderJunit(report);
   t.match(xml, new RegExp(`tests="${RULES.length}" failures="1"`));
   t.match(xml, /<testcase classname="egress-verify.audit" name="wide-egress" time="0.000">\n\s+<failure type="critical"/);
+  const wide = findings.find((f) => f.ruleId === 'wide-egress');
+  t.ok(wide);
+  t.match(xml, `<failure type="critical" message="${wide?.message.replace(/'/g, '&apos;')}`, 'the message says what was found');
+  t.notMatch(xml, /message="Remove the wide rule/, 'not the fix');
 });

@@ -1,8 +1,27 @@
 import { RULES } from '../audit/catalogue.js';
 import { type AuditFinding, auditVerdict, type Report } from './report.js';
 
+/**
+ * Characters XML 1.0 forbids even as references (most C0 controls, lone surrogates, U+FFFE/F)
+ * make the whole file unparseable: they come from a companion's reply, so shown as \xNN.
+ */
+// biome-ignore lint/suspicious/noControlCharactersInRegex: matching them is the point.
+const XML_FORBIDDEN = /[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g;
+
 const escapeXml = (s: string): string =>
-  s.replace(/[<>&"']/g, (c) => ({ '<': '&lt;', '>': '&gt;', '&': '&amp;', '"': '&quot;', "'": '&apos;' })[c] ?? c);
+  s
+    .replace(XML_FORBIDDEN, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`)
+    .replace(/[<>&"']/g, (c) => ({ '<': '&lt;', '>': '&gt;', '&': '&amp;', '"': '&quot;', "'": '&apos;' })[c] ?? c);
+
+/**
+ * Dashboards key a test's history on (classname, name): with several workloads or --per-node the
+ * same check runs more than once, so the workload and node go into the name. Not the pod: its
+ * name changes every run and would break the history.
+ */
+const caseName = (r: Report['results'][number]): string => {
+  const where = [r.workload, r.node].filter((x): x is string => x !== undefined && x !== '');
+  return where.length > 0 ? `${r.id} [${where.join(' @ ')}]` : r.id;
+};
 
 /**
  * JUnit XML for CI dashboards. Inconclusive checks are failures of type "inconclusive", never
@@ -12,9 +31,10 @@ export function renderJunit(report: Report): string {
   if (report.command === 'audit') return renderAuditJunit(report, report.findings ?? []);
   const s = report.summary;
   const seconds = (ms: number): string => (ms / 1000).toFixed(3);
-  const total = report.results.reduce((sum, r) => sum + r.observation.durationMs, 0);
+  // The suite's time is how long the run took, not the sum of checks that ran side by side.
+  const wall = Date.parse(report.finishedAt) - Date.parse(report.startedAt);
   const cases = report.results.map((r) => {
-    const name = escapeXml(r.id);
+    const name = escapeXml(caseName(r));
     const classname = escapeXml(`egress-verify.${r.kind}`);
     const text = escapeXml(
       [
@@ -30,15 +50,17 @@ export function renderJunit(report: Report): string {
     const tag = r.verdict === 'error' ? 'error' : 'failure';
     return `${open}\n      <${tag} type="${r.verdict}" message="${escapeXml(r.reason)}">${text}</${tag}>\n    </testcase>`;
   });
-  // Findings that decide the verdict are failures too, so a run that probed nothing is not green.
+  // Findings that decide the verdict are failures too, so a run that probed nothing is not green;
+  // the message says what was found, the body adds the fix.
   const deciding = (report.findings ?? [])
     .filter((f) => f.decides !== undefined)
-    .map(
-      (f) =>
-        `    <testcase classname="egress-verify.twin" name="${escapeXml(`${f.ruleId} ${f.object.kind}/${f.object.name}`)}" time="0.000">\n      <failure type="${f.decides}" message="${escapeXml(f.fix)}">${escapeXml(f.message)}</failure>\n    </testcase>`,
-    );
+    .map((f) => {
+      const name = escapeXml(`${f.ruleId} ${f.object.kind}/${f.object.namespace ? `${f.object.namespace}/` : ''}${f.object.name}`);
+      const body = escapeXml(`${f.message}\nfix: ${f.fix}`);
+      return `    <testcase classname="egress-verify.twin" name="${name}" time="0.000">\n      <failure type="${f.decides}" message="${escapeXml(f.message)}">${body}</failure>\n    </testcase>`;
+    });
   const counts = { tests: s.total + deciding.length, failures: s.fail + s.inconclusive + deciding.length, errors: s.error };
-  return document(report, { ...counts, time: seconds(total) }, [...deciding, ...cases]);
+  return document(report, { ...counts, time: seconds(Number.isFinite(wall) && wall > 0 ? wall : 0) }, [...deciding, ...cases]);
 }
 
 /** An audit: one testcase per rule, a failure when it found something at or above fail-on. */
@@ -58,7 +80,9 @@ function renderAuditJunit(report: Report, findings: readonly AuditFinding[]): st
     if (auditVerdict(hits, failOn) !== 'fail')
       return hits.length === 0 ? `${open}</testcase>` : `${open}\n      <system-out>${escapeXml(text)}</system-out>\n    </testcase>`;
     failures++;
-    return `${open}\n      <failure type="${escapeXml(hits[0]?.severity ?? 'high')}" message="${escapeXml(hits[0]?.fix ?? '')}">${escapeXml(text)}</failure>\n    </testcase>`;
+    // The message is what was found (a dashboard shows only it); the fix is in the rule's docs.
+    const found = `${hits[0]?.message ?? ruleId}${hits.length > 1 ? ` (and ${hits.length - 1} more)` : ''}`;
+    return `${open}\n      <failure type="${escapeXml(hits[0]?.severity ?? 'high')}" message="${escapeXml(found)}">${escapeXml(text)}</failure>\n    </testcase>`;
   });
   return document(report, { tests: byRule.size, failures, errors: 0, time: '0.000' }, cases);
 }

@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process';
 import { Ajv2020 } from 'ajv/dist/2020.js';
 import t from 'tap';
 import { Parser } from 'tap-parser';
@@ -112,4 +113,34 @@ t.test('a run that fails before probing (host-network) is a failing test point, 
   t.equal(verdictFromRows(run), 'fail', 'report render recomputes the same verdict from the rows and the deciding finding');
   const validate = reportValidator();
   t.ok(validate(JSON.parse(JSON.stringify(run))), JSON.stringify(validate.errors));
+});
+
+/** Parsed by expat (Python's XML parser), as a CI dashboard's parser would. */
+function xmlParses(xml: string): string {
+  const r = spawnSync('python3', ['-c', 'import sys, xml.etree.ElementTree as E; E.fromstring(sys.stdin.buffer.read())'], {
+    input: xml,
+    encoding: 'utf8',
+  });
+  return r.status === 0 ? '' : (r.stderr.trim().split('\n').at(-1) ?? 'failed');
+}
+
+t.test('JUnit as dashboards read it: parseable with hostile text, unique case names, wall time', async (t) => {
+  const hostile = {
+    ...result('tcp/x', 'fail'),
+    observation: { ...result('tcp/x', 'fail').observation, detail: 'reply \u0001\u001b[31m\u0000 \ud800 end' },
+  };
+  const onNode = (node: string, workload: string): CheckResult => ({ ...result('tcp/a', 'fail'), node, workload, pod: `p-${node}` });
+  const run = buildReport(
+    'run',
+    [hostile, onNode('node-a', 'deployment/app'), onNode('node-b', 'deployment/app'), onNode('node-a', 'deployment/other')],
+    new Date('2026-11-27T00:00:00Z'),
+    new Date('2026-11-27T00:00:42Z'),
+  );
+  const xml = renderJunit(run);
+  t.equal(xmlParses(xml), '', 'the XML parses');
+  t.match(xml, /reply \\x01\\x1b\[31m\\x00 \\xd800 end/);
+  const names = [...xml.matchAll(/<testcase classname="([^"]*)" name="([^"]*)"/g)].map((m) => `${m[1]} ${m[2]}`);
+  t.equal(new Set(names).size, names.length, `(classname, name) pairs are unique: ${names.join('; ')}`);
+  t.match(names, ['egress-verify.tcp tcp/x', 'egress-verify.tcp tcp/a [deployment/app @ node-a]']);
+  t.match(xml, /<testsuite [^>]* time="42\.000"/, "the suite took the run's wall time, not the sum of checks");
 });
