@@ -11,6 +11,8 @@ import { RULES } from './catalogue.js';
 import { parseManifests, readManifests } from './manifests.js';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
+// The CLI tests start the binary several times: on a loaded shared machine that takes minutes.
+t.setTimeout(900_000);
 const where = (text: string, file = 'm.yaml') => parseManifests(file, text).objects.map((o) => `${o.kind}/${o.name}@${o.location.line}`);
 
 t.test('multi-document YAML: each object keeps its first line; empty documents and comments are skipped', async (t) => {
