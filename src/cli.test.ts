@@ -9,6 +9,8 @@ import { reportDiffCommand, reportRenderCommand } from './commands/report.js';
 import { type RunOptions, runCommand } from './commands/run.js';
 import { ExitCode } from './errors.js';
 
+// Some tests start the binary: on a loaded shared machine that takes minutes.
+t.setTimeout(900_000);
 const scratch = mkdtempSync(join(tmpdir(), 'ev-cli-'));
 t.teardown(() => rmSync(scratch, { recursive: true, force: true }));
 
