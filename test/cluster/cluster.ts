@@ -261,7 +261,8 @@ export function scaleCompanionToZero(ns = REFERENCE_NS): () => void {
  */
 export function installController(): void {
   for (const file of ['namespace.yaml', 'rbac.yaml', 'controller-networkpolicy.yaml'])
-    for (const doc of loadAll(readFileSync(resolve(REPO_ROOT, 'manifests', file), 'utf8'))) apply(dump(doc));
+    for (const doc of loadAll(readFileSync(resolve(REPO_ROOT, 'manifests', file), 'utf8')) as Record<string, unknown>[])
+      apply(dump(toLabApiServer(doc)));
   const pem = Buffer.from(
     kc(['-n', REFERENCE_NS, 'get', 'secret', 'guardian-tls-ca', '-o', 'jsonpath={.data.ca\\.pem}']),
     'base64',
@@ -283,6 +284,30 @@ export function installController(): void {
       data: { 'catalogue.yaml': readFileSync(LAB_CATALOGUE, 'utf8') },
     }),
   );
+}
+
+/**
+ * The controller's NetworkPolicy narrowed to this cluster's API server, the patch the README asks
+ * of every install: the lab's API server has a documentation address, not a private one.
+ */
+// biome-ignore lint/suspicious/noExplicitAny: a test edits a manifest in place, field by field.
+export function toLabApiServer(doc: Record<string, any>): Record<string, unknown> {
+  if (doc.kind !== 'NetworkPolicy' || doc.metadata?.name !== 'egress-verify-controller') return doc;
+  const addresses = kc([
+    'get',
+    'endpointslices',
+    '-n',
+    'default',
+    '-l',
+    'kubernetes.io/service-name=kubernetes',
+    '-o',
+    'jsonpath={.items[*].endpoints[*].addresses[*]}',
+  ])
+    .split(/\s+/)
+    .filter(Boolean);
+  if (addresses.length === 0) throw new Error('the lab API server has no endpoint address');
+  doc.spec.egress[0].to = addresses.map((a) => ({ ipBlock: { cidr: `${a}/32` } }));
+  return doc;
 }
 
 /** A shipped Job or CronJob (as parsed from manifests/), pointed at the lab: local image, lab catalogue. */

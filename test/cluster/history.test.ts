@@ -29,6 +29,7 @@ import {
   REPO_ROOT,
   run,
   STATE_DIR,
+  toLabApiServer,
   withWideOpenEgress,
 } from './cluster.js';
 
@@ -117,7 +118,7 @@ for (const doc of loadAll(kc(['kustomize', KUSTOMIZE_DIR])) as Record<string, un
     pointAtLab(doc);
     (doc.spec as Record<string, unknown>).schedule = '* * * * *';
   }
-  apply(dump(doc));
+  apply(dump(toLabApiServer(doc)));
 }
 
 const first = await nextJob(0, 'the first scheduled run');
