@@ -12,8 +12,14 @@ import { log } from './log.js';
 import { FORMATS } from './output.js';
 import { toolVersion } from './package-root.js';
 import { AUDIT_FAIL_ON } from './report/report.js';
+import { TAP_VERSIONS } from './report/tap.js';
 
 const collect = (value: string, previous: string[]): string[] => [...previous, value];
+/** Every command that writes TAP takes it. */
+const tapVersion = (): Option =>
+  new Option('--tap-version <version>', "the TAP version written: 14, or 13 for harnesses that predate 14 (Debian 12's prove)")
+    .choices([...TAP_VERSIONS])
+    .default('14');
 const PORTS_HELP = 'also sweep raw TCP to these ports of each outside address: 22,8000-8100, top-100, top-1000 or all';
 
 /**
@@ -39,6 +45,7 @@ function program(): Command {
     .option('--ports <ports>', PORTS_HELP)
     .option('--print-plan', 'print the plan and exit without probing', false)
     .addOption(new Option('-o, --output <format[=file]>', `output; repeatable (${FORMATS.join(', ')})`).argParser(collect).default([]))
+    .addOption(tapVersion())
     .option('--termination-log <path>', 'also write a summary of at most 4 KiB here (e.g. /dev/termination-log)')
     .option('--settle-ms <ms>', "wait this long before the first check (a new pod's policy rules may lag)", '0')
     .action(async (opts) => {
@@ -87,6 +94,7 @@ function program(): Command {
         .argParser(collect)
         .default([]),
     )
+    .addOption(tapVersion())
     .option('--report-dir <dir>', 'where the default JSON report goes', 'reports')
     .option('--evidence <dir>', 'write a signed (or hash-chained) evidence bundle to this new directory')
     .option('--evidence-key <file|secret/NAME[:key]>', 'Ed25519 private key (PEM) that signs the bundle')
@@ -120,6 +128,7 @@ function program(): Command {
     .addOption(
       new Option('-o, --output <format[=file]>', `output; repeatable (${FORMATS.join(', ')}); default: tap`).argParser(collect).default([]),
     )
+    .addOption(tapVersion())
     .action(async (opts: AuditOptions) => {
       const { auditCommand } = await import('./commands/audit.js');
       process.exitCode = await auditCommand(opts);
@@ -130,9 +139,10 @@ function program(): Command {
     .command('render <report>')
     .description('render a JSON report as TAP, JUnit or JSON lines')
     .addOption(new Option('-o, --output <format[=file]>', `output; repeatable (${FORMATS.join(', ')})`).argParser(collect).default([]))
-    .action(async (file: string, opts: { output: string[] }) => {
+    .addOption(tapVersion())
+    .action(async (file: string, opts: { output: string[]; tapVersion: string }) => {
       const { reportRenderCommand } = await import('./commands/report.js');
-      process.exitCode = reportRenderCommand(file, opts.output);
+      process.exitCode = reportRenderCommand(file, opts.output, opts.tapVersion);
     });
   report
     .command('diff <old> <new>')
@@ -142,9 +152,10 @@ function program(): Command {
         .argParser(collect)
         .default([]),
     )
-    .action(async (oldFile: string, newFile: string, opts: { output: string[] }) => {
+    .addOption(tapVersion())
+    .action(async (oldFile: string, newFile: string, opts: { output: string[]; tapVersion: string }) => {
       const { reportDiffCommand } = await import('./commands/report.js');
-      process.exitCode = reportDiffCommand(oldFile, newFile, opts.output);
+      process.exitCode = reportDiffCommand(oldFile, newFile, opts.output, opts.tapVersion);
     });
 
   cli

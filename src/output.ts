@@ -12,7 +12,7 @@ import { renderJunit } from './report/junit.js';
 import { renderMarkdown } from './report/markdown.js';
 import type { Report } from './report/report.js';
 import { renderSarif } from './report/sarif.js';
-import { renderTap } from './report/tap.js';
+import { renderTap, TAP_VERSIONS, type TapVersion } from './report/tap.js';
 
 export const FORMATS = ['tap', 'json', 'jsonl', 'junit', 'sarif', 'html', 'md'] as const;
 export type Format = (typeof FORMATS)[number];
@@ -21,15 +21,19 @@ export interface OutputSpec {
   format: Format;
   /** Absent: stdout. */
   file?: string;
+  tapVersion: TapVersion;
 }
 
-export function parseOutputs(values: readonly string[]): OutputSpec[] {
+/** `-o` values, and `--tap-version` for every TAP among them. */
+export function parseOutputs(values: readonly string[], tapVersion = '14'): OutputSpec[] {
+  if (!(TAP_VERSIONS as readonly string[]).includes(tapVersion))
+    throw new UsageError(`--tap-version must be ${TAP_VERSIONS.join(' or ')}, not "${tapVersion}"`);
   const specs = values.map((value): OutputSpec => {
     const [format, file] = value.split(/=(.*)/s, 2);
     if (!FORMATS.includes(format as Format)) throw new UsageError(`unknown output format "${format}" (use ${FORMATS.join(', ')})`);
     if (file === '') throw new UsageError(`output "${value}" names no file`);
     if (file !== undefined) checkWritable(file, `-o ${value}`);
-    return file === undefined ? { format: format as Format } : { format: format as Format, file };
+    return { format: format as Format, ...(file !== undefined && { file }), tapVersion: tapVersion as TapVersion };
   });
   if (specs.filter((s) => s.file === undefined).length > 1)
     throw new UsageError('only one output can go to stdout; give the others a file (-o json=FILE)');
@@ -74,11 +78,11 @@ export function checkWritable(file: string, flag: string): void {
 }
 
 /** Every rendering of a report, on stdout, in a file or in a bundle, goes through here. */
-export function render(format: Format, unredacted: Report): string {
+export function render(format: Format, unredacted: Report, tapVersion?: TapVersion): string {
   const report = redactCredentialsIn(unredacted);
   switch (format) {
     case 'tap':
-      return renderTap(report);
+      return renderTap(report, tapVersion);
     case 'json':
       return `${JSON.stringify(report, null, 2)}\n`;
     case 'jsonl':
@@ -96,7 +100,7 @@ export function render(format: Format, unredacted: Report): string {
 
 export function writeOutputs(specs: readonly OutputSpec[], report: Report): void {
   for (const spec of specs) {
-    const text = render(spec.format, report);
+    const text = render(spec.format, report, spec.tapVersion);
     if (spec.file === undefined) {
       process.stdout.write(text);
       continue;

@@ -22,6 +22,7 @@ export interface AuditOptions {
   context?: string;
   failOn: string;
   output: string[];
+  tapVersion?: string;
 }
 
 export async function auditCommand(opts: AuditOptions): Promise<number> {
@@ -31,7 +32,7 @@ export async function auditCommand(opts: AuditOptions): Promise<number> {
   const failOn = opts.failOn as Severity;
   if (!(AUDIT_FAIL_ON as readonly string[]).includes(failOn))
     throw new UsageError(`--fail-on must be one of ${AUDIT_FAIL_ON.join(', ')} (info and low findings never fail)`);
-  const outputs = parseOutputs(opts.output.length > 0 ? opts.output : ['tap']);
+  const outputs = parseOutputs(opts.output.length > 0 ? opts.output : ['tap'], opts.tapVersion);
   const startedAt = new Date();
   let objects: ManifestObject[];
   const warnings: string[] = [];

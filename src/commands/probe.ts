@@ -26,6 +26,7 @@ export interface ProbeOptions {
   companionCa?: string;
   printPlan: boolean;
   output: string[];
+  tapVersion?: string;
   terminationLog?: string;
   settleMs: string;
   ports?: string;
@@ -109,7 +110,7 @@ export function planFor(local: LocalPlan, companion: string, caPem: string | und
 }
 
 export async function probeCommand(opts: ProbeOptions): Promise<number> {
-  const outputs = parseOutputs(opts.output.length > 0 ? opts.output : ['jsonl']);
+  const outputs = parseOutputs(opts.output.length > 0 ? opts.output : ['jsonl'], opts.tapVersion);
   const plan = loadPlan(opts);
   if (opts.printPlan) {
     process.stdout.write(`${JSON.stringify(plan, null, 2)}\n`);

@@ -43,9 +43,9 @@ export function readReport(path: string): Report {
 }
 
 /** Re-renders a saved report; exits with its verdict (checked against its rows) so CI can gate on a stored run. */
-export function reportRenderCommand(path: string, output: string[]): number {
+export function reportRenderCommand(path: string, output: string[], tapVersion?: string): number {
   const report = readReport(path);
-  writeOutputs(parseOutputs(output.length > 0 ? output : ['tap']), report);
+  writeOutputs(parseOutputs(output.length > 0 ? output : ['tap'], tapVersion), report);
   return exitCodeFor(report.verdict);
 }
 
@@ -53,13 +53,13 @@ export function reportRenderCommand(path: string, output: string[]): number {
  * `report diff OLD NEW`: the changes as text; with -o, NEW rendered with those changes (the HTML
  * then shows them). Exits 1 on a new bypass, 3 when a check lost its proof, else 0.
  */
-export function reportDiffCommand(oldPath: string, newPath: string, output: string[]): number {
+export function reportDiffCommand(oldPath: string, newPath: string, output: string[], tapVersion?: string): number {
   if (oldPath === '-' && newPath === '-') throw new UsageError('stdin (-) can be read only once');
   const before = readReport(oldPath);
   const after = readReport(newPath);
   const changes = diffRuns(runVerdicts(before), runVerdicts(after));
   if (output.length === 0) process.stdout.write(renderDiffText(changes));
-  else writeOutputs(parseOutputs(output), { ...after, changes });
+  else writeOutputs(parseOutputs(output, tapVersion), { ...after, changes });
   if (changes.newBypasses.length > 0) return ExitCode.fail;
   return changes.becameInconclusive.length > 0 ? ExitCode.inconclusive : ExitCode.pass;
 }

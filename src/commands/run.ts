@@ -67,6 +67,7 @@ export interface RunOptions {
   kubeconfig?: string;
   context?: string;
   output: string[];
+  tapVersion?: string;
   reportDir: string;
   evidence?: string;
   evidenceKey?: string;
@@ -159,6 +160,7 @@ export async function runCommand(opts: RunOptions, signal: AbortSignal): Promise
     opts.output.length > 0
       ? opts.output
       : ['tap', `json=${join(opts.reportDir, `egress-verify-run-${startedAt.toISOString().replace(/[:.]/g, '-')}.json`)}`],
+    opts.tapVersion,
   );
   // Every local input before the cluster: a typo must not read as "API server unreachable".
   const refs = opts.workload.map(parseWorkload);

@@ -230,7 +230,10 @@ t.test('changes, warnings and policies appear only when the report has them', as
 
 t.test('wired as the html and md output formats', async (t) => {
   const report = perNodeReport();
-  t.same(parseOutputs(['html=out/report.html', 'md']), [{ format: 'html', file: 'out/report.html' }, { format: 'md' }]);
+  t.same(parseOutputs(['html=out/report.html', 'md']), [
+    { format: 'html', file: 'out/report.html', tapVersion: '14' },
+    { format: 'md', tapVersion: '14' },
+  ]);
   t.equal(render('html', report), renderHtml(report));
   t.equal(render('md', report), renderMarkdown(report));
 });

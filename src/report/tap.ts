@@ -1,14 +1,20 @@
-import { dump } from 'js-yaml';
 import type { CheckResult } from '../../probes/model.js';
 import { RULES } from '../audit/catalogue.js';
 import { type AuditFinding, auditVerdict, type Report } from './report.js';
+import { yamlish } from './yamlish.js';
+
+/** 14 by default; 13 for harnesses that predate it (Debian 12's `prove` fails a stream that says 14). */
+export const TAP_VERSIONS = ['13', '14'] as const;
+export type TapVersion = (typeof TAP_VERSIONS)[number];
 
 /**
- * TAP 14: one test point per check with a YAML diagnostic block. Only a pass is "ok": an
- * inconclusive check has proven nothing, so a TAP consumer must not count it as passed.
+ * TAP: one test point per check with a YAML diagnostic block. Only a pass is "ok": an
+ * inconclusive check has proven nothing, so a TAP consumer must not count it as passed. Nothing
+ * here differs between 13 and 14 but the version line.
  */
-export function renderTap(report: Report): string {
-  if (report.command === 'audit') return renderAuditTap(report, report.findings ?? []);
+export function renderTap(report: Report, version: TapVersion = '14'): string {
+  const header = `TAP version ${version}`;
+  if (report.command === 'audit') return renderAuditTap(report, report.findings ?? [], header);
   const warnings = (report.warnings ?? []).map((w) => `# warning: ${w.replace(/\n/g, ' ')}`);
   // A run carries the live audit's findings: they explain a verdict, they are not test points.
   // A finding that decides the verdict (the probe could not be the twin) is one, never "ok":
@@ -24,13 +30,10 @@ export function renderTap(report: Report): string {
         `# twin: ${tw.workload}: ${d.field} differs (${d.decidesEgress ? 'could decide egress' : 'does not decide egress'}): ${d.reason}`,
     ),
   ]);
-  const lines = ['TAP version 14', ...warnings, ...twins, ...findings, `1..${report.results.length + deciding.length}`];
+  const lines = [header, ...warnings, ...twins, ...findings, `1..${report.results.length + deciding.length}`];
   deciding.forEach((f, i) => {
     lines.push(`not ok ${i + 1} - ${escapeDescription(`${f.ruleId} ${f.object.kind}/${f.object.name}`)}`);
-    lines.push('  ---');
-    const block = { verdict: f.decides, severity: f.severity, reason: f.message, fix: f.fix };
-    for (const line of dump(block, { lineWidth: -1, noRefs: true }).trimEnd().split('\n')) lines.push(`  ${line}`);
-    lines.push('  ...');
+    lines.push(...diagnosticBlock({ verdict: f.decides, severity: f.severity, reason: f.message, fix: f.fix }));
   });
   // A run over several workloads reads as a section per workload.
   const sections = new Set(report.results.map((r) => r.workload)).size > 1;
@@ -39,21 +42,22 @@ export function renderTap(report: Report): string {
     const status = r.verdict === 'pass' ? 'ok' : 'not ok';
     // Several probe pods report the same check ids: the pod tells them apart.
     lines.push(`${status} ${deciding.length + i + 1} - ${escapeDescription(r.pod ? `${r.id} [${r.pod}]` : r.id)}`);
-    lines.push('  ---');
-    for (const line of dump(diagnostic(r), { lineWidth: -1, noRefs: true }).trimEnd().split('\n')) lines.push(`  ${line}`);
-    lines.push('  ...');
+    lines.push(...diagnosticBlock(diagnostic(r)));
   });
   const s = report.summary;
   lines.push(`# verdict: ${report.verdict} (pass ${s.pass}, fail ${s.fail}, inconclusive ${s.inconclusive}, error ${s.error})`);
   return `${lines.join('\n')}\n`;
 }
 
+const diagnosticBlock = (data: Record<string, unknown>): string[] => ['  ---', ...yamlish(data, '  '), '  ...'];
+
 /** TAP reserves "#" for directives and a leading digit would read as a test number. */
 function escapeDescription(text: string): string {
   return text.replace(/\\/g, '\\\\').replace(/#/g, '\\#');
 }
 
-function diagnostic(r: CheckResult): Record<string, unknown> {
+/** The YAML block of a check's test point. */
+export function diagnostic(r: CheckResult): Record<string, unknown> {
   return {
     verdict: r.verdict,
     expect: r.expect,
@@ -75,15 +79,15 @@ function diagnostic(r: CheckResult): Record<string, unknown> {
  * is "not ok" when it found something at or above the fail-on severity; its diagnostic lists
  * every finding (below the threshold too) with file:line and the fix.
  */
-function renderAuditTap(report: Report, findings: readonly AuditFinding[]): string {
+function renderAuditTap(report: Report, findings: readonly AuditFinding[], header: string): string {
   const failOn = report.failOn ?? 'high';
   const warnings = (report.warnings ?? []).map((w) => `# warning: ${w.replace(/\n/g, ' ')}`);
   // Rules run on nothing prove nothing: one failing point, not a column of oks.
   if (report.objectsRead === 0)
-    return `${['TAP version 14', ...warnings, '1..1', 'not ok 1 - nothing to audit', `# verdict: ${report.verdict}`].join('\n')}\n`;
+    return `${[header, ...warnings, '1..1', 'not ok 1 - nothing to audit', `# verdict: ${report.verdict}`].join('\n')}\n`;
   const byRule = new Map<string, AuditFinding[]>(RULES.map((r) => [r.id, []]));
   for (const f of findings) byRule.set(f.ruleId, [...(byRule.get(f.ruleId) ?? []), f]);
-  const lines = ['TAP version 14', ...warnings, `1..${byRule.size}`];
+  const lines = [header, ...warnings, `1..${byRule.size}`];
   let n = 0;
   for (const [ruleId, hits] of byRule) {
     n++;
@@ -101,9 +105,7 @@ function renderAuditTap(report: Report, findings: readonly AuditFinding[]): stri
         message: f.message,
       })),
     };
-    lines.push('  ---');
-    for (const line of dump(diagnostic, { lineWidth: -1, noRefs: true }).trimEnd().split('\n')) lines.push(`  ${line}`);
-    lines.push('  ...');
+    lines.push(...diagnosticBlock(diagnostic));
   }
   const s = report.summary;
   lines.push(`# verdict: ${report.verdict} (${findings.length} findings; rules: pass ${s.pass}, fail ${s.fail}; fail-on ${failOn})`);
