@@ -108,3 +108,39 @@ t.test('a companion scaled to 0 (EndpointSlice endpoints: null) is a finding, no
     [{ object: { kind: 'Service', name: 'egress-guardian-svc' }, message: /no ready endpoint in 1 EndpointSlice/ }],
   );
 });
+
+t.test('the same object in several files is one finding with every location (issue 14: 19 copies gave 19 findings)', async (t) => {
+  const text = readFileSync(join(brokenDir, 'wide-egress.yaml'), 'utf8');
+  const copies = Array.from({ length: 19 }, (_, i) => parseManifests(`copy-${String(i).padStart(2, '0')}.yaml`, text).objects).flat();
+  const once = auditObjects(parseManifests('copy-00.yaml', text).objects);
+  const findings = auditObjects(copies);
+  t.same(
+    findings.map((f) => f.ruleId),
+    once.map((f) => f.ruleId),
+    'what one copy is found to have, once',
+  );
+  const wide = findings.find((f) => f.ruleId === 'wide-egress');
+  t.same(wide?.location, { file: 'copy-00.yaml', line: 102 });
+  t.same(
+    wide?.alsoAt?.map((l) => l.file),
+    Array.from({ length: 18 }, (_, i) => `copy-${String(i + 1).padStart(2, '0')}.yaml`),
+  );
+  // Two writings of one object that differ (an overlay's image) are both audited; what they share is one finding.
+  const deployment = (image: string) => `apiVersion: apps/v1
+kind: Deployment
+metadata: {name: app, namespace: ns}
+spec:
+  selector: {matchLabels: {app: a}}
+  template:
+    metadata: {labels: {app: a}}
+    spec: {containers: [{name: c, image: ${image}}]}
+`;
+  const variants = auditObjects([
+    ...parseManifests('base/app.yaml', deployment('app:1')).objects,
+    ...parseManifests('overlay/app.yaml', deployment('app:2')).objects,
+  ]);
+  const unrestricted = variants.filter((f) => f.ruleId === 'unrestricted-workload');
+  t.equal(unrestricted.length, 1);
+  t.same(unrestricted[0]?.location, { file: 'base/app.yaml', line: 1 });
+  t.same(unrestricted[0]?.alsoAt, [{ file: 'overlay/app.yaml', line: 1 }]);
+});

@@ -21,6 +21,12 @@ const findings = auditObjects(readManifests([file, join(root, 'test/fixtures/aud
 const at = new Date('2026-11-27T00:00:00Z');
 const report = buildAuditReport(RULE_IDS, findings, 'high', ['x.yaml:3: a document that is not an object; ignored'], at, at, 30);
 
+const copied = {
+  ...findings.find((f) => f.ruleId === 'wide-egress'),
+  location: { file: 'x.yaml', line: 1 },
+  alsoAt: [{ file: 'b/a.yaml', line: 7 }],
+} as (typeof findings)[number];
+
 t.test('verdict: fail at or above --fail-on; info and low never fail', async (t) => {
   t.equal(report.verdict, 'fail');
   const info = findings.filter((f) => f.severity === 'info');
@@ -75,6 +81,26 @@ t.test('SARIF validates against the official SARIF 2.1.0 schema', async (t) => {
     30,
   );
   t.ok(validate(JSON.parse(renderSarif(stdin))), 'stdin findings validate too');
+  // The same object in two files: one result, a location for each.
+  const copies = buildAuditReport(RULE_IDS, [{ ...copied, location: { file: 'a.yaml', line: 3 } }], 'high', [], at, at, 30);
+  const twice = JSON.parse(renderSarif(copies)) as typeof sarif;
+  t.ok(validate(twice), JSON.stringify(validate.errors?.slice(0, 3)));
+  t.match(twice.runs[0]?.results, [
+    {
+      locations: [
+        { physicalLocation: { artifactLocation: { uri: 'a.yaml' }, region: { startLine: 3 } } },
+        { physicalLocation: { artifactLocation: { uri: 'b/a.yaml' }, region: { startLine: 7 } } },
+      ],
+    },
+  ]);
+});
+
+t.test('a finding for an object written in several files: every rendering names each copy', async (t) => {
+  const copies = buildAuditReport(RULE_IDS, [copied], 'high', [], at, at, 30);
+  const validate = reportValidator();
+  t.ok(validate(JSON.parse(JSON.stringify(copies))), JSON.stringify(validate.errors));
+  t.match(renderTap(copies), /\n {6}at: "x\.yaml:1"\n {6}also_at:\n {8}- "b\/a\.yaml:7"\n/);
+  t.match(renderJunit(copies), /x\.yaml:1, b\/a\.yaml:7: critical: /);
 });
 
 t.test('TAP: one point per rule, not ok when it fails, findings with file:line in the diagnostic', async (t) => {

@@ -3,7 +3,7 @@
  * through the API; every rule runs, and it exits 1 when a finding is at or above --fail-on, 3 when
  * there was nothing to audit.
  */
-import { auditObjects } from '../audit/audit.js';
+import { auditObjects, distinctObjects } from '../audit/audit.js';
 import { RULE_IDS } from '../audit/catalogue.js';
 import { auditedCount } from '../audit/inventory.js';
 import { readLiveObjects } from '../audit/live.js';
@@ -50,7 +50,7 @@ export async function auditCommand(opts: AuditOptions): Promise<number> {
     objects = manifests.objects;
     warnings.push(...manifests.warnings);
   }
-  const objectsRead = auditedCount(objects);
+  const objectsRead = auditedCount(distinctObjects(objects).map((d) => d.object));
   if (objectsRead === 0) {
     const from = live ? `namespace ${opts.namespace}` : opts.file.map((f) => (f === '-' ? 'stdin' : f)).join(', ');
     warnings.push(`nothing to audit: no workload, Service or NetworkPolicy in ${from} (${objects.length} other object(s) read)`);

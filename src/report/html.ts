@@ -6,7 +6,7 @@
 import { dump } from 'js-yaml';
 import type { CheckResult, Verdict } from '../../probes/model.js';
 import { changeGroups } from './diff.js';
-import { type AuditFinding, type Report, severityRank } from './report.js';
+import { type AuditFinding, findingLocations, type Report, severityRank } from './report.js';
 
 /** Markup this module built; anything else interpolated into `html` is text and is escaped. */
 class Markup {
@@ -232,7 +232,7 @@ function findings(list: readonly AuditFinding[]): Markup | false {
 <thead><tr><th scope="col">Severity</th><th scope="col">Rule</th><th scope="col">Object</th><th scope="col">What and how to fix it</th></tr></thead>
 <tbody>${sorted.map((f) => {
     const o = f.object;
-    return html`<tr class="severity-${f.severity}"><td><span class="sev sev-${f.severity}">${f.severity}</span></td><td><code>${f.ruleId}</code></td><td>${o.kind}/${o.namespace && `${o.namespace}/`}${o.name}${f.location && html`<span class="location">${f.location.file}:${f.location.line}</span>`}</td><td><p>${f.message}</p><p class="fix"><b>Fix:</b> ${f.fix}</p></td></tr>`;
+    return html`<tr class="severity-${f.severity}"><td><span class="sev sev-${f.severity}">${f.severity}</span></td><td><code>${f.ruleId}</code></td><td>${o.kind}/${o.namespace && `${o.namespace}/`}${o.name}${findingLocations(f).map((at) => html`<span class="location">${at}</span>`)}</td><td><p>${f.message}</p><p class="fix"><b>Fix:</b> ${f.fix}</p></td></tr>`;
   })}</tbody>
 </table>
 </section>`;

@@ -1,5 +1,5 @@
 import { RULES } from '../audit/catalogue.js';
-import { type AuditFinding, auditVerdict, type Report } from './report.js';
+import { type AuditFinding, auditVerdict, findingLocations, type Report } from './report.js';
 
 /**
  * Characters XML 1.0 forbids even as references (most C0 controls, lone surrogates, U+FFFE/F)
@@ -76,7 +76,7 @@ function renderAuditJunit(report: Report, findings: readonly AuditFinding[]): st
   let failures = 0;
   const cases = [...byRule].map(([ruleId, hits]) => {
     const open = `    <testcase classname="egress-verify.audit" name="${escapeXml(ruleId)}" time="0.000">`;
-    const text = hits.map((f) => `${f.location ? `${f.location.file}:${f.location.line}: ` : ''}${f.severity}: ${f.message}`).join('\n');
+    const text = hits.map((f) => `${f.location ? `${findingLocations(f).join(', ')}: ` : ''}${f.severity}: ${f.message}`).join('\n');
     if (auditVerdict(hits, failOn) !== 'fail')
       return hits.length === 0 ? `${open}</testcase>` : `${open}\n      <system-out>${escapeXml(text)}</system-out>\n    </testcase>`;
     failures++;

@@ -4,7 +4,7 @@
  */
 import type { CheckResult, Verdict } from '../../probes/model.js';
 import { changeGroups } from './diff.js';
-import { countsText, type Report, severityRank } from './report.js';
+import { countsText, findingLocations, type Report, severityRank } from './report.js';
 
 /** Rows per table or list: a pull-request comment is a pointer, not the report. */
 export const MARKDOWN_ROWS = 20;
@@ -46,7 +46,7 @@ export function renderMarkdown(report: Report): string {
     out.push(
       ...bounded(serious, (f) => {
         const o = f.object;
-        const at = f.location ? ` (${e(`${f.location.file}:${f.location.line}`)})` : '';
+        const at = f.location ? ` (${e(findingLocations(f).join(', '))})` : '';
         return `- **${e(f.severity)}** ${e(f.ruleId)}: ${e(`${o.kind}/${o.namespace ? `${o.namespace}/` : ''}${o.name}`)}${at}: ${e(f.message)}`;
       }),
     );

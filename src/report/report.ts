@@ -54,12 +54,18 @@ export interface AuditFinding {
   object: { kind: string; namespace?: string; name: string };
   /** File (or "-" for stdin) and 1-based line of the object's first line. */
   location?: { file: string; line: number };
+  /** The same object written again elsewhere, with the same finding: reported once, every copy named. */
+  alsoAt?: { file: string; line: number }[];
   /**
    * `run` only: the probe could not be the workload's twin, so this finding bounds the verdict
    * (a workload NetworkPolicy cannot restrict fails; an inexact twin is never a pass).
    */
   decides?: 'fail' | 'inconclusive';
 }
+
+/** Every place a finding's object is written, "file:line", the first one first. */
+export const findingLocations = (f: AuditFinding): string[] =>
+  [...(f.location ? [f.location] : []), ...(f.alsoAt ?? [])].map((l) => `${l.file}:${l.line}`);
 
 export const isBlocking = (f: AuditFinding, failOn: Severity): boolean => severityRank(f.severity) >= severityRank(failOn);
 

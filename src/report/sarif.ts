@@ -67,15 +67,14 @@ function result(f: AuditFinding, ruleIndex: number): Record<string, unknown> {
     level: LEVEL[f.severity],
     message: { text: `${f.message}. Fix: ${f.fix}` },
     ...(f.location && {
-      locations: [
-        {
-          physicalLocation: {
-            artifactLocation: { uri: toUri(f.location.file) },
-            region: { startLine: f.location.line },
-          },
-          logicalLocations: [{ name: f.object.name, fullyQualifiedName: object, kind: 'object' }],
+      // The same object in several files: one result, a location per copy.
+      locations: [f.location, ...(f.alsoAt ?? [])].map((l) => ({
+        physicalLocation: {
+          artifactLocation: { uri: toUri(l.file) },
+          region: { startLine: l.line },
         },
-      ],
+        logicalLocations: [{ name: f.object.name, fullyQualifiedName: object, kind: 'object' }],
+      })),
     }),
     properties: { severity: f.severity, object },
   };

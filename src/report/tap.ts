@@ -1,6 +1,6 @@
 import type { CheckResult } from '../../probes/model.js';
 import { RULES } from '../audit/catalogue.js';
-import { type AuditFinding, auditVerdict, type Report } from './report.js';
+import { type AuditFinding, auditVerdict, findingLocations, type Report } from './report.js';
 import { yamlish } from './yamlish.js';
 
 /** 14 by default; 13 for harnesses that predate it (Debian 12's `prove` fails a stream that says 14). */
@@ -100,7 +100,8 @@ function renderAuditTap(report: Report, findings: readonly AuditFinding[], heade
       severity: hits[0]?.severity,
       fix: hits[0]?.fix,
       findings: hits.map((f) => ({
-        at: f.location ? `${f.location.file}:${f.location.line}` : '(no location)',
+        at: findingLocations(f)[0] ?? '(no location)',
+        ...(f.alsoAt && { also_at: findingLocations(f).slice(1) }),
         object: `${f.object.kind}/${f.object.namespace ? `${f.object.namespace}/` : ''}${f.object.name}`,
         message: f.message,
       })),
