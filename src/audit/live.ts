@@ -6,7 +6,7 @@
  */
 import { type Kube, kubeCall } from '../kube/client.js';
 import { readPolicies } from '../kube/policies.js';
-import type { ManifestObject } from './manifests.js';
+import { LIVE_FILE_PREFIX, type ManifestObject } from './manifests.js';
 
 interface Listed {
   metadata?: { name?: string; namespace?: string; ownerReferences?: unknown[] };
@@ -17,7 +17,7 @@ function toManifest(apiVersion: string, kind: string, namespace: string | undefi
   // List items carry no apiVersion/kind; JSON round-trip turns client-node's Dates into strings.
   const body = { ...(JSON.parse(JSON.stringify(item)) as Record<string, unknown>), apiVersion, kind };
   const name = item.metadata?.name ?? '';
-  const file = namespace === undefined ? `cluster:${kind}/${name}` : `cluster:${namespace}/${kind}/${name}`;
+  const file = `${LIVE_FILE_PREFIX}${namespace === undefined ? '' : `${namespace}/`}${kind}/${name}`;
   return { apiVersion, kind, name, ...(namespace !== undefined && { namespace }), body, location: { file, line: 1 } };
 }
 

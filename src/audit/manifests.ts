@@ -12,8 +12,11 @@ import { parseYaml } from '../yaml.js';
 
 const MANIFEST_EXTENSIONS = /\.(ya?ml|json)$/i;
 
+/** A live object's "file" (`cluster:NS/KIND/NAME`, src/audit/live.ts): no file at all. */
+export const LIVE_FILE_PREFIX = 'cluster:';
+
 export interface SourceLocation {
-  /** The path as given (or found under a directory), "-" for stdin. */
+  /** The path as given (or found under a directory), "-" for stdin, LIVE_FILE_PREFIX… for a live object. */
   file: string;
   /** 1-based line of the object's first key. */
   line: number;

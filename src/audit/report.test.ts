@@ -6,9 +6,10 @@ import { Ajv } from 'ajv';
 import addFormats from 'ajv-formats';
 import t from 'tap';
 import { Parser } from 'tap-parser';
+import type { CheckResult } from '../../probes/model.js';
 import { reportValidator } from '../commands/report.js';
 import { renderJunit } from '../report/junit.js';
-import { auditVerdict, buildAuditReport } from '../report/report.js';
+import { auditVerdict, buildAuditReport, buildReport } from '../report/report.js';
 import { renderSarif } from '../report/sarif.js';
 import { renderTap } from '../report/tap.js';
 import { auditObjects } from './audit.js';
@@ -44,8 +45,8 @@ t.test('the audit report matches the published report schema', async (t) => {
   t.notOk(validate({ ...report, failOn: 'severe' }));
 });
 
-t.test('SARIF validates against the official SARIF 2.1.0 schema', async (t) => {
-  // @microsoft/jest-sarif ships the OASIS schema (draft-04, "id"): read it as draft-07.
+/** The official SARIF 2.1.0 schema: @microsoft/jest-sarif ships the OASIS file (draft-04, "id"), read as draft-07. */
+function sarifValidator() {
   const require = createRequire(import.meta.url);
   const schemaPath = join(require.resolve('@microsoft/jest-sarif/package.json'), '../lib/schemas/sarif-2.1.0-rtm.5.json');
   const { id, $schema: _draft, ...schema } = JSON.parse(readFileSync(schemaPath, 'utf8')) as Record<string, unknown>;
@@ -53,7 +54,11 @@ t.test('SARIF validates against the official SARIF 2.1.0 schema', async (t) => {
   // regular expressions accept, as draft-04 validators did.
   const ajv = new Ajv({ strict: false, allErrors: true, unicodeRegExp: false });
   addFormats.default(ajv);
-  const validate = ajv.compile({ ...schema, $id: String(id) });
+  return ajv.compile({ ...schema, $id: String(id) });
+}
+
+t.test('SARIF validates against the official SARIF 2.1.0 schema', async (t) => {
+  const validate = sarifValidator();
   const sarif = JSON.parse(renderSarif(report)) as {
     runs: { tool: { driver: { rules: { id: string }[] } }; results: { ruleId: string; level: string; locations: unknown[] }[] }[];
   };
@@ -101,6 +106,87 @@ t.test('a finding for an object written in several files: every rendering names 
   t.ok(validate(JSON.parse(JSON.stringify(copies))), JSON.stringify(validate.errors));
   t.match(renderTap(copies), /\n {6}at: "x\.yaml:1"\n {6}also_at:\n {8}- "b\/a\.yaml:7"\n/);
   t.match(renderJunit(copies), /x\.yaml:1, b\/a\.yaml:7: critical: /);
+});
+
+t.test('SARIF as GitHub code scanning reads it: full descriptions, names, help into the README, live objects, failed checks', async (t) => {
+  const validate = sarifValidator();
+  type Sarif = {
+    runs: {
+      tool: { driver: { rules: { id: string; name: string; fullDescription?: { text: string }; helpUri?: string }[] } };
+      results: {
+        ruleId: string;
+        level: string;
+        locations: { physicalLocation?: unknown; logicalLocations?: { kind: string; name: string }[] }[];
+      }[];
+    }[];
+  };
+  const readme = readFileSync(join(root, 'README.md'), 'utf8');
+  const rulesOf = (s: Sarif) => s.runs[0]?.tool.driver.rules ?? [];
+  const audit = JSON.parse(renderSarif(report)) as Sarif;
+  for (const rule of rulesOf(audit)) {
+    t.ok((rule.fullDescription?.text.length ?? 0) > 0, `${rule.id}: fullDescription (GH2012)`);
+    t.not(rule.name, rule.id, `${rule.id}: name is not the id (SARIF1001)`);
+    const anchor = rule.helpUri?.split('#')[1] ?? '';
+    t.ok(readme.includes(`<a id="${anchor}"></a>`), `${rule.id}: helpUri ${rule.helpUri} is a README anchor`);
+  }
+  // A live object (audit -n, run's live audit) has no file: no invented URI.
+  const live = buildAuditReport(
+    RULE_IDS,
+    [{ ...copied, location: { file: 'cluster:ns/NetworkPolicy/p', line: 1 }, alsoAt: undefined } as (typeof findings)[number]],
+    'high',
+    [],
+    at,
+    at,
+    1,
+  );
+  const liveSarif = JSON.parse(renderSarif(JSON.parse(JSON.stringify(live)))) as Sarif;
+  t.ok(validate(liveSarif), JSON.stringify(validate.errors?.slice(0, 3)));
+  const liveLocations = liveSarif.runs[0]?.results[0]?.locations ?? [];
+  t.match(liveLocations, [{ logicalLocations: [{ kind: 'object', name: copied.object.name }] }]);
+  t.notOk(liveLocations[0]?.physicalLocation, 'no file URI for a live object');
+  // probe and run: every check that did not pass is a result, so a failed run is never clean.
+  const check = (id: string, verdict: 'pass' | 'fail' | 'inconclusive'): CheckResult => ({
+    id,
+    kind: 'tcp',
+    expect: 'blocked',
+    target: '203.0.113.10:443/tcp',
+    verdict,
+    reason: `${verdict}: why`,
+    observation: {
+      outcome: verdict === 'fail' ? 'connected' : 'timeout',
+      class: verdict === 'fail' ? 'reached' : 'blocked',
+      durationMs: 10,
+      detail: '',
+    },
+    pod: 'egress-verify-r-0',
+    workload: 'deployment/app',
+  });
+  const run = {
+    ...buildReport('run', [check('tcp/a', 'pass'), check('tcp/b', 'fail'), check('tcp/c', 'inconclusive')], at, at),
+    subject: { namespace: 'ns', workload: 'deployment/app' },
+  };
+  const runSarif = JSON.parse(renderSarif(run)) as Sarif;
+  t.ok(validate(runSarif), JSON.stringify(validate.errors?.slice(0, 3)));
+  t.match(runSarif.runs[0]?.results, [
+    {
+      ruleId: 'check-failed',
+      level: 'error',
+      locations: [
+        {
+          logicalLocations: [
+            { kind: 'namespace', name: 'ns' },
+            { name: 'deployment/app' },
+            { name: 'egress-verify-r-0' },
+            { name: 'tcp/b' },
+          ],
+        },
+      ],
+    },
+    { ruleId: 'check-inconclusive', level: 'error' },
+  ]);
+  t.equal(runSarif.runs[0]?.results.length, 2, 'the passing check is no result');
+  for (const rule of rulesOf(runSarif).filter((r) => r.id.startsWith('check-')))
+    t.ok(readme.includes(`<a id="${rule.helpUri?.split('#')[1]}"></a>`), `${rule.id}: helpUri is a README anchor`);
 });
 
 t.test('TAP: one point per rule, not ok when it fails, findings with file:line in the diagnostic', async (t) => {
