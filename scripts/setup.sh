@@ -6,8 +6,9 @@ cd "$(dirname "$0")/.."
 
 # chromium renders the HTML report in its test (playwright-core drives it, downloads no browser);
 # fonts-dejavu-core gives its screenshots a font. squid-openssl (ssl-bump) and tinyproxy are lab
-# companions, as is Smokescreen (built below).
-LAB_PACKAGES=(curl iproute2 iptables conntrack openssl mitmproxy dnsmasq-base chromium fonts-dejavu-core squid-openssl tinyproxy)
+# companions, as is Smokescreen (built below). perl's TAP::Parser (prove) and tmux read the TAP
+# and the terminal summary as a person's tools do.
+LAB_PACKAGES=(curl iproute2 iptables conntrack openssl mitmproxy dnsmasq-base chromium fonts-dejavu-core squid-openssl tinyproxy perl tmux)
 missing=()
 for pkg in "${LAB_PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'install ok installed' || missing+=("$pkg")

@@ -12,6 +12,7 @@ import { renderJunit } from './report/junit.js';
 import { renderMarkdown } from './report/markdown.js';
 import type { Report } from './report/report.js';
 import { renderSarif } from './report/sarif.js';
+import { type Destination, renderHumanSummary } from './report/summary.js';
 import { renderTap, TAP_VERSIONS, type TapVersion } from './report/tap.js';
 
 export const FORMATS = ['tap', 'json', 'jsonl', 'junit', 'sarif', 'html', 'md'] as const;
@@ -112,4 +113,15 @@ export function writeOutputs(specs: readonly OutputSpec[], report: Report): void
       throw new InfrastructureError(`cannot write ${spec.file}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`, { cause: err });
     }
   }
+}
+
+/**
+ * A run on a terminal whose reports all went to files ends with what a person reads: on stderr,
+ * beside the progress lines, and only when stderr is a terminal, so stdout and pipes stay the
+ * reports' alone.
+ */
+export function summarizeOnTerminal(specs: readonly OutputSpec[], report: Report, more: readonly Destination[] = []): void {
+  if (process.stderr.isTTY !== true || specs.some((s) => s.file === undefined)) return;
+  const files = specs.map((s) => ({ what: s.format, where: s.file ?? '' }));
+  process.stderr.write(renderHumanSummary(redactCredentialsIn(report), [...files, ...more]));
 }

@@ -11,6 +11,7 @@ import { verifyingKey } from '../evidence/keys.js';
 import { type Verification, verifyBundle } from '../evidence/manifest.js';
 import { readInput } from '../input.js';
 import { countsText } from '../report/report.js';
+import { printable } from '../terminal.js';
 import { readReport } from './report.js';
 
 export interface EvidenceVerifyOptions {
@@ -74,10 +75,4 @@ function chainProblems(v: Verification, previous: Verification, dir: string): st
   if (!(m.createdAt > previous.manifest.createdAt))
     return [`manifest.json: sealed ${m.createdAt}, not after ${dir} (${previous.manifest.createdAt})`];
   return [];
-}
-
-/** C0 and C1 controls and DEL shown as \xNN; everything else as is. */
-export function printable(text: string): string {
-  // biome-ignore lint/suspicious/noControlCharactersInRegex: matching them is the point.
-  return text.replace(/[\x00-\x1f\x7f-\x9f]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`);
 }

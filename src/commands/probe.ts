@@ -15,7 +15,7 @@ import { renderTerminationMessage } from '../../probes/wire.js';
 import { exitCodeFor, UsageError } from '../errors.js';
 import { readInput } from '../input.js';
 import { log } from '../log.js';
-import { parseOutputs, writeOutputs } from '../output.js';
+import { parseOutputs, summarizeOnTerminal, writeOutputs } from '../output.js';
 import { buildReport } from '../report/report.js';
 
 export interface ProbeOptions {
@@ -126,6 +126,7 @@ export async function probeCommand(opts: ProbeOptions): Promise<number> {
   const results = await runPlan(plan);
   const report = buildReport('probe', results, startedAt, new Date());
   writeOutputs(outputs, report);
+  summarizeOnTerminal(outputs, report);
   if (opts.terminationLog !== undefined) {
     try {
       writeFileSync(opts.terminationLog, renderTerminationMessage(report.results));

@@ -35,7 +35,7 @@ import { type PolicyRead, readPolicies } from '../kube/policies.js';
 import type { KindedPolicy } from '../kube/policy-kinds.js';
 import { isSecretSpec, readSecretValue } from '../kube/secret.js';
 import { log } from '../log.js';
-import { parseOutputs, writeOutputs } from '../output.js';
+import { parseOutputs, summarizeOnTerminal, writeOutputs } from '../output.js';
 import { toolVersion } from '../package-root.js';
 import { redactCredentialsIn } from '../redact.js';
 import { diffRuns, runVerdicts } from '../report/diff.js';
@@ -200,6 +200,7 @@ export async function runCommand(opts: RunOptions, signal: AbortSignal): Promise
       subject: { cluster: kube.server, namespace, workload: targets.map(named).join(', '), twins: twinReports(targets, named) },
     };
     writeOutputs(outputs, report);
+    summarizeOnTerminal(outputs, report);
     return exitCodeFor(report.verdict);
   }
   const history = opts.record ? historyName(targets) : undefined;
@@ -336,7 +337,14 @@ export async function runCommand(opts: RunOptions, signal: AbortSignal): Promise
       : undefined;
   writeOutputs(outputs, report);
   const code = exitCodeFor(report.verdict);
-  if (past === undefined) return code;
+  const kept = [
+    ...(opts.evidence ? [{ what: 'evidence bundle', where: opts.evidence }] : []),
+    ...(history ? [{ what: 'history', where: `configmap/${history} in ${namespace}, and Events on the workload` }] : []),
+  ];
+  if (past === undefined) {
+    summarizeOnTerminal(outputs, report, kept);
+    return code;
+  }
   const problems = await recordOutcome(kube, {
     namespace,
     history: past,
@@ -348,6 +356,7 @@ export async function runCommand(opts: RunOptions, signal: AbortSignal): Promise
   });
   // The verdict stands; a CronJob that could not record it must still not look green.
   for (const p of problems) process.stderr.write(`egress-verify: --record: ${p}\n`);
+  summarizeOnTerminal(outputs, report, kept);
   return problems.length > 0 && code !== ExitCode.fail ? ExitCode.infrastructure : code;
 }
 
