@@ -54,11 +54,26 @@ if $local_base; then
     printf 'FROM scratch\nCOPY rootfs/ /\nENV PATH=/usr/local/bin:/usr/bin:/bin HOME=/tmp NODE_EXTRA_CA_CERTS=/etc/ssl/certs/ca-certificates.crt\n' >"$ctx/Containerfile"
     "${BA[@]}" build --quiet --layers=false -f "$ctx/Containerfile" -t "$BASE" "$ctx" >/dev/null
   fi
-  build_args=(--build-arg "NODE_IMAGE=$BASE" --pull-never)
+  # By digest, as the Dockerfile's default is.
+  digest=$("${BA[@]}" inspect --type image --format '{{.FromImageDigest}}' "$BASE")
+  build_args=(--build-arg "NODE_IMAGE=${BASE%:*}@$digest" --pull-never)
 fi
 
 log "building $IMAGE from Dockerfile"
-"${BA[@]}" build --quiet --network host --layers=false "${build_args[@]}" --build-arg "VERSION=$VERSION" -f Dockerfile -t "$IMAGE" . >/dev/null
+# --squash: one layer, so what the runtime stage removes (npm, corepack) is not shipped below it.
+"${BA[@]}" build --quiet --network host --layers=false --squash "${build_args[@]}" --build-arg "VERSION=$VERSION" -f Dockerfile -t "$IMAGE" . >/dev/null
+# The runtime runs node only: no package manager may be left in it.
+ctr_id=$("${BA[@]}" from --pull-never "$IMAGE")
+root_fs=$("${BA[@]}" mount "$ctr_id")
+left=$(cd "$root_fs" && ls -d usr/local/lib/node_modules/npm usr/lib/node_modules/npm usr/local/lib/node_modules/corepack \
+  usr/lib/node_modules/corepack usr/local/bin/npm usr/bin/npm usr/local/bin/npx usr/bin/npx usr/local/bin/corepack usr/bin/corepack 2>/dev/null || true)
+[[ -x "$root_fs/usr/bin/node" || -x "$root_fs/usr/local/bin/node" ]] || left="${left} (and no node)"
+"${BA[@]}" umount "$ctr_id" >/dev/null
+"${BA[@]}" rm "$ctr_id" >/dev/null
+if [[ -n "$left" ]]; then
+  echo "build-image: the runtime image still has: $left" >&2
+  exit 1
+fi
 rm -f "$OUT.tmp"
 "${BA[@]}" push --quiet "$IMAGE" "oci-archive:$OUT.tmp:$IMAGE"
 mv "$OUT.tmp" "$OUT"
