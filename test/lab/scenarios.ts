@@ -13,6 +13,7 @@ import t, { type Test } from 'tap';
 import type { CheckResult, Observation, ProbePlan, Verdict } from '../../probes/model.js';
 import { judge } from '../../probes/runner.js';
 import { reportValidator } from '../../src/commands/report.js';
+import { exitCodeFor } from '../../src/errors.js';
 import { overallVerdict, type Report } from '../../src/report/report.js';
 import type { CompanionKind } from './companions.js';
 import { type Lab, startLab } from './lab.js';
@@ -124,14 +125,14 @@ export async function scenarioMatrix(kind: CompanionKind): Promise<void> {
     },
   );
 
-  t.test('a direct observer outside every egress policy proves the internal targets: then the whole run passes', async (t) => {
+  t.test('a direct observer outside every egress policy proves the internal targets: then the whole run passes (exit 0)', async (t) => {
     await lab.setPolicy('article');
     const run = await probe();
     // The same dials from the companion's namespace, which no policy filters: a control pod's view.
     const direct = await observe({ version: 1, checks: PLAN.checks.filter((c) => c.controlFrom === 'direct') }, 'co');
     const results = judge(PLAN, new Map(run.results.map((r) => [r.id, r.observation])), direct);
     for (const id of internalIds) t.equal(results.find((r) => r.id === id)?.verdict, 'pass', id);
-    t.equal(overallVerdict(results), 'pass');
+    t.equal(exitCodeFor(overallVerdict(results)), 0, `exit 0 with ${kind}`);
   });
 
   t.test('egress wide open: every must-fail check is a bypass', async (t) => {
