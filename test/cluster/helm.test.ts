@@ -10,6 +10,8 @@ import { join } from 'node:path';
 import type { V1PolicyRule } from '@kubernetes/client-node';
 import { dump, loadAll } from 'js-yaml';
 import t from 'tap';
+import { auditObjects } from '../../src/audit/audit.js';
+import { parseManifests } from '../../src/audit/manifests.js';
 import { EVIDENCE_PERMISSIONS, RUN_PERMISSIONS, recordPermissions } from '../../src/controller/preflight.js';
 import { grants, tooWide } from '../rbac.js';
 import { exitIfClusterSkipped, kc, kubectl, LAB_CATALOGUE, PROBE_IMAGE, REFERENCE_NS, REPO_ROOT, run, uniqueName } from './cluster.js';
@@ -72,6 +74,21 @@ t.test(`helm ${HELM_VERSION} lints the chart, with its defaults and with lab val
     const r = helm(['lint', '--strict', CHART, ...args]);
     t.equal(r.code, 0, `helm lint ${args.join(' ')}\n${r.stdout}${r.stderr}`);
   }
+});
+
+t.test("the chart's output passes the project's own audit: the controller's policy is not wide", async (t) => {
+  const rendered = render();
+  const objects = rendered.flatMap((o, i) => parseManifests(`helm-template-${i}.yaml`, dump(o)).objects);
+  t.same(
+    auditObjects(objects)
+      .filter((f) => f.severity !== 'info')
+      .map((f) => `${f.ruleId} ${f.object.kind}/${f.object.name}`),
+    [],
+  );
+  t.ok(
+    rendered.some((o) => o.kind === 'NetworkPolicy' && o.metadata.name === 'default-deny-egress'),
+    "the controller's namespace denies egress to every other pod",
+  );
 });
 
 t.test('custody: the controller, its key and the pinned CA live in its own namespace', async (t) => {
