@@ -361,3 +361,15 @@ spec:
 `);
   kc(['-n', ns, 'wait', '--for=jsonpath={.status.phase}=Succeeded', `pod/${name}`, '--timeout=120s'], { timeoutMs: 130_000 });
 }
+
+/** Where `run --control-namespace` puts the control pod in the lab: manifests/control/, applied by the suites that use it. */
+export const CONTROL_NS = 'egress-verify-control';
+const CONTROL_MANIFEST = resolve(REPO_ROOT, 'manifests/control/control-namespace.yaml');
+
+/** Applies the control namespace and its RBAC; returns what deletes them again. */
+export function installControlNamespace(): () => void {
+  for (const doc of loadAll(readFileSync(CONTROL_MANIFEST, 'utf8'))) apply(dump(doc));
+  return () => {
+    kubectl(['delete', '-f', CONTROL_MANIFEST, '--ignore-not-found', '--wait=true', '--timeout=90s'], { timeoutMs: 100_000 });
+  };
+}
