@@ -211,6 +211,7 @@ ${shown.map(([i, r]) => {
     ['Detail', o.detail],
     ['Error', o.error],
     ['Control', r.control],
+    ['Control source', r.controlSource],
     ['Finding', r.finding && `${r.finding.code}${r.finding.failing ? ' (failing)' : ''}: ${r.finding.message}`],
   ];
   const facts = Object.entries(o.facts ?? {});

@@ -17,6 +17,7 @@ const result = (id: string, verdict: Verdict): CheckResult => ({
   reason: `because # ${verdict}`,
   observation: { outcome: 'timeout', class: 'blocked', durationMs: 1500, detail: 'no handshake: <&>"' },
   control: 'proxy-https/site',
+  controlSource: 'companion',
 });
 
 const report = buildReport(
@@ -75,7 +76,7 @@ t.test('TAP 14: only a pass is ok, and diagnostics parse as YAML', async (t) => 
     [true, false, false, false],
   );
   t.equal(points[1]?.name, 'tcp/b#1', 'a # in an id is escaped, not a directive');
-  t.match(points[2]?.diag, { verdict: 'inconclusive', observed: 'timeout', target: '203.0.113.10:443/tcp' });
+  t.match(points[2]?.diag, { verdict: 'inconclusive', observed: 'timeout', target: '203.0.113.10:443/tcp', control_source: 'companion' });
 });
 
 t.test('JUnit: inconclusive is a failure, never skipped; XML is escaped', async (t) => {

@@ -67,6 +67,7 @@ export function diagnostic(r: CheckResult): Record<string, unknown> {
     detail: r.observation.detail,
     duration_ms: r.observation.durationMs,
     ...(r.control && { control: r.control }),
+    ...(r.controlSource && { control_source: r.controlSource }),
     ...(r.finding && { finding: r.finding.code }),
     ...(r.observation.error && { error: r.observation.error }),
     ...(r.pod && { pod: r.pod }),
