@@ -7,8 +7,10 @@ cd "$(dirname "$0")/.."
 # chromium renders the HTML report in its test (playwright-core drives it, downloads no browser);
 # fonts-dejavu-core gives its screenshots a font. squid-openssl (ssl-bump) and tinyproxy are lab
 # companions, as is Smokescreen (built below). perl's TAP::Parser (prove) and tmux read the TAP
-# and the terminal summary as a person's tools do.
-LAB_PACKAGES=(curl iproute2 iptables conntrack openssl mitmproxy dnsmasq-base chromium fonts-dejavu-core squid-openssl tinyproxy perl tmux)
+# and the terminal summary as a person's tools do. The alerting tests run a real Pushgateway and
+# check the metrics with promtool (in `prometheus`) and a strict OpenMetrics parser (the Python client).
+LAB_PACKAGES=(curl iproute2 iptables conntrack openssl mitmproxy dnsmasq-base chromium fonts-dejavu-core squid-openssl tinyproxy perl tmux
+  prometheus prometheus-pushgateway python3-prometheus-client)
 missing=()
 for pkg in "${LAB_PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'install ok installed' || missing+=("$pkg")

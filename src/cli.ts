@@ -20,6 +20,7 @@ const tapVersion = (): Option =>
   new Option('--tap-version <version>', "the TAP version written: 14, or 13 for harnesses that predate 14 (Debian 12's prove)")
     .choices([...TAP_VERSIONS])
     .default('14');
+const PUSHGATEWAY_HELP = "push the report's metrics (as -o openmetrics) to this Prometheus Pushgateway";
 const PORTS_HELP = 'also sweep raw TCP to these ports of each outside address: 22,8000-8100, top-100, top-1000 or all';
 
 /**
@@ -100,6 +101,7 @@ function program(): Command {
     .option('--evidence-key <file|secret/NAME[:key]>', 'Ed25519 private key (PEM) that signs the bundle')
     .option('--record', 'record the outcome: Events on the workload, a history ConfigMap, a PolicyReport if served', false)
     .option('--history <runs>', 'with --record: how many runs the history ConfigMap keeps', String(DEFAULT_HISTORY_LENGTH))
+    .option('--pushgateway <url>', PUSHGATEWAY_HELP)
     .action(async (opts) => {
       const interrupt = new AbortController();
       const onSignal = (): void => interrupt.abort();
@@ -129,6 +131,7 @@ function program(): Command {
       new Option('-o, --output <format[=file]>', `output; repeatable (${FORMATS.join(', ')}); default: tap`).argParser(collect).default([]),
     )
     .addOption(tapVersion())
+    .option('--pushgateway <url>', PUSHGATEWAY_HELP)
     .action(async (opts: AuditOptions) => {
       const { auditCommand } = await import('./commands/audit.js');
       process.exitCode = await auditCommand(opts);

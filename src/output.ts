@@ -2,7 +2,7 @@
  * `-o/--output FORMAT[=FILE]`, repeatable: several renderings of one report at once, at most one
  * of them on stdout.
  */
-import { accessSync, constants, mkdirSync, type Stats, statSync, writeFileSync } from 'node:fs';
+import { accessSync, constants, existsSync, mkdirSync, renameSync, type Stats, statSync, writeFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { renderJsonLines } from '../probes/wire.js';
 import { InfrastructureError, UsageError } from './errors.js';
@@ -10,12 +10,13 @@ import { redactCredentialsIn } from './redact.js';
 import { renderHtml } from './report/html.js';
 import { renderJunit } from './report/junit.js';
 import { renderMarkdown } from './report/markdown.js';
+import { renderOpenMetrics } from './report/openmetrics.js';
 import type { Report } from './report/report.js';
 import { renderSarif } from './report/sarif.js';
 import { type Destination, renderHumanSummary } from './report/summary.js';
 import { renderTap, TAP_VERSIONS, type TapVersion } from './report/tap.js';
 
-export const FORMATS = ['tap', 'json', 'jsonl', 'junit', 'sarif', 'html', 'md'] as const;
+export const FORMATS = ['tap', 'json', 'jsonl', 'junit', 'sarif', 'html', 'md', 'openmetrics'] as const;
 export type Format = (typeof FORMATS)[number];
 
 export interface OutputSpec {
@@ -96,6 +97,8 @@ export function render(format: Format, unredacted: Report, tapVersion?: TapVersi
       return renderHtml(report);
     case 'md':
       return renderMarkdown(report);
+    case 'openmetrics':
+      return renderOpenMetrics(report);
   }
 }
 
@@ -108,7 +111,7 @@ export function writeOutputs(specs: readonly OutputSpec[], report: Report): void
     }
     try {
       mkdirSync(dirname(spec.file), { recursive: true });
-      writeFileSync(spec.file, text);
+      writeWhole(spec.file, text);
     } catch (err) {
       throw new InfrastructureError(`cannot write ${spec.file}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`, { cause: err });
     }
@@ -124,4 +127,18 @@ export function summarizeOnTerminal(specs: readonly OutputSpec[], report: Report
   if (process.stderr.isTTY !== true || specs.some((s) => s.file === undefined)) return;
   const files = specs.map((s) => ({ what: s.format, where: s.file ?? '' }));
   process.stderr.write(renderHumanSummary(redactCredentialsIn(report), [...files, ...more]));
+}
+
+/**
+ * A file is written aside and renamed, so that a reader (node-exporter's textfile collector)
+ * never sees half of it; a device or pipe (/dev/stdout) is written in place.
+ */
+function writeWhole(file: string, text: string): void {
+  if (existsSync(file) && !statSync(file).isFile()) {
+    writeFileSync(file, text);
+    return;
+  }
+  const partial = `${file}.${process.pid}.partial`;
+  writeFileSync(partial, text);
+  renameSync(partial, file);
 }

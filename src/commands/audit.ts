@@ -13,6 +13,7 @@ import { exitCodeFor, UsageError } from '../errors.js';
 import { connectKube } from '../kube/client.js';
 import { log } from '../log.js';
 import { parseOutputs, writeOutputs } from '../output.js';
+import { parsePushgateway, pushAfterRun } from '../report/pushgateway.js';
 import { AUDIT_FAIL_ON, buildAuditReport, type Severity } from '../report/report.js';
 
 export interface AuditOptions {
@@ -23,6 +24,7 @@ export interface AuditOptions {
   failOn: string;
   output: string[];
   tapVersion?: string;
+  pushgateway?: string;
 }
 
 export async function auditCommand(opts: AuditOptions): Promise<number> {
@@ -33,6 +35,7 @@ export async function auditCommand(opts: AuditOptions): Promise<number> {
   if (!(AUDIT_FAIL_ON as readonly string[]).includes(failOn))
     throw new UsageError(`--fail-on must be one of ${AUDIT_FAIL_ON.join(', ')} (info and low findings never fail)`);
   const outputs = parseOutputs(opts.output.length > 0 ? opts.output : ['tap'], opts.tapVersion);
+  const pushgateway = opts.pushgateway === undefined ? undefined : parsePushgateway(opts.pushgateway);
   const startedAt = new Date();
   let objects: ManifestObject[];
   const warnings: string[] = [];
@@ -58,5 +61,5 @@ export async function auditCommand(opts: AuditOptions): Promise<number> {
   const findings = auditObjects(objects);
   const report = buildAuditReport(RULE_IDS, findings, failOn, warnings, startedAt, new Date(), objectsRead);
   writeOutputs(outputs, report);
-  return exitCodeFor(report.verdict);
+  return pushAfterRun(pushgateway, report, exitCodeFor(report.verdict));
 }

@@ -39,6 +39,7 @@ import { parseOutputs, summarizeOnTerminal, writeOutputs } from '../output.js';
 import { toolVersion } from '../package-root.js';
 import { redactCredentialsIn } from '../redact.js';
 import { diffRuns, runVerdicts } from '../report/diff.js';
+import { parsePushgateway, pushAfterRun } from '../report/pushgateway.js';
 import { type AuditFinding, buildReport, type Report, runVerdict, type TwinReport } from '../report/report.js';
 import { checkCompanionUrl, checkPem, type LocalPlan, loadCatalogue, planFor, readCompanionCa } from './probe.js';
 
@@ -73,6 +74,7 @@ export interface RunOptions {
   evidenceKey?: string;
   record: boolean;
   history: string;
+  pushgateway?: string;
 }
 
 export const DEFAULT_IMAGE = `ghcr.io/egress-verify/egress-verify:${toolVersion}`;
@@ -173,6 +175,7 @@ export async function runCommand(opts: RunOptions, signal: AbortSignal): Promise
     opts.evidenceKey === undefined || isSecretSpec(opts.evidenceKey)
       ? undefined
       : signingKey(readInput(opts.evidenceKey, 'evidence key'), opts.evidenceKey);
+  const pushgateway = opts.pushgateway === undefined ? undefined : parsePushgateway(opts.pushgateway);
   const kube = connectKube(opts);
 
   if ('namespace' in scope) {
@@ -201,7 +204,7 @@ export async function runCommand(opts: RunOptions, signal: AbortSignal): Promise
     };
     writeOutputs(outputs, report);
     summarizeOnTerminal(outputs, report);
-    return exitCodeFor(report.verdict);
+    return pushAfterRun(pushgateway, report, exitCodeFor(report.verdict));
   }
   const history = opts.record ? historyName(targets) : undefined;
   const extra = [...(history ? recordPermissions(history) : []), ...(opts.evidence ? EVIDENCE_PERMISSIONS : [])];
@@ -336,7 +339,7 @@ export async function runCommand(opts: RunOptions, signal: AbortSignal): Promise
         )
       : undefined;
   writeOutputs(outputs, report);
-  const code = exitCodeFor(report.verdict);
+  const code = await pushAfterRun(pushgateway, report, exitCodeFor(report.verdict));
   const kept = [
     ...(opts.evidence ? [{ what: 'evidence bundle', where: opts.evidence }] : []),
     ...(history ? [{ what: 'history', where: `configmap/${history} in ${namespace}, and Events on the workload` }] : []),

@@ -150,6 +150,10 @@ t.test('a CronJob per target with the schedule and --record, a hook Job, the evi
   t.notOk(jobs[0]?.spec.template.spec.containers[0].args.includes('--record'), 'the smoke test records nothing');
   t.ok(objs.some((o) => o.kind === 'PersistentVolumeClaim'));
 
+  t.notOk(
+    args.some((a) => a.startsWith('--pushgateway')),
+    'no push unless asked',
+  );
   const defaults = render();
   t.notOk(
     defaults.some((o) => o.kind === 'PersistentVolumeClaim'),
@@ -184,4 +188,17 @@ t.test('the rendered chart passes a server-side dry run against the lab API serv
     t.equal(r.code, 0, `${what}: ${r.stderr}`);
     t.equal(r.stdout.trim().split('\n').length, objs.length, `${what}: every object accepted\n${r.stdout}`);
   }
+});
+
+t.test('alerting.pushgateway: the CronJobs push (the smoke-test Job does not); the policy lets them reach it', async (t) => {
+  const objs = render('-f', labValues, '--set', 'alerting.pushgateway=http://pushgateway.monitoring.svc:9091');
+  for (const c of objs.filter((o) => o.kind === 'CronJob'))
+    t.ok(c.spec.jobTemplate.spec.template.spec.containers[0].args.includes('--pushgateway=http://pushgateway.monitoring.svc:9091'));
+  for (const j of objs.filter((o) => o.kind === 'Job'))
+    t.notOk(j.spec.template.spec.containers[0].args.some((a: string) => a.startsWith('--pushgateway')));
+  const policy = objs.find((o) => o.kind === 'NetworkPolicy' && o.metadata.name === 'egress-verify-controller');
+  t.same(policy?.spec.egress.at(-1), { ports: [{ port: 9091, protocol: 'TCP' }] }, 'its port (DNS is open already)');
+  const https = render('--set', 'alerting.pushgateway=https://pushgateway.example');
+  const httpsPolicy = https.find((o) => o.kind === 'NetworkPolicy' && o.metadata.name === 'egress-verify-controller');
+  t.same(httpsPolicy?.spec.egress.at(-1), { ports: [{ port: 443, protocol: 'TCP' }] }, 'https: port 443');
 });

@@ -115,6 +115,9 @@ spec:
         {{- end }}
         - --output=tap
         - --output=json=/reports/report.json
+        {{- if and .record $v.alerting.pushgateway }}
+        - --pushgateway={{ $v.alerting.pushgateway }}
+        {{- end }}
         {{- range $v.extraArgs }}
         - {{ . | quote }}
         {{- end }}
