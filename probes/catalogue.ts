@@ -24,6 +24,8 @@ export interface OutsideTarget {
   udpPorts?: number[];
   /** The host answers datagrams on its udpPorts (QUIC, an echo): only then can silence pass. */
   udpResponder?: boolean;
+  /** Send an ICMP echo request to the literal address(es); only a direct observer can prove the host answers echo. */
+  icmp?: boolean;
   /** What the origin's own answer looks like; by default a 2xx or 3xx status. */
   origin?: OriginEvidence;
 }
@@ -213,6 +215,12 @@ export function expandCatalogue(catalogue: Catalogue, companion: Companion, comp
         control,
         ...(target.udpResponder && { responder: true }),
       });
+    }
+    if (target.icmp) {
+      for (const a of [address, target.address6].filter((a): a is string => a !== undefined)) {
+        // A proxy does not carry ICMP: only the same echo from outside every egress policy proves it.
+        checks.push({ ...base, id: `icmp/${target.name}/${a}`, kind: 'icmp', expect: 'blocked', host: a, controlFrom: 'direct' });
+      }
     }
   }
 

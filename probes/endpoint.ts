@@ -2,7 +2,7 @@
 export interface Endpoint {
   host: string;
   port: number;
-  protocol: 'tcp' | 'udp';
+  protocol: 'tcp' | 'udp' | 'icmp';
 }
 
 export function urlEndpoint(url: string): Endpoint {

@@ -6,6 +6,7 @@
 
 import { runCurl } from './checks/curl.js';
 import { runDns } from './checks/dns.js';
+import { runIcmp } from './checks/icmp.js';
 import { runProxyConnect, runProxyHttps } from './checks/proxy.js';
 import { runProxyEnv } from './checks/proxy-env.js';
 import { runTcp } from './checks/tcp.js';
@@ -90,6 +91,14 @@ export const KINDS: { [K in CheckKind]: Kind<K> } = {
     urls: none,
     control: false,
     direct: always,
+  },
+  icmp: {
+    run: runIcmp,
+    describe: (c) => `${c.host} (ICMP echo)`,
+    endpoint: (c) => ({ host: c.host, port: 0, protocol: 'icmp' }),
+    literals: (c) => [['host', c.host]],
+    urls: none,
+    control: false,
   },
   curl: {
     run: runCurl,

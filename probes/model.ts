@@ -76,6 +76,16 @@ export interface TcpSweepCheck extends CheckBase {
   companionConcurrency: number;
 }
 
+/**
+ * One ICMP echo request to a literal address: a reply is a path out (ICMP tunnels carry data),
+ * though NetworkPolicy names only TCP, UDP and SCTP. Only a direct observer can prove the
+ * address answers echo: a proxy does not forward ICMP.
+ */
+export interface IcmpCheck extends CheckBase {
+  kind: 'icmp';
+  host: string;
+}
+
 /** A datagram to a literal address that answers; any reply means the route is open. */
 export interface UdpCheck extends CheckBase {
   kind: 'udp';
@@ -158,7 +168,16 @@ export interface ProxyEnvCheck extends CheckBase {
   origin?: OriginEvidence;
 }
 
-export type Check = TcpCheck | TcpSweepCheck | UdpCheck | CurlCheck | DnsCheck | ProxyHttpsCheck | ProxyConnectCheck | ProxyEnvCheck;
+export type Check =
+  | TcpCheck
+  | TcpSweepCheck
+  | UdpCheck
+  | IcmpCheck
+  | CurlCheck
+  | DnsCheck
+  | ProxyHttpsCheck
+  | ProxyConnectCheck
+  | ProxyEnvCheck;
 
 export type CheckKind = Check['kind'];
 

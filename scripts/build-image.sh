@@ -2,7 +2,7 @@
 # Builds the project's image from its Dockerfile with buildah (no Docker engine needed) and
 # writes an OCI archive; with --import, loads it into containerd for the kubelet.
 # Where no registry is reachable (this lab), the Dockerfile's NODE_IMAGE is a base made here
-# from the host's node, npm, curl and CA certificates plus busybox for /bin/sh.
+# from the host's node, npm, curl, ping and CA certificates plus busybox for /bin/sh.
 #   scripts/build-image.sh [--local-base] [--import CONTAINERD_ADDRESS] [--out FILE]
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -27,9 +27,9 @@ mkdir -p "$(dirname "$OUT")"
 
 build_args=()
 if $local_base; then
-  BASE="localhost/ev-node-base:$(node --version | tr -d v)-1"
+  BASE="localhost/ev-node-base:$(node --version | tr -d v)-2"
   if ! "${BA[@]}" inspect --type image "$BASE" >/dev/null 2>&1; then
-    log "making base $BASE from the host's node $(node --version), npm, curl"
+    log "making base $BASE from the host's node $(node --version), npm, curl, ping"
     ctx=$(mktemp -d)
     trap 'rm -rf "$ctx"' EXIT
     r="$ctx/rootfs"
@@ -38,7 +38,7 @@ if $local_base; then
     for applet in $(/bin/busybox --list); do [[ -e "$r/bin/$applet" ]] || ln -s busybox "$r/bin/$applet"; done
     # npm and npx start with "#!/usr/bin/env node".
     ln -s ../../bin/busybox "$r/usr/bin/env"
-    for bin in /usr/bin/node /usr/bin/curl; do
+    for bin in /usr/bin/node /usr/bin/curl /usr/bin/ping; do
       cp -L --parents "$bin" "$r/"
       for lib in $(ldd "$bin" | grep -o '/[^ ]*' | sort -u); do [[ -e "$lib" ]] && cp -L --parents "$lib" "$r/"; done
     done

@@ -9,7 +9,7 @@ cd "$(dirname "$0")/.."
 # companions, as is Smokescreen (built below). perl's TAP::Parser (prove) and tmux read the TAP
 # and the terminal summary as a person's tools do. The alerting tests run a real Pushgateway and
 # check the metrics with promtool (in `prometheus`) and a strict OpenMetrics parser (the Python client).
-LAB_PACKAGES=(curl iproute2 iptables conntrack openssl mitmproxy dnsmasq-base chromium fonts-dejavu-core squid-openssl tinyproxy perl tmux
+LAB_PACKAGES=(curl iputils-ping iproute2 iptables conntrack openssl mitmproxy dnsmasq-base chromium fonts-dejavu-core squid-openssl tinyproxy perl tmux
   prometheus prometheus-pushgateway python3-prometheus-client)
 missing=()
 for pkg in "${LAB_PACKAGES[@]}"; do

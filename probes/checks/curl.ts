@@ -1,10 +1,9 @@
 import { spawn } from 'node:child_process';
 import { lookup } from 'node:dns/promises';
-import { accessSync, constants } from 'node:fs';
 import { isIP } from 'node:net';
-import { delimiter, join } from 'node:path';
 import { urlEndpoint } from '../endpoint.js';
 import type { CurlCheck, Observation, ObservationClass, Outcome } from '../model.js';
+import { findExecutable } from './executable.js';
 
 /**
  * curl exit codes that say something about the route, before a TCP connection exists.
@@ -66,26 +65,13 @@ export function classifyCurl(run: CurlRun): Omit<Observation, 'durationMs'> {
   return { outcome, class: known.class, detail: `curl exit ${run.exitCode} (${known.meaning}): ${message}`, error: message, facts };
 }
 
-function findCurl(): string | undefined {
-  for (const dir of (process.env.PATH ?? '/usr/bin:/bin').split(delimiter)) {
-    const candidate = join(dir, 'curl');
-    try {
-      accessSync(candidate, constants.X_OK);
-      return candidate;
-    } catch {
-      // not in this PATH entry
-    }
-  }
-  return undefined;
-}
-
 /**
  * The real curl binary, as a subprocess that ignores the proxy would run it. The host is
  * resolved first and pinned with --resolve, so curl dials a literal address and a name that
  * does not resolve is reported as indeterminate, never as blocked.
  */
 export async function runCurl(check: CurlCheck, signal: AbortSignal): Promise<Omit<Observation, 'durationMs'>> {
-  const curl = findCurl();
+  const curl = findExecutable('curl');
   if (curl === undefined) return { outcome: 'probe-error', class: 'error', detail: 'curl is not on PATH' };
   const { host, port } = urlEndpoint(check.url);
   let address = check.address ?? (isIP(host) !== 0 ? host : undefined);

@@ -59,6 +59,8 @@ t.test('Pod Security "restricted", no service account token, bounded in time and
   t.equal(spec?.activeDeadlineSeconds, 120);
   t.match(spec?.containers[0]?.args?.slice(3), ['--termination-log', '/dev/termination-log', '--settle-ms', '2000']);
   t.match(spec?.securityContext, { runAsNonRoot: true, seccompProfile: { type: 'RuntimeDefault' } });
+  // A "safe" sysctl (restricted allows it): the probe's own group may open ICMP datagram sockets.
+  t.same(spec?.securityContext?.sysctls, [{ name: 'net.ipv4.ping_group_range', value: '65532 65532' }]);
   const c = spec?.containers[0];
   t.match(c?.securityContext, { allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: { drop: ['ALL'] } });
   t.ok(c?.resources?.limits?.memory);
@@ -99,6 +101,7 @@ t.test('the probe is the network twin: DNS, host aliases, runtime, CNI annotatio
     nodeSelector: { pool: 'agents' },
     tolerations: [{ key: 'agents' }],
   });
+  t.notOk(probe.spec?.securityContext?.sysctls, 'no net sysctl on the node network: Kubernetes refuses it');
   t.equal(probe.metadata?.annotations?.['k8s.v1.cni.cncf.io/networks'], 'macvlan-conf');
   t.notOk(probe.metadata?.annotations?.['example.com/other'], 'only annotations CNIs act on');
   t.match(

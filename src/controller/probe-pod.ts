@@ -133,6 +133,10 @@ export function buildProbePod(input: ProbePodInput): V1Pod {
         runAsUser: 65532,
         runAsGroup: 65532,
         seccompProfile: { type: 'RuntimeDefault' },
+        // The ICMP check's echo needs an ICMP datagram socket, which the kernel grants to the
+        // groups in this (namespaced, "safe") sysctl; with no capabilities there is no raw socket.
+        // Not on the node's network: Kubernetes refuses net sysctls with hostNetwork.
+        ...(target.twin.spec.hostNetwork === true ? {} : { sysctls: [{ name: 'net.ipv4.ping_group_range', value: '65532 65532' }] }),
       },
       containers: [
         {
