@@ -99,6 +99,8 @@ export const KINDS: { [K in CheckKind]: Kind<K> } = {
     literals: (c) => [['host', c.host]],
     urls: none,
     control: false,
+
+    direct: always,
   },
   curl: {
     run: runCurl,

@@ -68,6 +68,7 @@ root_fs=$("${BA[@]}" mount "$ctr_id")
 left=$(cd "$root_fs" && ls -d usr/local/lib/node_modules/npm usr/lib/node_modules/npm usr/local/lib/node_modules/corepack \
   usr/lib/node_modules/corepack usr/local/bin/npm usr/bin/npm usr/local/bin/npx usr/bin/npx usr/local/bin/corepack usr/bin/corepack 2>/dev/null || true)
 [[ -x "$root_fs/usr/bin/node" || -x "$root_fs/usr/local/bin/node" ]] || left="${left} (and no node)"
+[[ -x "$root_fs/usr/bin/ping" || -x "$root_fs/bin/ping" ]] || left="${left} (and no ping for the icmp check)"
 "${BA[@]}" umount "$ctr_id" >/dev/null
 "${BA[@]}" rm "$ctr_id" >/dev/null
 if [[ -n "$left" ]]; then
