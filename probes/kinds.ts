@@ -99,7 +99,6 @@ export const KINDS: { [K in CheckKind]: Kind<K> } = {
     literals: (c) => [['host', c.host]],
     urls: none,
     control: false,
-
     direct: always,
   },
   curl: {
