@@ -133,3 +133,89 @@ t.test('a bypass stays a bypass with a control pod', async (t) => {
   ]);
   t.match(judge(plan, observed, new Map([['tcp', o({ class: 'reached', outcome: 'connected' })]]))[1], { verdict: 'fail' });
 });
+
+t.test('a control-only check the companion refused is moot once the control pod proved all it stands for', async (t) => {
+  // Stock Squid refuses CONNECT to port 53: the resolver's tunnel control stays unproven.
+  const resolverPlan: ProbePlan = {
+    version: 1,
+    checks: [
+      {
+        id: 'ctl53',
+        kind: 'proxy-connect',
+        expect: 'reachable',
+        purpose: 'control',
+        host: '198.51.100.53',
+        port: 53,
+        companion,
+        proof: 'dns',
+        queryName: 'a.test',
+        deadlineMs: 1000,
+      },
+      {
+        id: 'udp53',
+        kind: 'dns',
+        mode: 'direct',
+        expect: 'blocked',
+        server: '198.51.100.53',
+        transport: 'udp',
+        port: 53,
+        name: 'a.test',
+        control: 'ctl53',
+        deadlineMs: 1000,
+      },
+      {
+        id: 'tcp53',
+        kind: 'dns',
+        mode: 'direct',
+        expect: 'blocked',
+        server: '198.51.100.53',
+        transport: 'tcp',
+        port: 53,
+        name: 'a.test',
+        control: 'ctl53',
+        deadlineMs: 1000,
+      },
+    ],
+  };
+  const seen = new Map([
+    ['ctl53', o({ class: 'blocked', outcome: 'proxy-refused' })],
+    ['udp53', o({ class: 'blocked', outcome: 'timeout' })],
+    ['tcp53', o({ class: 'blocked', outcome: 'timeout' })],
+  ]);
+  const answered = o({ class: 'reached', outcome: 'answered' });
+  const without = judge(resolverPlan, seen);
+  t.same(
+    without.map((r) => r.verdict),
+    ['inconclusive', 'inconclusive', 'inconclusive'],
+    'no control pod: nothing proves the resolver up',
+  );
+  const partly = judge(resolverPlan, seen, new Map([['udp53', answered]]));
+  t.same(
+    partly.map((r) => r.verdict),
+    ['inconclusive', 'pass', 'inconclusive'],
+    'one dependent still leans on the refused control',
+  );
+  const all = judge(
+    resolverPlan,
+    seen,
+    new Map([
+      ['udp53', answered],
+      ['tcp53', answered],
+    ]),
+  );
+  t.same(
+    all.map((r) => r.verdict),
+    ['pass', 'pass', 'pass'],
+  );
+  t.match(all[0]?.reason, /^not needed: the control pod proved every check it stands for/);
+});
+
+t.test('a companion that cannot be reached stays a failure, whatever the control pod proved', async (t) => {
+  const down = new Map([
+    ['ctl', o({ class: 'blocked', outcome: 'proxy-unreachable' })],
+    ['tcp', o({ class: 'blocked', outcome: 'timeout' })],
+  ]);
+  const results = judge(plan, down, new Map([['tcp', o({ class: 'reached', outcome: 'connected' })]]));
+  t.match(results[0], { verdict: 'fail' });
+  t.match(results[1], { verdict: 'pass', controlSource: 'control-pod' });
+});

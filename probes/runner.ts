@@ -72,7 +72,7 @@ export function judge(
   direct: ReadonlyMap<string, Observation> = new Map(),
 ): CheckResult[] {
   const byId = new Map(plan.checks.map((c) => [c.id, c]));
-  return plan.checks.map((check): CheckResult => {
+  const results = plan.checks.map((check): CheckResult => {
     const observation = observations.get(check.id) ?? MISSING;
     const traits = {
       controlOnly: check.purpose === 'control',
@@ -95,6 +95,23 @@ export function judge(
       ...(observation.finding === undefined ? {} : { finding: observation.finding }),
     };
   });
+  return results.map((r) => setAsideIfMoot(r, byId.get(r.id), results));
+}
+
+/**
+ * A control-only check the companion left unproven (a locked-down companion refuses tunnels to
+ * port 53, say) is moot once the control pod proved every check it stands for: it has nothing
+ * left to prove, and must not hold the run at inconclusive.
+ */
+function setAsideIfMoot(result: CheckResult, check: Check | undefined, results: readonly CheckResult[]): CheckResult {
+  if (check?.purpose !== 'control' || result.verdict !== 'inconclusive') return result;
+  const dependents = results.filter((r) => r.control === result.id);
+  if (dependents.length === 0 || dependents.some((r) => r.controlSource !== 'control-pod')) return result;
+  return {
+    ...result,
+    verdict: 'pass',
+    reason: `not needed: the control pod proved every check it stands for (${result.reason})`,
+  };
 }
 
 function controlState(

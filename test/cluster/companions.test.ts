@@ -8,8 +8,8 @@
  *
  * The catalogue names the site (paired with its address, which the direct checks dial): Squid
  * checks a server's certificate against DNS names only, so a bumped CONNECT to an address never
- * verifies. The control pod proves the internal target; the resolvers are left out, since stock
- * Squid refuses tunnels to port 53 and that control-only check would stay inconclusive.
+ * verifies. The control pod proves the internal target, the site's echo, and the resolver's ports,
+ * which stock Squid refuses to tunnel to (its control-only check is then moot, not inconclusive).
  */
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -52,7 +52,9 @@ writeFileSync(
   dump({
     version: 1,
     deadlineMs: 3000,
-    outside: [{ name: 'site', url: SITE_URL, address: OUTSIDE_IP, tcpPorts: [443] }],
+    outside: [{ name: 'site', url: SITE_URL, address: OUTSIDE_IP, tcpPorts: [443], icmp: true }],
+    resolvers: [{ address: '198.51.100.53', transports: ['udp', 'tcp'] }],
+    queryName: 'site.egress-lab.test',
     clusterNames: ['kubernetes.default.svc.cluster.local'],
     internal: [{ name: 'api-server', host: '10.96.0.1', port: 443 }],
     application: [SITE_URL],
