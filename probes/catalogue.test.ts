@@ -10,7 +10,8 @@ t.test('the default catalogue expands into a valid plan where every must-fail ch
   const blocked = plan.checks.filter((c) => c.expect === 'blocked');
   t.ok(blocked.length > 10);
   for (const c of blocked) {
-    if (c.id.startsWith('tcp/cloud-metadata/')) t.equal(c.controlFrom, 'direct', `${c.id}: internal, proven only by a direct observer`);
+    if (c.id.startsWith('tcp/cloud-metadata/') || c.kind === 'icmp')
+      t.equal(c.controlFrom, 'direct', `${c.id}: internal or ICMP, proven only by a direct observer`);
     else t.ok(c.control !== undefined && ids.has(c.control), `${c.id} has a control`);
   }
   for (const c of plan.checks.filter((c) => c.kind === 'proxy-connect'))
@@ -18,6 +19,7 @@ t.test('the default catalogue expands into a valid plan where every must-fail ch
   t.ok(ids.has('dns/resolve/egress-guardian-svc'), 'the companion name must resolve');
   for (const mode of ['env-cleared', 'noproxy']) t.ok(ids.has(`curl/${mode}/cloudflare`));
   t.ok(plan.checks.some((c) => c.kind === 'dns' && c.mode === 'direct' && c.transport === 'tls' && c.port === 853));
+  t.ok(ids.has('icmp/cloudflare/1.1.1.1'), 'the outside targets are pinged');
 });
 
 t.test('extending adds targets and keeps the defaults', async (t) => {

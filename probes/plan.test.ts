@@ -34,7 +34,7 @@ const BAD: [string, string, RegExp][] = [
   ['malformed JSON', '{"version": 1,', /not valid JSON/],
   ['wrong version', JSON.stringify({ ...good, version: 2 }), /\/version/],
   ['no checks', JSON.stringify({ version: 1, checks: [] }), /\/checks/],
-  ['unknown kind', withCheck({ id: 'x', kind: 'icmp', expect: 'blocked' }), /kind.*allowed values/],
+  ['unknown kind', withCheck({ id: 'x', kind: 'sctp', expect: 'blocked' }), /kind.*allowed values/],
   ['unknown property', withCheck({ id: 'x', kind: 'tcp', expect: 'blocked', host: '203.0.113.1', port: 1, hots: 1 }), /"hots"/],
   ['port out of range', withCheck({ id: 'x', kind: 'tcp', expect: 'blocked', host: '203.0.113.1', port: 70000 }), /port/],
   ['name instead of address', withCheck({ id: 'x', kind: 'tcp', expect: 'blocked', host: 'example.com', port: 443 }), /not a literal IP/],
