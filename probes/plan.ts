@@ -6,6 +6,7 @@ import { isIP } from 'node:net';
 import { Ajv2020 } from 'ajv/dist/2020.js';
 import { PlanError } from '../src/errors.js';
 import { readPackageFile } from '../src/package-root.js';
+import { urlEndpoint } from './endpoint.js';
 import { endpointOf, KINDS, kindOf } from './kinds.js';
 import type { Check, ProbePlan } from './model.js';
 import { controlCovers } from './verdict.js';
@@ -89,7 +90,7 @@ function checkFields(check: Check, source: string): void {
   }
   for (const [field, value] of kind.urls(check)) {
     if (!URL.canParse(value)) refuse(`${field} ${JSON.stringify(value)} is not a URL`);
-    host(new URL(value).hostname.replace(/^\[|\]$/g, ''), `${field}'s host`);
+    host(urlEndpoint(value).host, `${field}'s host`);
   }
   const endpoint = kind.endpoint(check);
   if (endpoint !== undefined) host(endpoint.host, 'host');
