@@ -4,19 +4,14 @@
  * number of checks would mean they ran one after another. Prints figures; asserts nothing.
  * Needs root. Run: npm run bench
  */
-import { execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import type { Report } from '../../src/report/report.js';
+import { probeInLab } from '../lab/harness.js';
 import { startLab } from '../lab/lab.js';
 import { APP_ENV, labPlan } from '../lab/plan.js';
 
 const RUNS = 5;
-const root = fileURLToPath(new URL('../..', import.meta.url));
-const cli = join(root, 'dist/src/cli.js');
-if (!existsSync(cli)) execFileSync('npx', ['tsc', '-p', 'tsconfig.json'], { cwd: root, stdio: 'inherit' });
 
 const lab = await startLab();
 const scratch = mkdtempSync(join(tmpdir(), 'evl-bench-'));
@@ -24,18 +19,12 @@ try {
   await lab.setPolicy('article');
   const plan = labPlan(lab);
   const longest = Math.max(...plan.checks.map((c) => c.deadlineMs));
-  const planFile = join(scratch, 'plan.json');
-  writeFileSync(planFile, JSON.stringify(plan));
   console.log(`checks: ${plan.checks.length}, longest deadline: ${longest} ms, runs: ${RUNS}`);
   console.log('run  process_wall_ms  probe_wall_ms  ratio(probe/deadline)  verdict');
   const ratios: number[] = [];
   for (let i = 1; i <= RUNS; i++) {
-    const reportFile = join(scratch, `report-${i}.json`);
-    const started = performance.now();
-    const run = await lab.exec(['node', cli, 'probe', '--plan', planFile, '-o', `json=${reportFile}`], { env: APP_ENV, timeoutMs: 60_000 });
-    const processWall = performance.now() - started;
-    if (run.code === null) throw new Error('probe did not finish');
-    const report = JSON.parse(readFileSync(reportFile, 'utf8')) as Report;
+    const { code, report, wallMs: processWall } = await probeInLab(lab, scratch, plan, { env: APP_ENV });
+    if (code === null) throw new Error('probe did not finish');
     const probeWall = Date.parse(report.finishedAt) - Date.parse(report.startedAt);
     ratios.push(probeWall / longest);
     console.log(

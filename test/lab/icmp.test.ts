@@ -4,16 +4,13 @@
  * namespace, outside the workload's filter, as a control pod would be) proves the host answers,
  * so the verdict is judged with its observations. Needs root.
  */
-import { readFileSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
 import t from 'tap';
 import type { CheckResult, ProbePlan } from '../../probes/model.js';
 import { judge } from '../../probes/runner.js';
-import { builtCli, labSuite } from './harness.js';
+import { labSuite, probeInLab } from './harness.js';
 
 t.setTimeout(240_000);
 
-const cli = builtCli();
 const { lab, scratch } = await labSuite(t, 'evl-icmp-');
 
 const PLAN: ProbePlan = {
@@ -25,11 +22,7 @@ const PLAN: ProbePlan = {
 };
 
 async function observe(role: 'wl' | 'co'): Promise<CheckResult[]> {
-  const planFile = join(scratch, `plan-${role}-${Date.now()}.json`);
-  const reportFile = join(scratch, `report-${role}-${Date.now()}.json`);
-  writeFileSync(planFile, JSON.stringify(PLAN));
-  await lab.exec(['node', cli, 'probe', '--plan', planFile, '-o', `json=${reportFile}`], { role, timeoutMs: 60_000 });
-  return (JSON.parse(readFileSync(reportFile, 'utf8')) as { results: CheckResult[] }).results;
+  return (await probeInLab(lab, scratch, PLAN, { role })).results;
 }
 
 const byId = (results: CheckResult[]) => new Map(results.map((r) => [r.id, r.observation]));

@@ -4,18 +4,15 @@
  * about one port deadline; the issue's extra rule opening TCP 8443 fails with the port named.
  * Needs root.
  */
-import { readFileSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
 import t from 'tap';
 import type { CheckResult, TcpSweepCheck } from '../../probes/model.js';
 import { parsePorts } from '../../probes/ports.js';
 import { withPortSweeps } from '../../probes/sweep.js';
-import { builtCli, labSuite } from './harness.js';
+import { labSuite, probeInLab } from './harness.js';
 import { APP_ENV, labPlan } from './plan.js';
 
 t.setTimeout(300_000);
 
-const cli = builtCli();
 const { lab, scratch } = await labSuite(t, 'evl-ports-');
 
 const base = labPlan(lab);
@@ -25,11 +22,7 @@ const PLAN = withPortSweeps(base, [lab.addr.outsideHttps], parsePorts('top-1000,
 const SWEEP = PLAN.checks.find((c): c is TcpSweepCheck => c.kind === 'tcp-sweep');
 
 async function sweep(): Promise<CheckResult> {
-  const planFile = join(scratch, `plan-${Date.now()}.json`);
-  const reportFile = join(scratch, `report-${Date.now()}.json`);
-  writeFileSync(planFile, JSON.stringify(PLAN));
-  await lab.exec(['node', cli, 'probe', '--plan', planFile, '-o', `json=${reportFile}`], { env: APP_ENV, timeoutMs: 60_000 });
-  const results = (JSON.parse(readFileSync(reportFile, 'utf8')) as { results: CheckResult[] }).results;
+  const { results } = await probeInLab(lab, scratch, PLAN, { env: APP_ENV });
   const result = results.find((r) => r.kind === 'tcp-sweep');
   if (result === undefined) throw new Error('no tcp-sweep result');
   return result;

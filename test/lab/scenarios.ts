@@ -4,11 +4,8 @@
  * suites run in parallel). The probe runs as the built CLI inside the workload namespace, exactly
  * as it runs inside a probe pod. Needs root.
  */
-import { execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import t, { type Test } from 'tap';
 import type { CheckResult, Observation, ProbePlan, Verdict } from '../../probes/model.js';
 import { judge } from '../../probes/runner.js';
@@ -16,23 +13,13 @@ import { reportValidator } from '../../src/commands/report.js';
 import { exitCodeFor } from '../../src/errors.js';
 import { overallVerdict, type Report } from '../../src/report/report.js';
 import type { CompanionKind } from './companions.js';
-import { type Lab, startLab } from './lab.js';
+import { builtCli, labSuite, probeInLab } from './harness.js';
 import { APP_ENV, labPlan } from './plan.js';
-
-/** Node alone has taken 20 s to start on the shared 2-core machine at load 25. */
-const PROBE_TIMEOUT_MS = 90_000;
 
 export async function scenarioMatrix(kind: CompanionKind): Promise<void> {
   t.setTimeout(900_000);
 
-  const root = fileURLToPath(new URL('../..', import.meta.url));
-  const cli = join(root, 'dist/src/cli.js');
-  if (!existsSync(cli)) execFileSync('npx', ['tsc', '-p', 'tsconfig.json'], { cwd: root, stdio: 'inherit' });
-
-  const lab: Lab = await startLab({ companion: kind });
-  t.teardown(() => lab.close());
-  const scratch = mkdtempSync(join(tmpdir(), 'evl-scenarios-'));
-  t.teardown(() => rmSync(scratch, { recursive: true, force: true }));
+  const { lab, scratch } = await labSuite(t, 'evl-scenarios-', { companion: kind });
 
   const PLAN = labPlan(lab);
 
@@ -45,31 +32,16 @@ export async function scenarioMatrix(kind: CompanionKind): Promise<void> {
 
   /** What `plan`'s checks observe from a namespace: the workload's, or another observer's. */
   async function observe(plan: ProbePlan, role: 'co'): Promise<Map<string, Observation>> {
-    const planFile = join(scratch, `direct-${Date.now()}.json`);
-    writeFileSync(planFile, JSON.stringify(plan));
-    const run = await lab.exec(['node', cli, 'probe', '--plan', planFile, '-o', 'jsonl'], { timeoutMs: PROBE_TIMEOUT_MS, role });
-    const lines = run.stdout
-      .trim()
-      .split('\n')
-      .map((l) => JSON.parse(l) as CheckResult & { type: string });
-    return new Map(lines.filter((l) => l.type === 'result').map((r) => [r.id, r.observation]));
+    const run = await probeInLab(lab, scratch, plan, { role });
+    return new Map(run.results.map((r) => [r.id, r.observation]));
   }
 
   async function probe(plan: ProbePlan = PLAN): Promise<ProbeRun> {
-    const planFile = join(scratch, `plan-${Date.now()}.json`);
-    const reportFile = join(scratch, `report-${Date.now()}.json`);
-    writeFileSync(planFile, JSON.stringify(plan));
-    const run = await lab.exec(['node', cli, 'probe', '--plan', planFile, '-o', 'jsonl', '-o', `json=${reportFile}`], {
-      // The application trusts the public roots (here the lab's outside CA), and, when the plan
-      // names it, the companion's CA instead.
-      env: { ...APP_ENV, NODE_EXTRA_CA_CERTS: lab.outsideCaFile },
-      timeoutMs: PROBE_TIMEOUT_MS,
-    });
-    const lines = run.stdout.trim().split('\n');
-    const results = lines.map((l) => JSON.parse(l) as CheckResult & { type: string }).filter((l) => l.type === 'result');
-    const report = JSON.parse(execFileSync('cat', [reportFile], { encoding: 'utf8' })) as Report;
-    const verdicts = Object.fromEntries(results.map((r) => [r.id, r.verdict]));
-    return { code: run.code, verdicts, results, report };
+    // The application trusts the public roots (here the lab's outside CA), and, when the plan
+    // names it, the companion's CA instead.
+    const run = await probeInLab(lab, scratch, plan, { env: { ...APP_ENV, NODE_EXTRA_CA_CERTS: lab.outsideCaFile } });
+    const verdicts = Object.fromEntries(run.results.map((r) => [r.id, r.verdict]));
+    return { code: run.code, verdicts, results: run.results, report: run.report };
   }
 
   const ids = PLAN.checks.map((c) => c.id);
@@ -276,7 +248,7 @@ export async function scenarioMatrix(kind: CompanionKind): Promise<void> {
           checks: [{ id: 'x', kind: 'tcp', expect: 'blocked', host: 'outside.test', port: 443 }],
         }),
       );
-      const run = await lab.exec(['node', cli, 'probe', '--plan', bad]);
+      const run = await lab.exec(['node', builtCli(), 'probe', '--plan', bad]);
       t.equal(run.code, 2);
       t.equal(run.stderr.trim().split('\n').length, 1);
       t.match(run.stderr, /not a literal IP address/);
