@@ -259,15 +259,20 @@ export function scaleCompanionToZero(ns = REFERENCE_NS): () => void {
  * The controller's namespace, RBAC and NetworkPolicy from manifests/, and, in its namespace, the
  * lab catalogue and the companion's CA certificate (only the certificate) as ConfigMaps.
  */
-export function installController(): void {
-  for (const file of ['namespace.yaml', 'rbac.yaml', 'controller-networkpolicy.yaml'])
-    for (const doc of loadAll(readFileSync(resolve(REPO_ROOT, 'manifests', file), 'utf8')) as Record<string, unknown>[])
-      apply(dump(toLabApiServer(doc)));
+/** The reference companion's CA certificate, without the key its Secret also holds. */
+export function companionCaCert(): string {
   const pem = Buffer.from(
     kc(['-n', REFERENCE_NS, 'get', 'secret', 'guardian-tls-ca', '-o', 'jsonpath={.data.ca\\.pem}']),
     'base64',
   ).toString('utf8');
-  const cert = (pem.match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----\n/g) ?? []).join('');
+  return (pem.match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----\n/g) ?? []).join('');
+}
+
+export function installController(): void {
+  for (const file of ['namespace.yaml', 'rbac.yaml', 'controller-networkpolicy.yaml'])
+    for (const doc of loadAll(readFileSync(resolve(REPO_ROOT, 'manifests', file), 'utf8')) as Record<string, unknown>[])
+      apply(dump(toLabApiServer(doc)));
+  const cert = companionCaCert();
   apply(
     dump({
       apiVersion: 'v1',

@@ -12,6 +12,7 @@ import type { Report } from '../../src/report/report.js';
 import {
   apply,
   CLI,
+  companionCaCert,
   exitIfClusterSkipped,
   installController,
   KUBECONFIG,
@@ -119,50 +120,48 @@ spec:
   t.same(kc(['-n', NS, 'get', 'pods', '-l', 'egress-verify.dev/run', '-o', 'name']).trim(), '', 'no probe pod was created');
 });
 
-t.test(
-  'a kind the run may not list is a warning that names it; what it read is in the report',
-  // Written before custody moved the controller's Role and CA out of the namespace; never green since.
-  { todo: 'rework for the controller namespace (custody): the run with only the namespaced Role writes no report' },
-  async (t) => {
-    installController();
-    // The Role of manifests/rbac.yaml without its ClusterRole: the cluster-scoped kinds are forbidden.
-    const sa = 'ev-no-cluster-kinds';
-    apply(kc(['-n', NS, 'create', 'serviceaccount', sa, '--dry-run=client', '-o', 'yaml']));
-    apply(
-      kc(['-n', NS, 'create', 'rolebinding', sa, '--role=egress-verify', `--serviceaccount=${NS}:${sa}`, '--dry-run=client', '-o', 'yaml']),
-    );
-    t.teardown(() => {
-      kubectl(['-n', NS, 'delete', 'rolebinding,serviceaccount', sa, '--ignore-not-found']);
-      kubectl(['delete', 'clusterrolebinding,clusterrole', 'egress-verify-policies', '--ignore-not-found']);
-    });
-    withObjects(t, `${ANP_ALLOW_INTERNET}---\n${CILIUM_WORLD}`);
-    const token = kc(['-n', NS, 'create', 'token', sa, '--duration=10m']).trim();
-    const config = load(readFileSync(KUBECONFIG, 'utf8')) as { users: { user: Record<string, string> }[] };
-    for (const u of config.users) u.user = { token };
-    const kubeconfig = join(scratch, 'no-cluster-kinds.kubeconfig');
-    writeFileSync(kubeconfig, dump(config));
-    const reportFile = join(scratch, 'run.json');
-    const args = LAB_RUN_ARGS.map((a) => (a === KUBECONFIG ? kubeconfig : a));
-    const r = run(
-      'node',
-      [CLI, ...args, '-n', NS, '--workload', 'deployment/data-processor', '--start-timeout', '60', '-o', `json=${reportFile}`],
-      {
-        timeoutMs: 240_000,
-      },
-    );
-    const report = JSON.parse(readFileSync(reportFile, 'utf8')) as Report;
-    // Stored, not enforced: the probes pass; the audit explains what the Cilium policy would open.
-    t.equal(r.code, 0, r.stderr);
-    const warnings = (report.warnings ?? []).join('\n');
-    for (const kind of ['AdminNetworkPolicy', 'BaselineAdminNetworkPolicy', 'ClusterNetworkPolicy', 'CiliumClusterwideNetworkPolicy'])
-      t.match(warnings, new RegExp(`${kind} \\(\\S+\\) is served but listing it is forbidden`), kind);
-    const kinds = (report.subject?.networkPolicies ?? []).map((p) => `${p.kind}/${p.name}`);
-    t.ok(kinds.includes('CiliumNetworkPolicy/ev-test-world'), kinds.join(', '));
-    t.ok(kinds.includes('NetworkPolicy/restrict-workload-egress'));
-    t.notOk(
-      kinds.some((k) => k.startsWith('AdminNetworkPolicy/')),
-      'nothing is claimed about a kind that was not read',
-    );
-    t.ok(report.findings?.some((f) => f.ruleId === 'cni-policy-allows-internet'));
-  },
-);
+t.test('a kind the run may not list is a warning that names it; what it read is in the report', async (t) => {
+  installController();
+  // The Role of manifests/rbac.yaml without its ClusterRole: the cluster-scoped kinds are forbidden.
+  const sa = 'ev-no-cluster-kinds';
+  apply(kc(['-n', NS, 'create', 'serviceaccount', sa, '--dry-run=client', '-o', 'yaml']));
+  apply(
+    kc(['-n', NS, 'create', 'rolebinding', sa, '--role=egress-verify', `--serviceaccount=${NS}:${sa}`, '--dry-run=client', '-o', 'yaml']),
+  );
+  t.teardown(() => {
+    kubectl(['-n', NS, 'delete', 'rolebinding,serviceaccount', sa, '--ignore-not-found']);
+    kubectl(['delete', 'clusterrolebinding,clusterrole', 'egress-verify-policies', '--ignore-not-found']);
+  });
+  withObjects(t, `${ANP_ALLOW_INTERNET}---\n${CILIUM_WORLD}`);
+  const token = kc(['-n', NS, 'create', 'token', sa, '--duration=10m']).trim();
+  const config = load(readFileSync(KUBECONFIG, 'utf8')) as { users: { user: Record<string, string> }[] };
+  for (const u of config.users) u.user = { token };
+  const kubeconfig = join(scratch, 'no-cluster-kinds.kubeconfig');
+  writeFileSync(kubeconfig, dump(config));
+  const reportFile = join(scratch, 'run.json');
+  // The namespaced Role reads no Secret: the CA comes as the controller Job mounts it, a file.
+  const caFile = join(scratch, 'companion-ca.pem');
+  writeFileSync(caFile, companionCaCert());
+  const args = LAB_RUN_ARGS.map((a) => (a === KUBECONFIG ? kubeconfig : a === 'secret/guardian-tls-ca:ca.pem' ? caFile : a));
+  const r = run(
+    'node',
+    [CLI, ...args, '-n', NS, '--workload', 'deployment/data-processor', '--start-timeout', '60', '-o', `json=${reportFile}`],
+    {
+      timeoutMs: 240_000,
+    },
+  );
+  const report = JSON.parse(readFileSync(reportFile, 'utf8')) as Report;
+  // Stored, not enforced: the probes pass; the audit explains what the Cilium policy would open.
+  t.equal(r.code, 0, r.stderr);
+  const warnings = (report.warnings ?? []).join('\n');
+  for (const kind of ['AdminNetworkPolicy', 'BaselineAdminNetworkPolicy', 'ClusterNetworkPolicy', 'CiliumClusterwideNetworkPolicy'])
+    t.match(warnings, new RegExp(`${kind} \\(\\S+\\) is served but listing it is forbidden`), kind);
+  const kinds = (report.subject?.networkPolicies ?? []).map((p) => `${p.kind}/${p.name}`);
+  t.ok(kinds.includes('CiliumNetworkPolicy/ev-test-world'), kinds.join(', '));
+  t.ok(kinds.includes('NetworkPolicy/restrict-workload-egress'));
+  t.notOk(
+    kinds.some((k) => k.startsWith('AdminNetworkPolicy/')),
+    'nothing is claimed about a kind that was not read',
+  );
+  t.ok(report.findings?.some((f) => f.ruleId === 'cni-policy-allows-internet'));
+});
