@@ -12,6 +12,7 @@ import { dump, loadAll } from 'js-yaml';
 import t from 'tap';
 import { auditObjects } from '../../src/audit/audit.js';
 import { parseManifests } from '../../src/audit/manifests.js';
+import { CONTROL_PERMISSIONS } from '../../src/controller/control-pod.js';
 import { EVIDENCE_PERMISSIONS, RUN_PERMISSIONS, recordPermissions } from '../../src/controller/preflight.js';
 import { grants, tooWide } from '../rbac.js';
 import { exitIfClusterSkipped, kc, kubectl, LAB_CATALOGUE, PROBE_IMAGE, REFERENCE_NS, REPO_ROOT, run, uniqueName } from './cluster.js';
@@ -42,6 +43,7 @@ interface Obj {
 }
 
 const CONTROLLER_NS = uniqueName('ev-helm');
+const CONTROL_NS = `${CONTROLLER_NS}-control`;
 const caPem = Buffer.from(kc(['-n', REFERENCE_NS, 'get', 'secret', 'guardian-tls-ca', '-o', 'jsonpath={.data.ca\\.pem}']), 'base64')
   .toString()
   .match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----\n/g)
@@ -175,13 +177,35 @@ t.test('allNamespaces: one ClusterRole bound cluster-wide instead of a Role per 
   t.ok(objs.some((o) => o.kind === 'ClusterRoleBinding' && o.subjects?.[0]?.namespace === CONTROLLER_NS));
 });
 
+t.test('control.namespace: a restricted namespace, the Role control pods need there, and --control-namespace', async (t) => {
+  const objs = render('-f', labValues, '--set', `control.namespace=${CONTROL_NS}`);
+  const ns = objs.find((o) => o.kind === 'Namespace' && o.metadata.name === CONTROL_NS) as
+    | { metadata: { labels?: Record<string, string> } }
+    | undefined;
+  t.equal(ns?.metadata.labels?.['pod-security.kubernetes.io/enforce'], 'restricted');
+  const role = objs.find((o) => o.kind === 'Role' && o.metadata.namespace === CONTROL_NS);
+  for (const p of CONTROL_PERMISSIONS) t.ok(grants(role?.rules ?? [], p), `${p.verb} ${p.resource}`);
+  t.same(tooWide(role?.rules ?? []), [], 'no Secret, no wildcard, no deletecollection');
+  const binding = objs.find((o) => o.kind === 'RoleBinding' && o.metadata.namespace === CONTROL_NS);
+  t.same(binding?.subjects, [{ kind: 'ServiceAccount', name: 'egress-verify', namespace: CONTROLLER_NS }]);
+  for (const c of objs.filter((o) => o.kind === 'CronJob'))
+    t.ok(c.spec.jobTemplate.spec.template.spec.containers[0].args.includes(`--control-namespace=${CONTROL_NS}`), c.metadata.name);
+  t.notOk(
+    render('-f', labValues).some((o) => o.metadata.name === 'egress-verify-control'),
+    'off by default',
+  );
+});
+
 t.test('the rendered chart passes a server-side dry run against the lab API server', async (t) => {
-  // A dry run creates nothing, so the controller namespace must exist for the objects in it.
-  kc(['create', 'namespace', CONTROLLER_NS]);
-  t.teardown(() => kubectl(['delete', 'namespace', CONTROLLER_NS, '--ignore-not-found', '--wait=false']));
+  // A dry run creates nothing, so the namespaces must exist for the objects in them.
+  for (const ns of [CONTROLLER_NS, CONTROL_NS]) {
+    kc(['create', 'namespace', ns]);
+    t.teardown(() => kubectl(['delete', 'namespace', ns, '--ignore-not-found', '--wait=false']));
+  }
   for (const [what, args] of [
     ['lab values', ['-f', labValues]],
     ['allNamespaces', ['-f', labValues, '--set', 'allNamespaces=true']],
+    ['control namespace', ['-f', labValues, '--set', `control.namespace=${CONTROL_NS}`]],
   ] as const) {
     const objs = render(...args);
     const r = kubectl(['apply', '--dry-run=server', '-f', '-'], { input: objs.map((o) => dump(o)).join('---\n'), timeoutMs: 60_000 });

@@ -104,6 +104,9 @@ spec:
         {{- if $v.catalogue }}
         - --catalogue=/catalogue/catalogue.yaml
         {{- end }}
+        {{- with $v.control.namespace }}
+        - --control-namespace={{ . }}
+        {{- end }}
         {{- if and .record $v.record }}
         - --record
         - --history={{ $v.historyLength }}
