@@ -1,6 +1,6 @@
 # egress-verify: one image for the controller (`run`) and the probe (`probe`).
 # NODE_IMAGE is the base for both stages, pinned by digest: a tag can be moved under a release.
-# Refresh it with `docker buildx imagetools inspect node:22-bookworm-slim` (README, "Shipping").
+# Refresh it with `docker buildx imagetools inspect node:22-bookworm-slim` (docs/install.md, "The image").
 # A locally made base works where no registry is reachable (scripts/build-image.sh --local-base
 # passes it by digest too). It needs node, npm, curl, ping and CA certificates.
 ARG NODE_IMAGE=docker.io/library/node:22-bookworm-slim@sha256:43ac6c60b8f89723f746e8a92ce91abd5017e627ce1ddfe4238355d3a30b772c

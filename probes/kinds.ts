@@ -1,7 +1,7 @@
 /**
  * The check kinds: one entry per kind holds everything the probe knows about it. Adding a kind
  * is an entry here, its runner in checks/ and its test; the compiler demands every field, and
- * kinds.test.ts holds the schemas' kind lists and the README's table to these keys.
+ * kinds.test.ts holds the schemas' kind lists and the table in docs/checks.md to these keys.
  */
 
 import { runCurl } from './checks/curl.js';

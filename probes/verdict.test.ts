@@ -10,7 +10,7 @@ const obs = (cls: ObservationClass, outcome: Outcome, failing?: boolean): Observ
   ...(failing === undefined ? {} : { finding: { code: 'tls-not-intercepted', failing, message: 'm' } }),
 });
 
-// Every row of the README's truth table, as [expect, class, outcome, control, finding?, verdict, traits?].
+// Every row of the truth table in docs/verdict.md, as [expect, class, outcome, control, finding?, verdict, traits?].
 type Row = [Check['expect'], ObservationClass, Outcome, ControlState, boolean | undefined, string, CheckTraits?];
 const ROWS: Row[] = [
   ['blocked', 'error', 'probe-error', 'proven-port', undefined, 'error'],

@@ -1,6 +1,6 @@
 /**
  * The truth table: how an observation and its positive control become a verdict.
- * It is data plus one function so that the README's table and the tests read the same rows.
+ * It is data plus one function so that the table in docs/verdict.md and the tests read the same rows.
  */
 import { endpointOf } from './kinds.js';
 import type { Check, ControlSource, Expectation, Observation, ObservationClass, Outcome, Verdict } from './model.js';

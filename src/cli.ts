@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 /**
  * The one binary: `egress-verify <subcommand>`. Every failure ends as one line on stderr and a
- * documented exit code (README, "Exit codes").
+ * documented exit code (docs/verdict.md, "Exit codes").
  */
 import './threadpool.js';
 import { Command, CommanderError, Option } from 'commander';

@@ -4,7 +4,7 @@
  */
 import type { Verdict } from '../probes/model.js';
 
-/** Documented in the README; CI systems gate on these. */
+/** Documented in docs/verdict.md; CI systems gate on these. */
 export const ExitCode = {
   pass: 0,
   fail: 1,

@@ -1,6 +1,7 @@
 /**
  * Every audit rule as data: id, severity, what it finds, how to fix it. The checks themselves
- * are in rules.ts, one function per id; the README's rule table is this list.
+ * are in rules.ts, one function per id; the rule table in docs/audit.md is this list
+ * (catalogue.test.ts holds it to it).
  */
 import type { Severity } from '../report/report.js';
 

@@ -108,7 +108,7 @@ t.test('a finding for an object written in several files: every rendering names 
   t.match(renderJunit(copies), /x\.yaml:1, b\/a\.yaml:7: critical: /);
 });
 
-t.test('SARIF as GitHub code scanning reads it: full descriptions, names, help into the README, live objects, failed checks', async (t) => {
+t.test('SARIF as GitHub code scanning reads it: full descriptions, names, help into the docs, live objects, failed checks', async (t) => {
   const validate = sarifValidator();
   type Sarif = {
     runs: {
@@ -120,14 +120,14 @@ t.test('SARIF as GitHub code scanning reads it: full descriptions, names, help i
       }[];
     }[];
   };
-  const readme = readFileSync(join(root, 'README.md'), 'utf8');
+  const page = readFileSync(join(root, 'docs/audit.md'), 'utf8');
   const rulesOf = (s: Sarif) => s.runs[0]?.tool.driver.rules ?? [];
   const audit = JSON.parse(renderSarif(report)) as Sarif;
   for (const rule of rulesOf(audit)) {
     t.ok((rule.fullDescription?.text.length ?? 0) > 0, `${rule.id}: fullDescription (GH2012)`);
     t.not(rule.name, rule.id, `${rule.id}: name is not the id (SARIF1001)`);
     const anchor = rule.helpUri?.split('#')[1] ?? '';
-    t.ok(readme.includes(`<a id="${anchor}"></a>`), `${rule.id}: helpUri ${rule.helpUri} is a README anchor`);
+    t.ok(page.includes(`<a id="${anchor}"></a>`), `${rule.id}: helpUri ${rule.helpUri} is an anchor in docs/audit.md`);
   }
   // A live object (audit -n, run's live audit) has no file: no invented URI.
   const live = buildAuditReport(
@@ -186,7 +186,7 @@ t.test('SARIF as GitHub code scanning reads it: full descriptions, names, help i
   ]);
   t.equal(runSarif.runs[0]?.results.length, 2, 'the passing check is no result');
   for (const rule of rulesOf(runSarif).filter((r) => r.id.startsWith('check-')))
-    t.ok(readme.includes(`<a id="${rule.helpUri?.split('#')[1]}"></a>`), `${rule.id}: helpUri is a README anchor`);
+    t.ok(page.includes(`<a id="${rule.helpUri?.split('#')[1]}"></a>`), `${rule.id}: helpUri is an anchor in docs/audit.md`);
 });
 
 t.test('TAP: one point per rule, not ok when it fails, findings with file:line in the diagnostic', async (t) => {

@@ -12,7 +12,7 @@ import type { Report } from '../report/report.js';
 import { buildManifest, MANIFEST, type Manifest, SIGNATURE, serializeManifest, signManifest } from './manifest.js';
 import type { ClusterIdentity, Snapshot } from './snapshot.js';
 
-/** The bundle's layout (README, "Evidence bundle"); run.json and snapshot/ are added beside it. */
+/** The bundle's layout (docs/evidence.md); run.json and snapshot/ are added beside it. */
 const REPORT_FILES: readonly [string, Format][] = [
   ['report.json', 'json'],
   ['report.tap', 'tap'],

@@ -12,7 +12,7 @@ import { keyFingerprint } from './manifest.js';
 const dir = mkdtempSync(join(tmpdir(), 'ev-keys-'));
 t.teardown(() => rmSync(dir, { recursive: true, force: true }));
 
-t.test('keys made as the README says (openssl) sign and verify, with one fingerprint', async (t) => {
+t.test('keys made as docs/evidence.md says (openssl) sign and verify, with one fingerprint', async (t) => {
   const key = join(dir, 'evidence.key');
   const pub = join(dir, 'evidence.pub');
   execFileSync('openssl', ['genpkey', '-algorithm', 'ed25519', '-out', key], { stdio: 'ignore' });

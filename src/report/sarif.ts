@@ -21,8 +21,8 @@ const LEVEL: Record<Severity, 'error' | 'warning' | 'note'> = {
 const SECURITY_SEVERITY: Record<Severity, string> = { critical: '9.5', high: '8.0', medium: '5.5', low: '3.0', info: '0.0' };
 
 const INFORMATION_URI = 'https://egress-verify.dev/';
-/** Each rule has an anchor in the README's tables (`rule-ID`). */
-const helpUri = (id: string): string => `${INFORMATION_URI}README.md#rule-${id}`;
+/** Each rule has an anchor in the audit page's tables (`rule-ID`). */
+const helpUri = (id: string): string => `${INFORMATION_URI}docs/audit.md#rule-${id}`;
 
 interface SarifRule {
   id: string;
@@ -31,7 +31,7 @@ interface SarifRule {
   severity: Severity;
 }
 
-/** A check that did not pass, as a rule of its own: its verdict (README, "The verdict of a check"). */
+/** A check that did not pass, as a rule of its own: its verdict (docs/verdict.md). */
 export const CHECK_RULES: Record<Exclude<CheckResult['verdict'], 'pass'>, SarifRule> = {
   fail: {
     id: 'check-failed',

@@ -292,7 +292,7 @@ export function installController(): void {
 }
 
 /**
- * The controller's NetworkPolicy narrowed to this cluster's API server, the patch the README asks
+ * The controller's NetworkPolicy narrowed to this cluster's API server, the patch docs/install.md asks
  * of every install: the lab's API server has a documentation address, not a private one.
  */
 // biome-ignore lint/suspicious/noExplicitAny: a test edits a manifest in place, field by field.

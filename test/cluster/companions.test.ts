@@ -3,7 +3,7 @@
  * another egress scanner (lab/cluster/apply-reference.sh with EV_COMPANION). Deployed as the
  * article deploys it, each gives the exit its path earns (DEPLOYED_EXIT); refusing the site, a
  * failure, never a pass. CI runs Squid with ssl-bump, the most common intercepting proxy; EV_CLUSTER_COMPANIONS
- * names others ("squid-bump squid smokescreen tinyproxy"), with their results in the README.
+ * names others ("squid-bump squid smokescreen tinyproxy"), with their results in docs/cluster.md.
  * mitmproxy is put back at the end.
  *
  * The catalogue names the site (paired with its address, which the direct checks dial): Squid
@@ -38,7 +38,7 @@ exitIfClusterSkipped(t);
 /** Those that terminate TLS with the companion CA; the others tunnel it, so the run names no CA. */
 const INTERCEPTING = new Set(['squid-bump']);
 /**
- * The exit code deployed as the article deploys it (README, "Real companions on the cluster"): a
+ * The exit code deployed as the article deploys it (docs/cluster.md, "Real companions on the cluster"): a
  * tunnelling Squid shows the site's own certificate, which the probe pod does not trust (1);
  * Smokescreen and tinyproxy resolve with the pod's resolver, which the article's policy blocks (3).
  */
