@@ -14,6 +14,24 @@ export const KUBECTL = process.env.EV_KUBECTL ?? (existsSync(`${STATE_DIR}/bin/k
 export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 
 export const TOOLS_IMAGE = 'localhost/ev-tools:1';
+
+/** A sleeping agent's pod spec (tools image, Pod Security "restricted") whose HTTPS_PROXY is `proxyUrl`. */
+export function agentPodSpec(proxyUrl: string): Record<string, unknown> {
+  return {
+    terminationGracePeriodSeconds: 1,
+    securityContext: { runAsNonRoot: true, runAsUser: 1000, seccompProfile: { type: 'RuntimeDefault' } },
+    containers: [
+      {
+        name: 'app',
+        image: TOOLS_IMAGE,
+        imagePullPolicy: 'Never',
+        command: ['sleep', 'infinity'],
+        env: [{ name: 'HTTPS_PROXY', value: proxyUrl }],
+        securityContext: { allowPrivilegeEscalation: false, capabilities: { drop: ['ALL'] } },
+      },
+    ],
+  };
+}
 export const OUTSIDE_IP = '203.0.113.10';
 export const OUTSIDE_NAME = 'site.egress-lab.test';
 export const OUTSIDE_BODY = 'egress-verify outside site 203.0.113.10 OK';

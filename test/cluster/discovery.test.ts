@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { dump } from 'js-yaml';
 import t from 'tap';
-import { apply, exitIfClusterSkipped, kc, kubectl, LAB_RUN_ARGS, probePods, REFERENCE_NS, runCli, sleep, TOOLS_IMAGE } from './cluster.js';
+import { agentPodSpec, apply, exitIfClusterSkipped, kc, kubectl, LAB_RUN_ARGS, probePods, REFERENCE_NS, runCli, sleep } from './cluster.js';
 
 t.setTimeout(900_000);
 exitIfClusterSkipped(t);
@@ -19,19 +19,7 @@ const scratch = mkdtempSync(join(tmpdir(), 'ev-discovery-'));
 const COMPANION = `http://egress-guardian-svc.${REFERENCE_NS}.svc.cluster.local:8080`;
 const egressVerify = (args: string[]) => runCli([...LAB_RUN_ARGS, '--start-timeout', '60', ...args], scratch, 240_000);
 
-const podSpec = {
-  securityContext: { runAsNonRoot: true, runAsUser: 1000, seccompProfile: { type: 'RuntimeDefault' } },
-  containers: [
-    {
-      name: 'app',
-      image: TOOLS_IMAGE,
-      imagePullPolicy: 'Never',
-      command: ['sleep', 'infinity'],
-      env: [{ name: 'HTTPS_PROXY', value: COMPANION }],
-      securityContext: { allowPrivilegeEscalation: false, capabilities: { drop: ['ALL'] } },
-    },
-  ],
-};
+const podSpec = agentPodSpec(COMPANION);
 const agent = (app: string) => ({ role: 'agent-workload', app });
 
 t.before(async () => {

@@ -15,7 +15,18 @@ import { parseManifests } from '../../src/audit/manifests.js';
 import { CONTROL_PERMISSIONS } from '../../src/controller/control-pod.js';
 import { EVIDENCE_PERMISSIONS, RUN_PERMISSIONS, recordPermissions } from '../../src/controller/preflight.js';
 import { grants, tooWide } from '../rbac.js';
-import { exitIfClusterSkipped, kc, kubectl, LAB_CATALOGUE, PROBE_IMAGE, REFERENCE_NS, REPO_ROOT, run, uniqueName } from './cluster.js';
+import {
+  companionCaCert,
+  exitIfClusterSkipped,
+  kc,
+  kubectl,
+  LAB_CATALOGUE,
+  PROBE_IMAGE,
+  REFERENCE_NS,
+  REPO_ROOT,
+  run,
+  uniqueName,
+} from './cluster.js';
 
 t.setTimeout(300_000);
 exitIfClusterSkipped(t);
@@ -44,10 +55,7 @@ interface Obj {
 
 const CONTROLLER_NS = uniqueName('ev-helm');
 const CONTROL_NS = `${CONTROLLER_NS}-control`;
-const caPem = Buffer.from(kc(['-n', REFERENCE_NS, 'get', 'secret', 'guardian-tls-ca', '-o', 'jsonpath={.data.ca\\.pem}']), 'base64')
-  .toString()
-  .match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----\n/g)
-  ?.join('');
+const caPem = companionCaCert();
 const labValues = join(scratch, 'lab-values.yaml');
 writeFileSync(
   labValues,

@@ -13,8 +13,10 @@ import t, { type Test } from 'tap';
 import type { CheckResult, Verdict } from '../../probes/model.js';
 import { throwawayCa } from '../throwaway-ca.js';
 import {
+  agentPodSpec,
   apply,
   type CliRun,
+  companionCaCert,
   exitIfClusterSkipped,
   kc,
   kubectl,
@@ -25,7 +27,6 @@ import {
   runEgressVerify,
   scaleCompanionToZero,
   sleep,
-  TOOLS_IMAGE,
   uniqueName,
 } from './cluster.js';
 
@@ -231,22 +232,7 @@ t.test("a workload on the node's network", async (t) => {
         selector: { matchLabels: { app: 'data-processor' } },
         template: {
           metadata: { labels: { app: 'data-processor', role: 'agent-workload' } },
-          spec: {
-            hostNetwork: true,
-            dnsPolicy: 'ClusterFirstWithHostNet',
-            terminationGracePeriodSeconds: 1,
-            securityContext: { runAsNonRoot: true, runAsUser: 1000, seccompProfile: { type: 'RuntimeDefault' } },
-            containers: [
-              {
-                name: 'app',
-                image: TOOLS_IMAGE,
-                imagePullPolicy: 'Never',
-                command: ['sleep', 'infinity'],
-                env: [{ name: 'HTTPS_PROXY', value: `http://egress-guardian-svc.${NS}:8080` }],
-                securityContext: { allowPrivilegeEscalation: false, capabilities: { drop: ['ALL'] } },
-              },
-            ],
-          },
+          spec: { ...agentPodSpec(`http://egress-guardian-svc.${NS}:8080`), hostNetwork: true, dnsPolicy: 'ClusterFirstWithHostNet' },
         },
       },
     }),
@@ -254,7 +240,7 @@ t.test("a workload on the node's network", async (t) => {
   kc(['-n', ns, 'rollout', 'status', 'deployment/data-processor', '--timeout=120s'], { timeoutMs: 130_000 });
   // The companion's CA, as a file: its Secret lives in the reference namespace.
   const ca = join(scratch, 'guardian-ca.pem');
-  writeFileSync(ca, Buffer.from(kc(['-n', NS, 'get', 'secret', 'guardian-tls-ca', '-o', 'jsonpath={.data.ca\\.pem}']), 'base64'));
+  writeFileSync(ca, companionCaCert());
   const args = ['-n', ns, '--workload', 'deployment/data-processor', '--companion-ca', ca];
 
   t.test('by default: exit 1 with host-network, before any probing, in both modes', async (t) => {
