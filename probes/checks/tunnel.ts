@@ -1,5 +1,6 @@
 import { lookup } from 'node:dns/promises';
 import { connect, isIP, isIPv4, isIPv6, type Socket } from 'node:net';
+import { basicAuthorization, proxyCredentials, withoutCredentials } from '../credentials.js';
 import type { Companion, Observation } from '../model.js';
 import { errorCode, errorText } from './socket-outcome.js';
 
@@ -33,15 +34,15 @@ export async function openTunnel(companion: Companion, host: string, port: numbe
   const socks = { greeted: false };
   const tunnel =
     proxy.protocol === 'http:'
-      ? httpConnect(reached.socket, target, port)
-      : socksConnect(reached.socket, target, port, companion.url, socks);
+      ? httpConnect(reached.socket, target, port, proxy)
+      : socksConnect(reached.socket, target, port, proxy, socks);
   return new Promise((resolve) => {
     const onAbort = (): void => {
       reached.socket.destroy();
       resolve(
         failed(
           proxy.protocol !== 'http:' && !socks.greeted
-            ? notSocks(companion.url, 'it never answered the SOCKS5 greeting')
+            ? notSocks(withoutCredentials(proxy), 'it never answered the SOCKS5 greeting')
             : {
                 outcome: 'upstream-error',
                 class: 'indeterminate',
@@ -100,8 +101,10 @@ export function reachCompanion(url: string, signal: AbortSignal): Promise<Tunnel
   });
 }
 
-function httpConnect(socket: Socket, host: string, port: number): Promise<TunnelResult> {
+function httpConnect(socket: Socket, host: string, port: number, proxy: URL): Promise<TunnelResult> {
   const authority = `${isIPv6(host) ? `[${host}]` : host}:${port}`;
+  // The workload's credentials, as curl and undici send them from its HTTPS_PROXY.
+  const auth = basicAuthorization(proxy);
   return new Promise((resolve) => {
     let head = '';
     const onData = (chunk: Buffer): void => {
@@ -124,7 +127,9 @@ function httpConnect(socket: Socket, host: string, port: number): Promise<Tunnel
       }
       socket.destroy();
       // 403/407: the companion's own policy said no; 5xx: it tried and the origin did not answer.
-      const detail = `companion answered CONNECT ${authority} with "${line}"`;
+      // 407 asks for credentials; tinyproxy answers wrong ones with 401.
+      const sent = status === 407 || status === 401 ? (auth ? ' (to the credentials in its URL)' : ' (its URL has no credentials)') : '';
+      const detail = `companion answered CONNECT ${authority} with "${line}"${sent}`;
       finish(
         failed(
           status >= 400 && status < 500
@@ -149,7 +154,8 @@ function httpConnect(socket: Socket, host: string, port: number): Promise<Tunnel
       resolve(r);
     };
     socket.on('data', onData).once('error', onError).once('close', onClose);
-    socket.write(`CONNECT ${authority} HTTP/1.1\r\nHost: ${authority}\r\n\r\n`);
+    const authHeader = auth ? `Proxy-Authorization: ${auth}\r\n` : '';
+    socket.write(`CONNECT ${authority} HTTP/1.1\r\nHost: ${authority}\r\n${authHeader}\r\n`);
   });
 }
 
@@ -157,6 +163,10 @@ function httpConnect(socket: Socket, host: string, port: number): Promise<Tunnel
 function notSocks(url: string, why: string): Omit<Observation, 'durationMs'> {
   return { outcome: 'proxy-refused', class: 'blocked', detail: `${url} is not a SOCKS5 proxy: ${why}` };
 }
+
+/** RFC 1928 method numbers: none, and username/password (RFC 1929). */
+const SOCKS_NO_AUTH = 0;
+const SOCKS_USER_PASS = 2;
 
 /** SOCKS5 reply codes (RFC 1928 §6) that are the proxy's own rule, not the origin's state. */
 const SOCKS_REPLIES: Record<number, string> = {
@@ -171,16 +181,22 @@ const SOCKS_REPLIES: Record<number, string> = {
 };
 
 /**
- * SOCKS5 CONNECT without authentication (RFC 1928), by hand so that every way a port can fail to
- * speak SOCKS (an HTTP error page, silence, a close) is told apart from the origin being down.
+ * SOCKS5 CONNECT (RFC 1928), with username and password (RFC 1929) when the URL carries them, by
+ * hand so that every way a port can fail to speak SOCKS (an HTTP error page, silence, a close) is
+ * told apart from the origin being down.
  */
-function socksConnect(socket: Socket, host: string, port: number, url: string, progress: { greeted: boolean }): Promise<TunnelResult> {
+function socksConnect(socket: Socket, host: string, port: number, proxy: URL, progress: { greeted: boolean }): Promise<TunnelResult> {
+  const creds = proxyCredentials(proxy);
+  const url = withoutCredentials(proxy);
+  const methods = creds ? [SOCKS_NO_AUTH, SOCKS_USER_PASS] : [SOCKS_NO_AUTH];
+  let authenticating = false;
   const address = isIPv4(host)
     ? Buffer.from([1, ...host.split('.').map(Number)])
     : isIPv6(host)
       ? Buffer.concat([Buffer.from([4]), ipv6Bytes(host)])
       : Buffer.concat([Buffer.from([3, Buffer.byteLength(host)]), Buffer.from(host)]);
   const portBytes = Buffer.from([port >> 8, port & 0xff]);
+  const connectRequest = Buffer.concat([Buffer.from([5, 1, 0]), address, portBytes]);
   return new Promise((resolve) => {
     let received = Buffer.alloc(0);
     const finish = (r: TunnelResult): void => {
@@ -192,7 +208,15 @@ function socksConnect(socket: Socket, host: string, port: number, url: string, p
       received = Buffer.concat([received, chunk]);
       if (!progress.greeted) {
         if (received.length < 2) return;
-        if (received[0] !== 5 || received[1] !== 0) {
+        const method = received[1] ?? -1;
+        if (received[0] === 5 && method === 0xff) {
+          const why = creds
+            ? 'it accepts neither no authentication nor a username and password'
+            : 'it requires authentication and its URL has no credentials';
+          finish(failed({ outcome: 'proxy-refused', class: 'blocked', detail: `companion ${url} refused the SOCKS5 greeting: ${why}` }));
+          return;
+        }
+        if (received[0] !== 5 || !methods.includes(method)) {
           const text = received.toString('latin1');
           const why = text.startsWith('HTTP/')
             ? `it answered "${text.split('\r\n')[0]}"`
@@ -202,7 +226,24 @@ function socksConnect(socket: Socket, host: string, port: number, url: string, p
         }
         progress.greeted = true;
         received = received.subarray(2);
-        socket.write(Buffer.concat([Buffer.from([5, 1, 0]), address, portBytes]));
+        authenticating = method === SOCKS_USER_PASS;
+        socket.write(authenticating && creds ? userPassRequest(creds) : connectRequest);
+      }
+      if (authenticating) {
+        if (received.length < 2) return;
+        if (received[1] !== 0) {
+          finish(
+            failed({
+              outcome: 'proxy-refused',
+              class: 'blocked',
+              detail: `companion ${url} refused the credentials in its URL (SOCKS5 status ${received[1]})`,
+            }),
+          );
+          return;
+        }
+        authenticating = false;
+        received = received.subarray(2);
+        socket.write(connectRequest);
       }
       const need = replyLength(received);
       if (need === undefined || received.length < need) return;
@@ -245,8 +286,17 @@ function socksConnect(socket: Socket, host: string, port: number, url: string, p
         ),
       );
     socket.on('data', onData).once('error', onError).once('close', onClose);
-    socket.write(Buffer.from([5, 1, 0]));
+    socket.write(Buffer.from([5, methods.length, ...methods]));
   });
+}
+
+/** RFC 1929: version 1, then the user and the password, each with a length byte. */
+function userPassRequest(creds: { user: string; password: string }): Buffer {
+  const field = (text: string): Buffer => {
+    const bytes = Buffer.from(text, 'utf8').subarray(0, 255);
+    return Buffer.concat([Buffer.from([bytes.length]), bytes]);
+  };
+  return Buffer.concat([Buffer.from([1]), field(creds.user), field(creds.password)]);
 }
 
 /** Length of a complete SOCKS5 reply at the start of `b`, or undefined while unknown. */

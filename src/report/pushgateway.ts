@@ -2,6 +2,7 @@
  * `--pushgateway URL`: the report's metrics (src/report/openmetrics.ts) pushed to a Prometheus
  * Pushgateway, for a scheduled audit that no Prometheus scrapes while it runs.
  */
+import { basicAuthorization } from '../../probes/credentials.js';
 import { ExitCode, InfrastructureError, oneLine, UsageError } from '../errors.js';
 import { renderOpenMetrics } from './openmetrics.js';
 import type { Report } from './report.js';
@@ -44,7 +45,8 @@ export function groupUrl(base: URL, report: Report): URL {
 export async function pushMetrics(base: URL, report: Report, fetchImpl: typeof fetch = fetch): Promise<void> {
   const url = groupUrl(base, report);
   // fetch refuses a URL with credentials: they go in a header, and never into a message.
-  const auth = url.username !== '' ? { authorization: basicAuth(url) } : undefined;
+  const authorization = basicAuthorization(url);
+  const auth = authorization === undefined ? undefined : { authorization };
   url.username = '';
   url.password = '';
   let response: Response;
@@ -81,6 +83,3 @@ export async function pushAfterRun(base: URL | undefined, report: Report, code: 
     return code === ExitCode.fail ? code : ExitCode.infrastructure;
   }
 }
-
-const basicAuth = (url: URL): string =>
-  `Basic ${Buffer.from(`${decodeURIComponent(url.username)}:${decodeURIComponent(url.password)}`).toString('base64')}`;

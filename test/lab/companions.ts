@@ -28,6 +28,13 @@ export interface CompanionContext {
   /** Key and certificate of the companion's CA in one file (as mitmproxy's CA file is). */
   readonly caKeyAndCertFile: string;
   daemon(name: string, argv: readonly string[]): Daemon;
+  /** Clients must authenticate with these (HTTP 407 / SOCKS5 username and password). */
+  readonly auth?: ProxyAuth;
+}
+
+export interface ProxyAuth {
+  user: string;
+  password: string;
 }
 
 export interface CompanionDef {
@@ -35,6 +42,8 @@ export interface CompanionDef {
   readonly intercepts: boolean;
   /** Also serves SOCKS5 on COMPANION_PORTS.socks5. */
   readonly socks: boolean;
+  /** Can require credentials (CompanionContext.auth). */
+  readonly auth: boolean;
   /** Starts it; resolves with its processes and the file of the CA it signs with. */
   start(ctx: CompanionContext, mode: CompanionRunMode): Promise<{ daemons: Daemon[]; caFile: string }>;
 }
@@ -120,6 +129,7 @@ async function startMitmproxy(ctx: CompanionContext, mode: CompanionRunMode): Pr
       'block_global=false',
       '--set',
       'flow_detail=0',
+      ...(ctx.auth ? ['--set', `proxyauth=${ctx.auth.user}:${ctx.auth.password}`] : []),
       ...(mode === 'passthrough' ? ['--ignore-hosts', '.*'] : []),
       ...(mode === 'deny' ? ['--set', `block_list=:~d ^${DENIED.replaceAll('.', '\\.')}$:403`] : []),
     ]);
@@ -136,12 +146,13 @@ async function startMitmproxy(ctx: CompanionContext, mode: CompanionRunMode): Pr
 }
 
 export const COMPANIONS: Readonly<Record<CompanionKind, CompanionDef>> = {
-  mitmproxy: { intercepts: true, socks: true, start: startMitmproxy },
-  'squid-bump': { intercepts: true, socks: false, start: (ctx, mode) => startSquid(ctx, mode, true) },
-  squid: { intercepts: false, socks: false, start: (ctx, mode) => startSquid(ctx, mode, false) },
+  mitmproxy: { intercepts: true, socks: true, auth: true, start: startMitmproxy },
+  'squid-bump': { intercepts: true, socks: false, auth: false, start: (ctx, mode) => startSquid(ctx, mode, true) },
+  squid: { intercepts: false, socks: false, auth: false, start: (ctx, mode) => startSquid(ctx, mode, false) },
   smokescreen: {
     intercepts: false,
     socks: false,
+    auth: false,
     async start(ctx, mode) {
       const allowed = mode === 'deny' ? [LAB_NAMES.resolverHttps] : [LAB_NAMES.outside, LAB_NAMES.resolverHttps];
       const acl = join(ctx.dir, 'acl.yaml');
@@ -178,6 +189,7 @@ export const COMPANIONS: Readonly<Record<CompanionKind, CompanionDef>> = {
   tinyproxy: {
     intercepts: false,
     socks: false,
+    auth: true,
     async start(ctx, mode) {
       const filter = join(ctx.dir, 'filter');
       await writeFile(filter, `^${DENIED.replaceAll('.', '\\.')}$\n`);
@@ -194,6 +206,7 @@ export const COMPANIONS: Readonly<Record<CompanionKind, CompanionDef>> = {
           'ConnectPort 443',
           'MaxClients 100',
           'LogLevel Info',
+          ...(ctx.auth ? [`BasicAuth ${ctx.auth.user} ${ctx.auth.password}`] : []),
           ...(mode === 'deny' ? [`Filter "${filter}"`, 'FilterDefaultDeny No', 'FilterExtended Yes'] : []),
           '',
         ].join('\n'),

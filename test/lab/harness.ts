@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { CheckResult, ProbePlan } from '../../probes/model.js';
 import type { Report } from '../../src/report/report.js';
-import { type CompanionKind, type ExecOptions, type Lab, startLab } from './lab.js';
+import { type ExecOptions, type Lab, type LabOptions, startLab } from './lab.js';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
 
@@ -21,7 +21,7 @@ export function builtCli(): string {
 export async function labSuite(
   t: { teardown: (fn: () => unknown) => void },
   prefix: string,
-  opts: { companion?: CompanionKind } = {},
+  opts: LabOptions = {},
 ): Promise<{ lab: Lab; scratch: string }> {
   const lab = await startLab(opts);
   t.teardown(() => lab.close());

@@ -11,7 +11,7 @@ import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { COMPANIONS, type CompanionKind, companionDir } from './companions.js';
+import { COMPANIONS, type CompanionKind, companionDir, type ProxyAuth } from './companions.js';
 import { type CaFiles, type CertFiles, makeCa, makeLeaf } from './pki.js';
 import { baseRuleset, type LabPolicy, policyRuleset } from './policy.js';
 import {
@@ -43,7 +43,7 @@ import {
   WORKLOAD_SEARCH,
 } from './topology.js';
 
-export type { CompanionKind } from './companions.js';
+export type { CompanionKind, ProxyAuth } from './companions.js';
 export type { LabPolicy } from './policy.js';
 export { LabError } from './process.js';
 
@@ -118,14 +118,22 @@ const HOSTS_SCRIPT = fileURLToPath(new URL('./hosts.mjs', import.meta.url));
 const live = new Set<NetnsLab>();
 let labCounter = 0;
 
-export async function startLab(opts: { companion?: CompanionKind } = {}): Promise<Lab> {
+export interface LabOptions {
+  companion?: CompanionKind;
+  /** The companion asks every client for these (only companions whose definition has `auth`). */
+  proxyAuth?: ProxyAuth;
+}
+
+export async function startLab(opts: LabOptions = {}): Promise<Lab> {
   await reapStaleLabs(new Set([...live].map((l) => l.id)));
   const id = await pickId();
   const dir = await mkdtemp(join(tmpdir(), `${id}-`));
   // Written before any namespace exists, so a reaper in another process never sees our
   // namespaces without an owner.
   await writeFile(join(dir, OWNER_FILE), `${process.pid}\n`);
-  const lab = new NetnsLab(id, dir, opts.companion ?? 'mitmproxy');
+  const companion = opts.companion ?? 'mitmproxy';
+  if (opts.proxyAuth && !COMPANIONS[companion].auth) throw new LabError(`the lab's ${companion} cannot require credentials`);
+  const lab = new NetnsLab(id, dir, companion, opts.proxyAuth);
   live.add(lab);
   installExitHooks();
   try {
@@ -173,6 +181,7 @@ class NetnsLab implements Lab {
     readonly id: string,
     private readonly dir: string,
     readonly companion: CompanionKind,
+    private readonly proxyAuth?: ProxyAuth,
   ) {
     this.workloadNetns = this.ns('wl');
     this.authLog = join(dir, 'auth-dns.log');
@@ -535,6 +544,7 @@ class NetnsLab implements Lab {
         stateDir: this.dir,
         outsideCaFile: this.outsideCa.certFile,
         caKeyAndCertFile: this.companionCaFile,
+        ...(this.proxyAuth && { auth: this.proxyAuth }),
         daemon: (name, argv) => {
           const d = this.daemon(name, 'co', argv);
           this.proxies.push(d);

@@ -6,7 +6,7 @@ import { type Catalogue, expandCatalogue } from '../../probes/catalogue.js';
 import type { ProbePlan } from '../../probes/model.js';
 import { validatePlan } from '../../probes/plan.js';
 import { COMPANIONS } from './companions.js';
-import type { Lab } from './lab.js';
+import type { Lab, ProxyAuth } from './lab.js';
 import { COMPANION_PORTS } from './topology.js';
 
 /** The companion as the article's workload names it: the Service's short name, via the search list. */
@@ -21,6 +21,14 @@ export interface LabPlanOptions {
    * the lab's companion intercepts TLS; a non-intercepting one is judged without it.
    */
   expectInterception?: boolean;
+  /** The credentials the workload sends, in its companion URLs. */
+  auth?: ProxyAuth;
+}
+
+/** The companion's URL as the workload names it (the Service's short name), with its credentials. */
+export function companionUrl(scheme: 'http' | 'socks5h', auth?: ProxyAuth): string {
+  const userinfo = auth ? `${encodeURIComponent(auth.user)}:${encodeURIComponent(auth.password)}@` : '';
+  return `${scheme}://${userinfo}${COMPANION_NAME}:${scheme === 'http' ? COMPANION_PORTS.http : COMPANION_PORTS.socks5}`;
 }
 
 /** Lab targets only: the product's default catalogue (public resolvers...) is never dialled here. */
@@ -64,11 +72,7 @@ export function labPlan(lab: Lab, extra: Partial<Catalogue> = {}, opts: LabPlanO
     applicationOrigin: origin('outside-https'),
     ...extra,
   };
-  const plan = expandCatalogue(
-    catalogue,
-    { url: `http://${COMPANION_NAME}:${COMPANION_PORTS.http}` },
-    intercepts ? lab.companionCaPem : undefined,
-  );
+  const plan = expandCatalogue(catalogue, { url: companionUrl('http', opts.auth) }, intercepts ? lab.companionCaPem : undefined);
   if (!def.socks) return plan;
   const socks = {
     id: 'proxy-https/site/socks5h',
@@ -76,11 +80,15 @@ export function labPlan(lab: Lab, extra: Partial<Catalogue> = {}, opts: LabPlanO
     expect: 'reachable' as const,
     deadlineMs: catalogue.deadlineMs ?? 3000,
     url: `https://${names.outside}/`,
-    companion: { url: `socks5h://${COMPANION_NAME}:${COMPANION_PORTS.socks5}` },
+    companion: { url: companionUrl('socks5h', opts.auth) },
     origin: origin('outside-https'),
   };
   return validatePlan({ ...plan, checks: [...plan.checks, socks] }, 'lab plan');
 }
 
 /** The application's own environment, as the article's data-processor Deployment sets it. */
-export const APP_ENV = { HTTPS_PROXY: `http://${COMPANION_NAME}:${COMPANION_PORTS.http}`, NO_PROXY: 'localhost,127.0.0.1,.cluster.local' };
+export function appEnv(auth?: ProxyAuth): Record<string, string> {
+  return { HTTPS_PROXY: companionUrl('http', auth), NO_PROXY: 'localhost,127.0.0.1,.cluster.local' };
+}
+
+export const APP_ENV = appEnv();
