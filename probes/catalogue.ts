@@ -54,6 +54,8 @@ export interface Catalogue {
   application?: string[];
   /** What the application URLs' origin answers with. */
   applicationOrigin?: OriginEvidence;
+  /** Inspection receipts: whether a request missing from the companion's log fails the run, and its log format. */
+  receipts?: { require?: boolean; format?: string };
 }
 
 // The catalogue's hosts and URLs are the plan's ($ref into its schema): one definition of each.

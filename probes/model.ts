@@ -146,6 +146,8 @@ export interface ProxyHttpsCheck extends CheckBase {
    * and this control (by name, as a hostname-allowlist companion needs) stands for them.
    */
   pairedAddresses?: string[];
+  /** The inspection receipt's marker (probes/receipt.ts), sent in the query and a header. */
+  receipt?: string;
 }
 
 /** A tunnel through the companion to host:port, and the origin made to answer through it. */
@@ -166,6 +168,7 @@ export interface ProxyEnvCheck extends CheckBase {
   kind: 'proxy-env';
   url: string;
   origin?: OriginEvidence;
+  receipt?: string;
 }
 
 export type Check =

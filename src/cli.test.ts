@@ -55,6 +55,7 @@ const runOpts = (extra: Partial<RunOptions>): RunOptions => ({
   reportDir: join(scratch, 'reports'),
   record: false,
   history: '10',
+  receipts: false,
   ...extra,
 });
 /** In-process: a run that got past its local checks would reject with exit 4 (API unreachable). */
@@ -75,6 +76,7 @@ t.test('run checks every local input before it contacts the cluster', async (t) 
   await runRefused(t, { companionCa: aFile }, /companion CA .*a-file is not a PEM certificate/);
   await runRefused(t, { evidence: join(scratch, 'bundle'), evidenceKey: join(scratch, 'key.pem') }, /cannot read evidence key .*key\.pem/);
   await runRefused(t, { workload: ['foo'] }, /--workload "foo" must be KIND\/NAME/);
+  await runRefused(t, { receiptFormat: 'GET (\\S+)' }, /--receipt-format: the regular expression needs a named group/);
   await runRefused(t, { workload: ['deployment/Not_A_Name'] }, /--workload "deployment\/Not_A_Name"/);
   await runRefused(t, { workload: [], selector: '!!!' }, /-l\/--selector: cannot parse selector term "!!!"/);
   await runRefused(

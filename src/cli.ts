@@ -85,6 +85,11 @@ function program(): Command {
       '--control-namespace <namespace>',
       'a namespace no egress policy covers: a control pod there sends the must-fail checks directly, the control for UDP and internal targets',
     )
+    .option('--receipts', "inspection receipts: a proxied request missing from the companion's log fails the run", false)
+    .option(
+      '--receipt-format <preset|regex>',
+      "the companion's log format: mitmproxy (default), squid, envoy, or a regular expression with a (?<marker>...) group",
+    )
     .option('--start-timeout <seconds>', 'how long a probe pod may take to start', '60')
     .option('--stale-after <seconds>', 'sweep probe pods of killed runs older than this', '600')
     .option('--settle <seconds>', "probe pods wait this long before dialling: the CNI's rules for a new pod can lag", '2')

@@ -28,8 +28,8 @@ log() { printf '[images %s] %s\n' "$(date +%T)" "$*"; }
 PAUSE_IMAGE="localhost/ev-pause:1"
 COREDNS_IMAGE="localhost/ev-coredns:${COREDNS_VERSION}-1"
 TOOLS_IMAGE="localhost/ev-tools:1"
-COMPANION_IMAGE="localhost/ev-companion:mitmproxy-8.1.1-1"
-PROXIES_IMAGE="localhost/ev-companion:proxies-3"
+COMPANION_IMAGE="localhost/ev-companion:mitmproxy-8.1.1-2"
+PROXIES_IMAGE="localhost/ev-companion:proxies-4"
 ALL_IMAGES=("$PAUSE_IMAGE" "$COREDNS_IMAGE" "$TOOLS_IMAGE" "$COMPANION_IMAGE" "$PROXIES_IMAGE")
 
 archive_of() { local r="${1#localhost/}"; echo "$IMG_CACHE/${r/:/_}.oci.tar"; }

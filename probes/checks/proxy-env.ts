@@ -2,6 +2,7 @@ import { request as httpsRequest } from 'node:https';
 import { SocksProxyAgent } from 'socks-proxy-agent';
 import { EnvHttpProxyAgent, request, errors as undiciErrors } from 'undici';
 import type { Observation, ProxyEnvCheck } from '../model.js';
+import { markedUrl, receiptHeaders } from '../receipt.js';
 import { abortable } from './deadline.js';
 import { bodyPrefix, type HttpAnswer, judgeAnswer } from './origin.js';
 import { errorCode, errorText, socketOutcome } from './socket-outcome.js';
@@ -53,7 +54,11 @@ async function undiciGet(check: ProxyEnvCheck, ca: string | undefined, signal: A
   const tls = ca === undefined ? {} : { ca };
   const dispatcher = new EnvHttpProxyAgent({ connect: tls, requestTls: tls });
   try {
-    const res = await request(check.url, { dispatcher, signal, headers: { 'user-agent': 'egress-verify' } });
+    const res = await request(markedUrl(check.url, check.receipt), {
+      dispatcher,
+      signal,
+      headers: { ...receiptHeaders(check.receipt), 'user-agent': 'egress-verify' },
+    });
     return { status: res.statusCode, headers: res.headers, body: await bodyPrefix(res.body) };
   } finally {
     // Not awaited: destroy waits for a connect stuck in getaddrinfo, which cannot be cancelled.
@@ -70,7 +75,12 @@ async function accepts(proxy: string, signal: AbortSignal): Promise<boolean> {
 function socksGet(check: ProxyEnvCheck, proxy: string, ca: string | undefined, signal: AbortSignal): Promise<HttpAnswer> {
   return new Promise((resolve, reject) => {
     const agent = new SocksProxyAgent(proxy);
-    const req = httpsRequest(check.url, { agent, ca, signal, headers: { 'user-agent': 'egress-verify' } });
+    const req = httpsRequest(markedUrl(check.url, check.receipt), {
+      agent,
+      ca,
+      signal,
+      headers: { ...receiptHeaders(check.receipt), 'user-agent': 'egress-verify' },
+    });
     req.once('response', (res) => {
       bodyPrefix(res).then((body) => resolve({ status: res.statusCode ?? 0, headers: res.headers, body }), reject);
     });

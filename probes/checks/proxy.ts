@@ -5,6 +5,7 @@ import { checkServerIdentity, type TLSSocket, connect as tlsConnect } from 'node
 import * as packet from 'dns-packet';
 import { urlEndpoint } from '../endpoint.js';
 import type { Finding, Observation, ProxyConnectCheck, ProxyHttpsCheck } from '../model.js';
+import { markedUrl, receiptHeaders } from '../receipt.js';
 import { encodeQuery, framed, unframed } from './dns.js';
 import { bodyPrefix, type HttpAnswer, judgeAnswer } from './origin.js';
 import { errorText } from './socket-outcome.js';
@@ -140,7 +141,8 @@ export async function runProxyHttps(check: ProxyHttpsCheck, signal: AbortSignal,
     fingerprint256: cert.fingerprint256 ?? '',
   };
   try {
-    const judged = judgeAnswer(await fetchAnswer(httpsRequest, check.url, tls, signal), check.origin);
+    const answer = await fetchAnswer(httpsRequest, markedUrl(check.url, check.receipt), tls, signal, receiptHeaders(check.receipt));
+    const judged = judgeAnswer(answer, check.origin);
     return { ...judged, detail: `${judged.detail} through ${check.companion.url}`, facts: { ...facts, ...judged.facts }, finding };
   } catch (err) {
     return {
@@ -226,13 +228,19 @@ function distinguishedName(name: Record<string, string | string[] | undefined> |
  * agent, so it would otherwise add the default port of plain HTTP (`Host: name:80`), and a proxy
  * that rebuilds the URL from Host (Squid after bumping) would then dial port 80.
  */
-function fetchAnswer(request: typeof httpsRequest, url: string, socket: Socket, signal: AbortSignal): Promise<HttpAnswer> {
+function fetchAnswer(
+  request: typeof httpsRequest,
+  url: string,
+  socket: Socket,
+  signal: AbortSignal,
+  headers: Record<string, string> = {},
+): Promise<HttpAnswer> {
   return new Promise((resolve, reject) => {
     const req = request(url, {
       method: 'GET',
       createConnection: () => socket.resume(),
       signal,
-      headers: { host: new URL(url).host, 'user-agent': 'egress-verify' },
+      headers: { ...headers, host: new URL(url).host, 'user-agent': 'egress-verify' },
     });
     req.once('response', (res: IncomingMessage) => {
       bodyPrefix(res).then((body) => resolve({ status: res.statusCode ?? 0, headers: res.headers, body }), reject);

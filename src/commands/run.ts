@@ -5,6 +5,7 @@ import type { KeyObject } from 'node:crypto';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import type { ProbePlan } from '../../probes/model.js';
+import type { Receipt } from '../../probes/receipt.js';
 import { auditObjects } from '../audit/audit.js';
 import { readLiveObjects } from '../audit/live.js';
 import { CONTROL_PERMISSIONS, checkControlIdentity } from '../controller/control-pod.js';
@@ -15,10 +16,12 @@ import {
   checkIdentity,
   checkNamespace,
   checkPermissions,
+  companionService,
   EVIDENCE_PERMISSIONS,
   IN_POD_PERMISSIONS,
   recordPermissions,
 } from '../controller/preflight.js';
+import { collectReceipts, DEFAULT_LOG_FORMAT, parseLogFormat, RECEIPT_PERMISSIONS, type ReceiptSettings } from '../controller/receipts.js';
 import { probeIdentity, type RunOutcome, requireCompanion, runProbes } from '../controller/run.js';
 import { parseWorkload, resolveWorkload, type WorkloadTarget } from '../controller/target.js';
 import { inPodTwin, twinFindings } from '../controller/twin.js';
@@ -75,6 +78,9 @@ export interface RunOptions {
   record: boolean;
   history: string;
   pushgateway?: string;
+  /** --receipts: a proxied request missing from the companion's log fails the run. */
+  receipts: boolean;
+  receiptFormat?: string;
 }
 
 export const DEFAULT_IMAGE = `ghcr.io/egress-verify/egress-verify:${toolVersion}`;
@@ -121,6 +127,7 @@ async function preflightNamespace(
   namespace: string,
   targets: WorkloadTarget[],
   local: { plan: LocalPlan; ca: string | undefined },
+  receipts: ReceiptSettings,
   warnings: string[],
 ): Promise<NamespaceRun> {
   await checkPermissions(kube, namespace);
@@ -133,6 +140,7 @@ async function preflightNamespace(
   for (const resolved of targets) {
     const companion = requireCompanion(resolved, opts.companion);
     await checkCompanion(kube, companion, namespace, warnings);
+    if (receipts.required) await checkReceiptPermissions(kube, companion, namespace);
     const live = await checkIdentity(kube, resolved, probeIdentity(resolved), policies, warnings);
     // In a live pod the probe is that pod's twin whatever its siblings look like.
     const twin = opts.inPod ? inPodTwin(resolved.twin) : { ...resolved.twin, differences: [...resolved.twin.differences, ...live] };
@@ -169,6 +177,7 @@ export async function runCommand(opts: RunOptions, signal: AbortSignal): Promise
   if (opts.selector !== undefined) parseSelectorFlag(opts.selector, '-l/--selector');
   if (opts.namespaceSelector !== undefined) parseSelectorFlag(opts.namespaceSelector, '--namespace-selector');
   const localPlan = loadCatalogue(opts);
+  const receipts = receiptSettings(opts, localPlan);
   if (opts.companion !== undefined) checkCompanionUrl(opts.companion);
   const localCa = opts.companionCa === undefined || isSecretSpec(opts.companionCa) ? undefined : readCompanionCa(opts.companionCa);
   const localKey =
@@ -219,6 +228,7 @@ export async function runCommand(opts: RunOptions, signal: AbortSignal): Promise
         ns,
         targets.filter((t) => t.namespace === ns),
         { plan: localPlan, ca: localCa },
+        receipts,
         warnings,
       ),
     ),
@@ -239,10 +249,11 @@ export async function runCommand(opts: RunOptions, signal: AbortSignal): Promise
   const image = opts.image ?? process.env.EGRESS_VERIFY_IMAGE ?? DEFAULT_IMAGE;
   // A run across namespaces starts probe pods in each (policies are namespaced), all at once.
   const outcomes = await Promise.all(
-    runs.map(async (r) => {
+    runs.map(async (r): Promise<NamespaceOutcome> => {
       // Workloads whose probe pod would be the same pod are probed once (src/controller/twin-class.ts);
       // never with --in-pod, where each workload's probe runs inside that workload's own pod.
       const classes = twinClasses(r.workloads, opts.grouping && !opts.inPod);
+      const probesStarted = new Date();
       const probed = await runProbes(kube, {
         workloads: classes.map((c) => c.representative),
         image,
@@ -259,20 +270,26 @@ export async function runCommand(opts: RunOptions, signal: AbortSignal): Promise
           else log.info({ pod, state }, 'probe pod');
         },
       });
-      return { ...probed, ...fanOut(classes, probed.results, probed.pods) };
+      const marked = classes.flatMap((c, i) => {
+        const plan = probed.plans[i];
+        return plan ? [{ workload: c.representative.target.description, companion: c.representative.companion, plan }] : [];
+      });
+      const inspected = await collectReceipts(kube, marked, probed.results, r.namespace, probesStarted, receipts);
+      return { ...probed, ...fanOut(classes, probed.results, probed.pods), ...inspected };
     }),
   );
   const outcome = mergeOutcomes(
     outcomes,
     runs.map((r) => r.namespace),
   );
+
   // The twin's findings decide the verdict; the live audit explains it (why a bypass exists) and
   // does not change it, so what it says again about the same object is left out.
   const workloads = runs.flatMap((r) => r.workloads);
   const twinFound = workloads.flatMap((w) => twinFindings(w.target, opts.hostNetworkProbe));
   const findingKey = (f: AuditFinding): string => `${f.ruleId} ${f.object.kind}/${f.object.namespace ?? ''}/${f.object.name}`;
   const decided = new Set(twinFound.map(findingKey));
-  const findings: AuditFinding[] = [...twinFound];
+  const findings: AuditFinding[] = [...twinFound, ...outcome.findings];
   for (const r of runs) {
     try {
       // Kinds it could not read were named by preflight already.
@@ -295,6 +312,7 @@ export async function runCommand(opts: RunOptions, signal: AbortSignal): Promise
     verdict: runVerdict(outcome.results, findings),
     warnings: [...new Set(warnings), ...outcome.warnings, ...[...gaps, ...(snapshot?.gaps ?? [])].map((g) => `not read: ${g}`)],
     findings,
+    ...(outcome.receipts.length > 0 && { receipts: outcome.receipts }),
     subject: {
       cluster: kube.server,
       namespace,
@@ -363,6 +381,23 @@ export async function runCommand(opts: RunOptions, signal: AbortSignal): Promise
   return problems.length > 0 && code !== ExitCode.fail ? ExitCode.infrastructure : code;
 }
 
+/** --receipts and --receipt-format over the catalogue's `receipts`; checked before the cluster is contacted. */
+function receiptSettings(opts: RunOptions, local: LocalPlan): ReceiptSettings {
+  const fromCatalogue = local.catalogue.receipts;
+  return {
+    required: opts.receipts || fromCatalogue?.require === true,
+    format: parseLogFormat(opts.receiptFormat ?? fromCatalogue?.format ?? DEFAULT_LOG_FORMAT),
+  };
+}
+
+/** Receipts asked for: the companion's pods and logs must be readable, which needs a Service name. */
+async function checkReceiptPermissions(kube: Kube, companion: string, namespace: string): Promise<void> {
+  const svc = companionService(companion, namespace);
+  if (svc === undefined)
+    throw new UsageError(`--receipts: companion ${companion} is not a cluster Service name, so its pods' logs cannot be found`);
+  await checkPermissions(kube, svc.namespace, RECEIPT_PERMISSIONS);
+}
+
 const twinReports = (targets: readonly WorkloadTarget[], named: (t: WorkloadTarget) => string): TwinReport[] =>
   targets.map((t) => ({ workload: named(t), copied: t.twin.copied, differences: t.twin.differences }));
 
@@ -380,23 +415,26 @@ function sealEvidence(
   return { chain: manifest.chain, ...(manifest.signedBy && { signedBy: manifest.signedBy.fingerprint }) };
 }
 
+/** One namespace's probes, with the inspection receipts of the requests they sent through the companion. */
+type NamespaceOutcome = RunOutcome & { receipts: Receipt[]; findings: AuditFinding[] };
+
 /**
  * One report from the namespaces' runs. Across namespaces a result's workload is named with its
  * namespace, so the report's sections (and `report diff`) tell `a/deployment/x` from `b/deployment/x`.
  */
-function mergeOutcomes(outcomes: readonly RunOutcome[], namespaces: readonly string[]): RunOutcome {
-  const qualify = namespaces.length > 1;
-  const results = outcomes.flatMap((o, i) =>
-    qualify ? o.results.map((r) => ({ ...r, ...(r.workload && { workload: `${namespaces[i]}/${r.workload}` }) })) : o.results,
-  );
+function mergeOutcomes(outcomes: readonly NamespaceOutcome[], namespaces: readonly string[]): Omit<NamespaceOutcome, 'plans'> {
+  const qualify = <T extends { workload?: string }>(rows: readonly T[], i: number): T[] =>
+    namespaces.length > 1 ? rows.map((r) => ({ ...r, ...(r.workload && { workload: `${namespaces[i]}/${r.workload}` }) })) : [...rows];
   const imageId = outcomes.find((o) => o.imageId)?.imageId;
   return {
     runId: outcomes.map((o) => o.runId).join(', '),
-    results,
+    results: outcomes.flatMap((o, i) => qualify(o.results, i)),
     pods: outcomes.flatMap((o) => o.pods),
     podObjects: outcomes.flatMap((o) => o.podObjects),
     ...(imageId && { imageId }),
     warnings: outcomes.flatMap((o) => o.warnings),
+    receipts: outcomes.flatMap((o, i) => qualify(o.receipts, i)),
+    findings: outcomes.flatMap((o) => o.findings),
   };
 }
 

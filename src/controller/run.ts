@@ -6,6 +6,7 @@ import { randomBytes } from 'node:crypto';
 import { type V1OwnerReference, type V1Pod, Watch } from '@kubernetes/client-node';
 import { controlPlan } from '../../probes/control-plan.js';
 import type { CheckResult, Observation, ProbePlan } from '../../probes/model.js';
+import { markPlan } from '../../probes/receipt.js';
 import { errorResults, type PodRef, resultsFromLog, resultsFromTerminationMessage } from '../../probes/wire.js';
 import { InfrastructureError, UsageError } from '../errors.js';
 import { apiStatus, isNotFound, type Kube, kubeCall, kubeError } from '../kube/client.js';
@@ -53,6 +54,8 @@ export interface RunOutcome {
   /** The probe image as the kubelet resolved it. */
   imageId?: string;
   warnings: string[];
+  /** By index into settings.workloads: the plan as sent, with its inspection receipts' markers. */
+  plans: ProbePlan[];
 }
 
 /**
@@ -110,10 +113,11 @@ export async function runProbes(kube: Kube, settings: RunSettings): Promise<RunO
   if (swept > 0) warnings.push(`swept ${swept} probe pod(s) left behind by an earlier run`);
 
   const runId = `${Date.now().toString(36)}-${randomBytes(3).toString('hex')}`;
-  const longestCheckMs = Math.max(...settings.workloads.flatMap((w) => w.plan.checks.map((c) => c.deadlineMs)));
+  const workloads = settings.workloads.map((w, i) => ({ ...w, plan: markPlan(w.plan, runId, i) }));
+  const longestCheckMs = Math.max(...workloads.flatMap((w) => w.plan.checks.map((c) => c.deadlineMs)));
   // The probe retries must-succeed checks within their deadline; the rest is start-up slack.
   const activeDeadlineSeconds = Math.ceil((settings.startTimeoutMs + settings.settleMs + longestCheckMs) / 1000) + 30;
-  const plans = settings.workloads.map((w) => JSON.stringify(w.plan));
+  const plans = workloads.map((w) => JSON.stringify(w.plan));
   const planBytes = plans.reduce((n, p) => n + Buffer.byteLength(p), 0);
   if (planBytes > RUN_OBJECT_MAX_BYTES)
     throw new UsageError(`the plans take ${planBytes} bytes, more than the ${RUN_OBJECT_MAX_BYTES} a run's ConfigMap can hold`);
@@ -135,7 +139,7 @@ export async function runProbes(kube: Kube, settings: RunSettings): Promise<RunO
   try {
     if (settings.controlNamespace !== undefined)
       Object.assign(controls, await startControlPods(kube, settings, runId, activeDeadlineSeconds));
-    for (const [w, { target, plan }] of settings.workloads.entries()) {
+    for (const [w, { target, plan }] of workloads.entries()) {
       const planJson = plans[w] ?? '';
       if (settings.inPod) {
         for (const probe of await attachProbes(kube, settings, { runId, index: probes.size, target, plan, planJson })) {
@@ -214,7 +218,7 @@ export async function runProbes(kube: Kube, settings: RunSettings): Promise<RunO
       ),
     );
     const imageId = probeStatuses.find((c) => c.imageID)?.imageID;
-    return { runId, results, pods, podObjects, ...(imageId && { imageId }), warnings };
+    return { runId, results, pods, podObjects, ...(imageId && { imageId }), warnings, plans: workloads.map((w) => w.plan) };
   } finally {
     // --in-pod probes live in the workload's own pods, which are never deleted.
     await cleanup(kube, namespace, settings.inPod ? [] : [...probes.keys()], owner.name);

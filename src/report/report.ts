@@ -3,6 +3,7 @@
  * and the probe's JSON lines are renderings of it.
  */
 import type { CheckResult, Verdict } from '../../probes/model.js';
+import type { Receipt } from '../../probes/receipt.js';
 import { toolVersion } from '../package-root.js';
 import type { ReportDiff } from './diff.js';
 
@@ -35,6 +36,8 @@ export interface Report {
   objectsRead?: number;
   /** `run --record`: what changed since the previous recorded run. */
   changes?: ReportDiff;
+  /** `run`: each marked proxied request, and whether the companion's log shows it (inspection receipts). */
+  receipts?: Receipt[];
 }
 
 export const SEVERITIES = ['info', 'low', 'medium', 'high', 'critical'] as const;

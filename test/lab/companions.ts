@@ -45,7 +45,14 @@ export interface CompanionDef {
   /** Can require credentials (CompanionContext.auth). */
   readonly auth: boolean;
   /** Starts it; resolves with its processes and the file of the CA it signs with. */
-  start(ctx: CompanionContext, mode: CompanionRunMode): Promise<{ daemons: Daemon[]; caFile: string }>;
+  start(ctx: CompanionContext, mode: CompanionRunMode): Promise<StartedCompanion>;
+}
+
+export interface StartedCompanion {
+  daemons: Daemon[];
+  caFile: string;
+  /** Where it logs requests, when not its processes' output (Squid's access.log). */
+  requestLog?: string;
 }
 
 export type CompanionKind = 'mitmproxy' | 'squid-bump' | 'squid' | 'smokescreen' | 'tinyproxy';
@@ -59,7 +66,7 @@ const listen = `${LAB_ADDR.companion}:${COMPANION_PORTS.http}`;
 const DENIED = LAB_NAMES.outside;
 
 /** Squid 5.7 as Debian ships it, with the stock access rules (CONNECT to 443 only, the local networks). */
-async function startSquid(ctx: CompanionContext, mode: CompanionRunMode, bump: boolean): Promise<{ daemons: Daemon[]; caFile: string }> {
+async function startSquid(ctx: CompanionContext, mode: CompanionRunMode, bump: boolean): Promise<StartedCompanion> {
   const ssl = join(ctx.dir, 'ssl_db');
   const bumping = bump && mode !== 'passthrough';
   if (bumping) await runChecked(SQUID_CERTGEN, ['-c', '-s', ssl, '-M', '4MB']);
@@ -89,6 +96,8 @@ async function startSquid(ctx: CompanionContext, mode: CompanionRunMode, bump: b
     'cache deny all',
     `pid_filename ${join(ctx.dir, 'squid.pid')}`,
     `access_log stdio:${join(ctx.dir, 'access.log')}`,
+    // The inspection receipt's marker is in the query, which Squid cuts from its log by default.
+    'strip_query_terms off',
     `cache_log ${join(ctx.dir, 'cache.log')}`,
     `coredump_dir ${ctx.dir}`,
     'cache_effective_user proxy',
@@ -99,7 +108,11 @@ async function startSquid(ctx: CompanionContext, mode: CompanionRunMode, bump: b
   const file = join(ctx.dir, 'squid.conf');
   await writeFile(file, conf);
   await runChecked('chown', ['-R', 'proxy:proxy', ctx.dir]);
-  return { daemons: [ctx.daemon('squid', ['squid', '-N', '-f', file])], caFile: ctx.caKeyAndCertFile };
+  return {
+    daemons: [ctx.daemon('squid', ['squid', '-N', '-f', file])],
+    caFile: ctx.caKeyAndCertFile,
+    requestLog: join(ctx.dir, 'access.log'),
+  };
 }
 
 const MITM_CA_FILE = 'mitmproxy-ca-cert.pem';
@@ -107,12 +120,18 @@ const MITM_CA_FILE = 'mitmproxy-ca-cert.pem';
 const MITM_STORE_DONE = 'mitmproxy-dhparam.pem';
 
 /** mitmproxy 8: `regular` on the HTTP port and `socks5` on the SOCKS port, one CA store. */
-async function startMitmproxy(ctx: CompanionContext, mode: CompanionRunMode): Promise<{ daemons: Daemon[]; caFile: string }> {
+async function startMitmproxy(ctx: CompanionContext, mode: CompanionRunMode): Promise<StartedCompanion> {
   const confdir = join(ctx.stateDir, 'mitmproxy');
   await mkdir(confdir, { recursive: true });
   const storeDone = join(confdir, MITM_STORE_DONE);
   const mitm = (proxyMode: string, port: number): Daemon =>
     ctx.daemon(`mitmdump-${proxyMode}`, [
+      // Python buffers a redirected stdout: the flow lines (the inspection receipts) would reach
+      // the log only in 8 KiB blocks; and mitmdump cuts URLs to COLUMNS (80 without a terminal).
+      // `env` execs mitmdump in place, so the PID stays its own.
+      'env',
+      'PYTHONUNBUFFERED=1',
+      'COLUMNS=4096',
       'mitmdump',
       '--mode',
       proxyMode,
@@ -127,8 +146,6 @@ async function startMitmproxy(ctx: CompanionContext, mode: CompanionRunMode): Pr
       // The workload's v6 address is a documentation prefix; never treat it as "global".
       '--set',
       'block_global=false',
-      '--set',
-      'flow_detail=0',
       ...(ctx.auth ? ['--set', `proxyauth=${ctx.auth.user}:${ctx.auth.password}`] : []),
       ...(mode === 'passthrough' ? ['--ignore-hosts', '.*'] : []),
       ...(mode === 'deny' ? ['--set', `block_list=:~d ^${DENIED.replaceAll('.', '\\.')}$:403`] : []),

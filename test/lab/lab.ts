@@ -107,6 +107,8 @@ export interface Lab {
    * The resolvers and metadata endpoint stay up.
    */
   setOutside(up: boolean): Promise<void>;
+  /** What the running companion logged about the requests it handled (its output, or Squid's access.log). */
+  companionLog(): Promise<string>;
   /** Names the exfil zone's authoritative server was asked about: lowercased, no trailing dot, unique, in order. */
   authQueries(): Promise<string[]>;
   /** Kills every lab process by PID and deletes the namespaces, /etc/netns entries and temp files. */
@@ -171,6 +173,7 @@ class NetnsLab implements Lab {
   private readonly daemons = new Set<Daemon>();
   private readonly execChildren = new Set<ChildProcess>();
   private proxies: Daemon[] = [];
+  private requestLogs: string[] = [];
   private outsideCa: CaFiles | undefined;
   private companionCaFile: string | undefined;
   private companionStarts = 0;
@@ -531,6 +534,7 @@ class NetnsLab implements Lab {
   private async startCompanion(mode: CompanionMode): Promise<void> {
     await Promise.all(this.proxies.map((d) => d.stop()));
     this.proxies = [];
+    this.requestLogs = [];
     const def = COMPANIONS[this.companion];
     const ports = def.socks ? [COMPANION_PORTS.http, COMPANION_PORTS.socks5] : [COMPANION_PORTS.http];
     if (mode === 'down') {
@@ -558,6 +562,7 @@ class NetnsLab implements Lab {
       ports.map((port) => ({ proto: 'tcp', addr: LAB_ADDR.companion, port })),
       started.daemons,
     );
+    this.requestLogs = started.requestLog === undefined ? started.daemons.map((d) => d.logFile) : [started.requestLog];
     const pem = await readFile(started.caFile, 'utf8');
     this.companionCaPem = pem.match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----\n?/)?.[0] ?? pem;
   }
@@ -582,6 +587,11 @@ class NetnsLab implements Lab {
       },
     });
     return { code: r.code, stdout: r.stdout, stderr: r.stderr };
+  }
+
+  async companionLog(): Promise<string> {
+    const logs = await Promise.all(this.requestLogs.map((f) => readFile(f, 'utf8').catch(() => '')));
+    return logs.join('\n');
   }
 
   async authQueries(): Promise<string[]> {

@@ -7,7 +7,13 @@
 #              a Secret); copied into the confdir as mitmproxy-ca.pem. Without it
 #              mitmproxy generates its own CA at start.
 # UPSTREAM_CA_PATH: optional PEM bundle the proxy trusts for upstream servers.
+# FLOW_LOG:   "off" stops the per-request log (mitmdump flow_detail=0), as a companion run
+#             without request logging would: no inspection receipt can then be seen.
 set -euo pipefail
+# Each request's flow line is the inspection receipt egress-verify reads through pods/log:
+# unbuffered (Python buffers a pipe in 8 KiB blocks), and URLs whole (at flow_detail 1 mitmdump
+# cuts them to COLUMNS, 80 without a terminal).
+export PYTHONUNBUFFERED=1 COLUMNS="${COLUMNS:-4096}"
 LISTEN_ADDR="${LISTEN_ADDR:-0.0.0.0:8080}"
 SOCKS_ADDR="${SOCKS_ADDR-0.0.0.0:1080}"
 CONF="${MITM_CONFDIR:-/tmp/mitmproxy}"
@@ -21,6 +27,7 @@ if [[ -n "${TLS_CA_PATH:-}" ]]; then
 	install -m 0600 "$TLS_CA_PATH" "$CONF/mitmproxy-ca.pem"
 fi
 opts=(--set "confdir=$CONF")
+[[ "${FLOW_LOG:-on}" == off ]] && opts+=(--set flow_detail=0)
 if [[ -n "${UPSTREAM_CA_PATH:-}" && -s "$UPSTREAM_CA_PATH" ]]; then
 	opts+=(--set "ssl_verify_upstream_trusted_ca=$UPSTREAM_CA_PATH")
 fi

@@ -57,6 +57,8 @@ squid() {
 		echo 'cache deny all'
 		echo "pid_filename $W/squid.pid"
 		echo "access_log stdio:$W/access.log"
+		# The inspection receipt's marker is in the query, which Squid cuts from its log by default.
+		echo 'strip_query_terms off'
 		echo "cache_log $W/cache.log"
 		echo "coredump_dir $W"
 		echo 'shutdown_lifetime 0 seconds'
