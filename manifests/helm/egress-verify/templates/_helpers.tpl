@@ -116,6 +116,12 @@ spec:
         - --evidence=/evidence/$(EGRESS_VERIFY_POD_NAME)
         - --evidence-key=/evidence-key/evidence.key
         {{- end }}
+        {{- if $v.receipts.require }}
+        - --receipts
+        {{- end }}
+        {{- with $v.receipts.format }}
+        - --receipt-format={{ . }}
+        {{- end }}
         - --output=tap
         - --output=json=/reports/report.json
         {{- if and .record $v.alerting.pushgateway }}
