@@ -8,6 +8,7 @@ import { CatalogueError, UsageError } from '../src/errors.js';
 import { readPackageFile } from '../src/package-root.js';
 import { parseYaml } from '../src/yaml.js';
 import { urlEndpoint } from './endpoint.js';
+import type { SanctionedException } from './exceptions.js';
 import type { Check, Companion, OriginEvidence, ProbePlan, ProxyHttpsCheck, TunnelProof } from './model.js';
 import { validatePlan } from './plan.js';
 
@@ -56,6 +57,8 @@ export interface Catalogue {
   applicationOrigin?: OriginEvidence;
   /** Inspection receipts: whether a request missing from the companion's log fails the run, and its log format. */
   receipts?: { require?: boolean; format?: string };
+  /** Destinations one named workload may reach directly (probes/exceptions.ts). */
+  exceptions?: SanctionedException[];
 }
 
 // The catalogue's hosts and URLs are the plan's ($ref into its schema): one definition of each.
@@ -93,6 +96,7 @@ export function extendCatalogue(base: Catalogue, extra: Catalogue): Catalogue {
   const clusterNames = cat(base.clusterNames, extra.clusterNames);
   const internal = cat(base.internal, extra.internal);
   const application = cat(base.application, extra.application);
+  const exceptions = cat(base.exceptions, extra.exceptions);
   return {
     ...merged,
     ...(outside && { outside }),
@@ -100,6 +104,7 @@ export function extendCatalogue(base: Catalogue, extra: Catalogue): Catalogue {
     ...(clusterNames && { clusterNames }),
     ...(internal && { internal }),
     ...(application && { application }),
+    ...(exceptions && { exceptions }),
   };
 }
 

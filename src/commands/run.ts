@@ -4,12 +4,14 @@
 import type { KeyObject } from 'node:crypto';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
+import { applyExceptions, type ExceptionRow } from '../../probes/exceptions.js';
 import type { ProbePlan } from '../../probes/model.js';
 import type { Receipt } from '../../probes/receipt.js';
 import { auditObjects } from '../audit/audit.js';
 import { readLiveObjects } from '../audit/live.js';
 import { CONTROL_PERMISSIONS, checkControlIdentity } from '../controller/control-pod.js';
 import { type DiscoveryScope, discoverWorkloads, parseSelectorFlag } from '../controller/discovery.js';
+import { exceptionFindings, exceptionWarnings } from '../controller/exceptions.js';
 import {
   checkCompanion,
   checkHostNetworkAllowed,
@@ -119,6 +121,8 @@ interface NamespaceRun {
   targets: WorkloadTarget[];
   workloads: { target: WorkloadTarget; companion: string; plan: ProbePlan }[];
   policies: PolicyRead;
+  /** The catalogue's exceptions for these workloads, as applied to their plans. */
+  exceptions: ExceptionRow[];
 }
 
 async function preflightNamespace(
@@ -137,6 +141,7 @@ async function preflightNamespace(
   const policies = await readPolicies(kube, namespace);
   warnings.push(...policies.warnings);
   const workloads = [];
+  const exceptions: ExceptionRow[] = [];
   for (const resolved of targets) {
     const companion = requireCompanion(resolved, opts.companion);
     await checkCompanion(kube, companion, namespace, warnings);
@@ -144,9 +149,17 @@ async function preflightNamespace(
     const live = await checkIdentity(kube, resolved, probeIdentity(resolved), policies, warnings);
     // In a live pod the probe is that pod's twin whatever its siblings look like.
     const twin = opts.inPod ? inPodTwin(resolved.twin) : { ...resolved.twin, differences: [...resolved.twin.differences, ...live] };
-    workloads.push({ target: { ...resolved, twin }, companion, plan: planFor(local.plan, companion, caPem) });
+    const sanctioned = applyExceptions(
+      planFor(local.plan, companion, caPem),
+      local.plan.catalogue.exceptions ?? [],
+      resolved.description,
+      new Date(),
+    );
+    exceptions.push(...sanctioned.rows);
+    workloads.push({ target: { ...resolved, twin }, companion, plan: sanctioned.plan });
   }
-  return { namespace, targets, workloads, policies };
+  warnings.push(...exceptionWarnings(exceptions));
+  return { namespace, targets, workloads, policies, exceptions };
 }
 
 export async function runCommand(opts: RunOptions, signal: AbortSignal): Promise<number> {
@@ -289,7 +302,14 @@ export async function runCommand(opts: RunOptions, signal: AbortSignal): Promise
   const twinFound = workloads.flatMap((w) => twinFindings(w.target, opts.hostNetworkProbe));
   const findingKey = (f: AuditFinding): string => `${f.ruleId} ${f.object.kind}/${f.object.namespace ?? ''}/${f.object.name}`;
   const decided = new Set(twinFound.map(findingKey));
-  const findings: AuditFinding[] = [...twinFound, ...outcome.findings];
+  const findings: AuditFinding[] = [
+    ...twinFound,
+    ...outcome.findings,
+    ...runs.flatMap((r) => exceptionFindings(r.exceptions, r.namespace)),
+  ];
+  const exceptions = runs.flatMap((r) =>
+    r.exceptions.map((e) => (namespaces.length > 1 ? { ...e, workload: `${r.namespace}/${e.workload}` } : e)),
+  );
   for (const r of runs) {
     try {
       // Kinds it could not read were named by preflight already.
@@ -313,6 +333,7 @@ export async function runCommand(opts: RunOptions, signal: AbortSignal): Promise
     warnings: [...new Set(warnings), ...outcome.warnings, ...[...gaps, ...(snapshot?.gaps ?? [])].map((g) => `not read: ${g}`)],
     findings,
     ...(outcome.receipts.length > 0 && { receipts: outcome.receipts }),
+    ...(exceptions.length > 0 && { exceptions }),
     subject: {
       cluster: kube.server,
       namespace,

@@ -60,6 +60,8 @@ ${report.changes && changes(report.changes)}
 ${matrix(report)}
 ${details(report.results)}
 ${findings(report.findings ?? [])}
+${exceptions(report.exceptions ?? [])}
+${receipts(report.receipts ?? [])}
 ${warnings(report.warnings ?? [])}
 ${policies(report)}
 </main>
@@ -235,6 +237,33 @@ function findings(list: readonly AuditFinding[]): Markup | false {
     const o = f.object;
     return html`<tr class="severity-${f.severity}"><td><span class="sev sev-${f.severity}">${f.severity}</span></td><td><code>${f.ruleId}</code></td><td>${o.kind}/${o.namespace && `${o.namespace}/`}${o.name}${findingLocations(f).map((at) => html`<span class="location">${at}</span>`)}</td><td><p>${f.message}</p><p class="fix"><b>Fix:</b> ${f.fix}</p></td></tr>`;
   })}</tbody>
+</table>
+</section>`;
+}
+
+/** Every sanctioned exception of the run, active or not: an auditor sees each direct path allowed and why. */
+function exceptions(list: NonNullable<Report['exceptions']>): Markup | false {
+  if (list.length === 0) return false;
+  return html`<section id="exceptions">
+<h2>Sanctioned exceptions (${list.length})</h2>
+<table class="findings">
+<thead><tr><th scope="col">Status</th><th scope="col">Workload</th><th scope="col">Reached directly</th><th scope="col">Reason</th><th scope="col">Expires</th><th scope="col">Checks</th></tr></thead>
+<tbody>${list.map(
+    (e) =>
+      html`<tr><td>${e.status}</td><td>${e.workload}</td><td><code>${e.url}</code></td><td>${e.reason}</td><td>${e.expires ?? 'never'}</td><td>${e.checks.map((c) => html`<code>${c}</code> `)}</td></tr>`,
+  )}</tbody>
+</table>
+</section>`;
+}
+
+/** The inspection receipts: which proxied requests the companion's log shows. */
+function receipts(list: NonNullable<Report['receipts']>): Markup | false {
+  if (list.length === 0) return false;
+  return html`<section id="receipts">
+<h2>Inspection receipts (${list.filter((r) => r.status === 'seen').length} of ${list.length} seen)</h2>
+<table class="findings">
+<thead><tr><th scope="col">Status</th><th scope="col">Check</th><th scope="col">Workload</th><th scope="col">Marker</th></tr></thead>
+<tbody>${list.map((r) => html`<tr><td>${r.status}</td><td><code>${r.check}</code></td><td>${r.workload ?? ''}</td><td><code>${r.marker}</code></td></tr>`)}</tbody>
 </table>
 </section>`;
 }

@@ -2,6 +2,8 @@
  * The one report shape every subcommand writes (schema: reports/report.schema.json). TAP, JUnit
  * and the probe's JSON lines are renderings of it.
  */
+
+import type { ExceptionRow } from '../../probes/exceptions.js';
 import type { CheckResult, Verdict } from '../../probes/model.js';
 import type { Receipt } from '../../probes/receipt.js';
 import { toolVersion } from '../package-root.js';
@@ -38,6 +40,8 @@ export interface Report {
   changes?: ReportDiff;
   /** `run`: each marked proxied request, and whether the companion's log shows it (inspection receipts). */
   receipts?: Receipt[];
+  /** `run`: the catalogue's sanctioned exceptions for the workloads run, active or expired, with the checks each turned. */
+  exceptions?: ExceptionRow[];
 }
 
 export const SEVERITIES = ['info', 'low', 'medium', 'high', 'critical'] as const;
