@@ -63,12 +63,13 @@ kc -n "$NS" create configmap egress-guardian-ca --from-file=ca.crt="$PKI/guardia
 	--dry-run=client -o yaml | kc apply -f - >/dev/null
 kc -n "$NS" create configmap egress-guardian-upstream-trust --from-file=ca.crt="$PKI/outside-ca.crt" \
 	--dry-run=client -o yaml | kc apply -f - >/dev/null
+# Built and imported here too, for a cluster brought up before the image (or its tag) existed
+# (cached): a companion tag the node does not have leaves the rollout at ErrImageNeverPull.
+bash "$HERE/images.sh" build >/dev/null
+bash "$HERE/images.sh" import "$CONTAINERD_SOCK"
 if [[ "$COMPANION" == mitmproxy ]]; then
 	kc apply -f "$REF"
 else
-	# Built and imported here too, for a cluster brought up before the image existed (cached).
-	bash "$HERE/images.sh" build >/dev/null
-	bash "$HERE/images.sh" import "$CONTAINERD_SOCK"
 	companion_manifests | kc apply -f -
 fi
 kc -n "$NS" rollout status deployment/egress-guardian --timeout=120s
