@@ -1,5 +1,5 @@
 import t from 'tap';
-import { CatalogueError } from '../src/errors.js';
+import { CatalogueError } from '../src/base/errors.js';
 import { defaultCatalogue, expandCatalogue, extendCatalogue, parseCatalogue } from './catalogue.js';
 
 const companion = { url: 'http://egress-guardian-svc:8080' };

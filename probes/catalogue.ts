@@ -4,12 +4,12 @@
  */
 import { isIP } from 'node:net';
 import { Ajv2020 } from 'ajv/dist/2020.js';
-import { CatalogueError, UsageError } from '../src/errors.js';
-import { readPackageFile } from '../src/package-root.js';
-import { parseYaml } from '../src/yaml.js';
-import { urlEndpoint } from './endpoint.js';
+import { CatalogueError, UsageError } from '../src/base/errors.js';
+import { readPackageFile } from '../src/base/package-root.js';
+import { parseYaml } from '../src/base/yaml.js';
+import { urlEndpoint } from './base/endpoint.js';
+import type { Check, Companion, OriginEvidence, ProbePlan, ProxyHttpsCheck, TunnelProof } from './base/model.js';
 import type { SanctionedException } from './exceptions.js';
-import type { Check, Companion, OriginEvidence, ProbePlan, ProxyHttpsCheck, TunnelProof } from './model.js';
 import { validatePlan } from './plan.js';
 
 export interface OutsideTarget {

@@ -1,6 +1,6 @@
 import t from 'tap';
+import type { Check, ProbePlan } from './base/model.js';
 import { controlPlan, directlyControllable } from './control-plan.js';
-import type { Check, ProbePlan } from './model.js';
 import { validatePlan } from './plan.js';
 
 const companion = { url: 'http://egress-guardian-svc:8080' };

@@ -5,8 +5,9 @@
  * policy's doing (the `proven-direct` control of verdict.ts). This is the only control UDP and
  * internal targets (metadata, node, API server) can have without the companion's help.
  */
+
+import type { Check, ProbePlan } from './base/model.js';
 import { kindOf } from './kinds.js';
-import type { Check, ProbePlan } from './model.js';
 
 /** A must-fail check that a control pod can repeat: the check kinds' registry says which dial the same place from any pod. */
 export function directlyControllable(check: Check): boolean {

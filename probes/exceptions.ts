@@ -4,9 +4,9 @@
  * workload the direct checks to the destination expect "reachable" instead of "blocked"; every
  * exception is listed in the report, and one past its expiry is not honoured.
  */
-import { urlEndpoint } from './endpoint.js';
+import { urlEndpoint } from './base/endpoint.js';
+import type { Check, ProbePlan } from './base/model.js';
 import { endpointOf } from './kinds.js';
-import type { Check, ProbePlan } from './model.js';
 
 export interface SanctionedException {
   /** KIND/NAME, as --workload names it. */

@@ -1,5 +1,5 @@
 import t from 'tap';
-import { readPackageFile } from '../src/package-root.js';
+import { readPackageFile } from '../src/base/package-root.js';
 import { KINDS } from './kinds.js';
 
 const registry = Object.keys(KINDS).sort();

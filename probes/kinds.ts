@@ -4,6 +4,9 @@
  * kinds.test.ts holds the schemas' kind lists and the table in docs/checks.md to these keys.
  */
 
+import { type Endpoint, urlEndpoint } from './base/endpoint.js';
+import type { Check, CheckKind, Observation } from './base/model.js';
+import { parsePorts } from './base/ports.js';
 import { runCurl } from './checks/curl.js';
 import { runDns } from './checks/dns.js';
 import { runIcmp } from './checks/icmp.js';
@@ -12,9 +15,6 @@ import { runProxyEnv } from './checks/proxy-env.js';
 import { runTcp } from './checks/tcp.js';
 import { runTcpSweep } from './checks/tcp-sweep.js';
 import { runUdp } from './checks/udp.js';
-import { type Endpoint, urlEndpoint } from './endpoint.js';
-import type { Check, CheckKind, Observation } from './model.js';
-import { parsePorts } from './ports.js';
 
 type Of<K extends CheckKind> = Extract<Check, { kind: K }>;
 

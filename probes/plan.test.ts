@@ -1,5 +1,5 @@
 import t from 'tap';
-import { PlanError } from '../src/errors.js';
+import { PlanError } from '../src/base/errors.js';
 import { parsePlan } from './plan.js';
 
 const companion = { url: 'http://10.0.0.5:8080' };

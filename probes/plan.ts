@@ -4,11 +4,11 @@
  */
 import { isIP } from 'node:net';
 import { Ajv2020 } from 'ajv/dist/2020.js';
-import { PlanError } from '../src/errors.js';
-import { readPackageFile } from '../src/package-root.js';
-import { urlEndpoint } from './endpoint.js';
+import { PlanError } from '../src/base/errors.js';
+import { readPackageFile } from '../src/base/package-root.js';
+import { urlEndpoint } from './base/endpoint.js';
+import type { Check, ProbePlan } from './base/model.js';
 import { endpointOf, KINDS, kindOf } from './kinds.js';
-import type { Check, ProbePlan } from './model.js';
 import { controlCovers } from './verdict.js';
 
 /** An environment variable a plan can be given in (at most 128 KiB; probe pods mount theirs). */

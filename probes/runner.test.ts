@@ -1,5 +1,5 @@
 import t from 'tap';
-import type { Observation, ProbePlan } from './model.js';
+import type { Observation, ProbePlan } from './base/model.js';
 import { judge } from './runner.js';
 
 const companion = { url: 'http://egress-guardian-svc:8080' };

@@ -3,8 +3,8 @@
  * against the truth table. Only the check modules touch the network.
  */
 
+import type { Check, CheckKind, CheckResult, Observation, ProbePlan } from './base/model.js';
 import { describeTarget, KINDS, type Runner } from './kinds.js';
-import type { Check, CheckKind, CheckResult, Observation, ProbePlan } from './model.js';
 import { judgeSweep } from './sweep.js';
 import { type ControlState, controlScope, controlSource, decide } from './verdict.js';
 

@@ -2,8 +2,8 @@
  * The tcp-sweep's judgement and its place in a plan: each port through the truth table, and
  * sweeps added for the addresses a plan's controls reach.
  */
-import type { Companion, Observation, Outcome, ProbePlan, TcpSweepCheck, Verdict } from './model.js';
-import { DIRECT_FACT, foldPorts, parsePorts, TUNNEL_FACT } from './ports.js';
+import type { Companion, Observation, Outcome, ProbePlan, TcpSweepCheck, Verdict } from './base/model.js';
+import { DIRECT_FACT, foldPorts, parsePorts, TUNNEL_FACT } from './base/ports.js';
 import { type ControlState, controlStandsFor, decide } from './verdict.js';
 
 const OUTCOME_CLASS: Partial<Record<Outcome, Observation['class']>> = {

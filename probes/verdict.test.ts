@@ -1,5 +1,5 @@
 import t from 'tap';
-import type { Check, Observation, ObservationClass, Outcome } from './model.js';
+import type { Check, Observation, ObservationClass, Outcome } from './base/model.js';
 import { type CheckTraits, type ControlState, controlScope, controlSource, decide, TRUTH_TABLE } from './verdict.js';
 
 const obs = (cls: ObservationClass, outcome: Outcome, failing?: boolean): Observation => ({

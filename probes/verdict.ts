@@ -2,8 +2,9 @@
  * The truth table: how an observation and its positive control become a verdict.
  * It is data plus one function so that the table in docs/verdict.md and the tests read the same rows.
  */
+
+import type { Check, ControlSource, Expectation, Observation, ObservationClass, Outcome, Verdict } from './base/model.js';
 import { endpointOf } from './kinds.js';
-import type { Check, ControlSource, Expectation, Observation, ObservationClass, Outcome, Verdict } from './model.js';
 
 /**
  * What the positive control proved about the target: that a control pod (an identity no egress

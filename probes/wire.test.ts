@@ -1,6 +1,6 @@
 import t from 'tap';
-import { toolVersion } from '../src/package-root.js';
-import type { CheckResult, Observation, ProbePlan } from './model.js';
+import { toolVersion } from '../src/base/package-root.js';
+import type { CheckResult, Observation, ProbePlan } from './base/model.js';
 import { judge } from './runner.js';
 import {
   renderJsonLines,

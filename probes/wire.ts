@@ -6,9 +6,9 @@
  * that is broken, outdated or lying cannot turn its own verdict into a pass.
  */
 import { Ajv2020, type ValidateFunction } from 'ajv/dist/2020.js';
-import { readPackageFile, toolVersion } from '../src/package-root.js';
+import { readPackageFile, toolVersion } from '../src/base/package-root.js';
+import type { Check, CheckResult, Finding, Observation, ObservationClass, Outcome, ProbePlan, Verdict } from './base/model.js';
 import { describeTarget } from './kinds.js';
-import type { Check, CheckResult, Finding, Observation, ObservationClass, Outcome, ProbePlan, Verdict } from './model.js';
 import { judge } from './runner.js';
 
 export interface ToolId {

@@ -4,10 +4,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import t, { type Test } from 'tap';
 import { cli, repoRoot } from '../test/cli.js';
+import { ExitCode } from './base/errors.js';
 import { probeCommand } from './commands/probe.js';
 import { reportDiffCommand, reportRenderCommand } from './commands/report.js';
 import { type RunOptions, runCommand } from './commands/run.js';
-import { ExitCode } from './errors.js';
 
 // Some tests start the binary: on a loaded shared machine that takes minutes.
 t.setTimeout(900_000);

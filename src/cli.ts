@@ -5,13 +5,13 @@
  */
 import './threadpool.js';
 import { Command, CommanderError, Option } from 'commander';
+import { AUDIT_FAIL_ON } from './audit/finding.js';
+import { ExitCode, oneLine } from './base/errors.js';
+import { log } from './base/log.js';
+import { toolVersion } from './base/package-root.js';
 import type { AuditOptions } from './commands/audit.js';
-import { ExitCode, oneLine } from './errors.js';
 import { DEFAULT_HISTORY_LENGTH } from './history/history.js';
-import { log } from './log.js';
-import { FORMATS } from './output.js';
-import { toolVersion } from './package-root.js';
-import { AUDIT_FAIL_ON } from './report/report.js';
+import { FORMATS } from './report/output.js';
 import { TAP_VERSIONS } from './report/tap.js';
 
 const collect = (value: string, previous: string[]): string[] => [...previous, value];

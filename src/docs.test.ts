@@ -1,7 +1,7 @@
 import { existsSync, readdirSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
 import t from 'tap';
-import { packageRoot, readPackageFile } from './package-root.js';
+import { packageRoot, readPackageFile } from './base/package-root.js';
 
 /** The manual: the README and its pages in docs/. */
 const pages = [

@@ -1,8 +1,8 @@
 import { spawn } from 'node:child_process';
 import { lookup } from 'node:dns/promises';
 import { isIP } from 'node:net';
-import { urlEndpoint } from '../endpoint.js';
-import type { CurlCheck, Observation, ObservationClass, Outcome } from '../model.js';
+import { urlEndpoint } from '../base/endpoint.js';
+import type { CurlCheck, Observation, ObservationClass, Outcome } from '../base/model.js';
 import { findExecutable } from './executable.js';
 
 /**

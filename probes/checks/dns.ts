@@ -4,7 +4,7 @@ import { lookup, Resolver } from 'node:dns/promises';
 import { isIPv6, connect as netConnect, type Socket } from 'node:net';
 import { connect as tlsConnect } from 'node:tls';
 import * as packet from 'dns-packet';
-import type { DnsCheck, DnsDirectCheck, DnsRecursionCheck, DnsResolveCheck, Observation } from '../model.js';
+import type { DnsCheck, DnsDirectCheck, DnsRecursionCheck, DnsResolveCheck, Observation } from '../base/model.js';
 import { abortable } from './deadline.js';
 import { errorCode, errorText, socketOutcome } from './socket-outcome.js';
 

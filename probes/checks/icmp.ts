@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process';
 import { isIPv6 } from 'node:net';
-import type { IcmpCheck, Observation } from '../model.js';
+import type { IcmpCheck, Observation } from '../base/model.js';
 import { findExecutable } from './executable.js';
 
 interface PingRun {

@@ -6,7 +6,7 @@
  */
 import type { IncomingHttpHeaders } from 'node:http';
 import type { Readable } from 'node:stream';
-import type { Observation, OriginEvidence } from '../model.js';
+import type { Observation, OriginEvidence } from '../base/model.js';
 
 export interface HttpAnswer {
   status: number;

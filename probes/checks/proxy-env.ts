@@ -1,8 +1,8 @@
 import { request as httpsRequest } from 'node:https';
 import { SocksProxyAgent } from 'socks-proxy-agent';
 import { EnvHttpProxyAgent, request, errors as undiciErrors } from 'undici';
-import type { Observation, ProxyEnvCheck } from '../model.js';
-import { markedUrl, receiptHeaders } from '../receipt.js';
+import type { Observation, ProxyEnvCheck } from '../base/model.js';
+import { markedUrl, receiptHeaders } from '../base/receipt.js';
 import { abortable } from './deadline.js';
 import { bodyPrefix, type HttpAnswer, judgeAnswer } from './origin.js';
 import { errorCode, errorText, socketOutcome } from './socket-outcome.js';

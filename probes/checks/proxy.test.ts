@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { TLSSocket } from 'node:tls';
 import t from 'tap';
-import type { ProxyConnectCheck, ProxyHttpsCheck } from '../model.js';
+import type { ProxyConnectCheck, ProxyHttpsCheck } from '../base/model.js';
 import { observe } from '../runner.js';
 import { runProxyHttps } from './proxy.js';
 

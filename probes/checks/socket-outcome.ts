@@ -1,4 +1,4 @@
-import type { Observation, Outcome } from '../model.js';
+import type { Observation, Outcome } from '../base/model.js';
 
 /**
  * Maps a socket errno to what the network did. EPERM/EACCES on connect come from a local

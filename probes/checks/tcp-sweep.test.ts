@@ -4,7 +4,7 @@ import { once } from 'node:events';
 import { createServer as createHttpServer } from 'node:http';
 import { createServer, type Socket } from 'node:net';
 import t from 'tap';
-import type { TcpSweepCheck } from '../model.js';
+import type { TcpSweepCheck } from '../base/model.js';
 import { judgeSweep } from '../sweep.js';
 import { runTcpSweep } from './tcp-sweep.js';
 

@@ -1,5 +1,5 @@
-import type { Observation, Outcome, TcpSweepCheck } from '../model.js';
-import { parsePorts, sweepFacts } from '../ports.js';
+import type { Observation, Outcome, TcpSweepCheck } from '../base/model.js';
+import { parsePorts, sweepFacts } from '../base/ports.js';
 import { runProxyConnect } from './proxy.js';
 import { runTcp } from './tcp.js';
 

@@ -1,5 +1,5 @@
 import { connect } from 'node:net';
-import type { Observation, TcpCheck } from '../model.js';
+import type { Observation, TcpCheck } from '../base/model.js';
 import { errorCode, errorText, socketOutcome } from './socket-outcome.js';
 
 /** One connect, never retried: a single completed handshake is a bypass. */

@@ -1,7 +1,7 @@
 import { lookup } from 'node:dns/promises';
 import { connect, isIP, isIPv4, isIPv6, type Socket } from 'node:net';
-import { basicAuthorization, proxyCredentials, withoutCredentials } from '../credentials.js';
-import type { Companion, Observation } from '../model.js';
+import { basicAuthorization, proxyCredentials, withoutCredentials } from '../base/credentials.js';
+import type { Companion, Observation } from '../base/model.js';
 import { errorCode, errorText } from './socket-outcome.js';
 
 export type TunnelResult = { ok: true; socket: Socket } | { ok: false; observation: Omit<Observation, 'durationMs'> };

@@ -1,6 +1,6 @@
 import { createSocket } from 'node:dgram';
 import { isIPv6 } from 'node:net';
-import type { Observation, UdpCheck } from '../model.js';
+import type { Observation, UdpCheck } from '../base/model.js';
 import { errorCode, errorText, socketOutcome } from './socket-outcome.js';
 
 /** A QUIC long-header Initial-looking datagram: enough for a QUIC server or an echo to answer. */

@@ -2,8 +2,9 @@
  * The offline audit: manifests → inventory → every rule → findings, sorted by where they are.
  * Pure; reading files is manifests.ts's job.
  */
-import type { AuditFinding } from '../report/report.js';
+
 import { RULES } from './catalogue.js';
+import type { AuditFinding } from './finding.js';
 import { buildInventory } from './inventory.js';
 import type { ManifestObject, SourceLocation } from './manifests.js';
 import { RULE_CHECKS } from './rules.js';

@@ -1,5 +1,5 @@
 import t from 'tap';
-import { readPackageFile } from '../package-root.js';
+import { readPackageFile } from '../base/package-root.js';
 import { RULES } from './catalogue.js';
 
 t.test('the rule table in docs/audit.md is the catalogue, row for row', async (t) => {

@@ -3,7 +3,7 @@
  * are in rules.ts, one function per id; the rule table in docs/audit.md is this list
  * (catalogue.test.ts holds it to it).
  */
-import type { Severity } from '../report/report.js';
+import type { Severity } from './finding.js';
 
 export interface RuleSpec {
   id: string;

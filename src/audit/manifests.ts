@@ -6,9 +6,9 @@
 import { readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { EVENT_ID, type Event, getScalarValue, YAML11_SCHEMA } from 'js-yaml';
-import { UsageError } from '../errors.js';
-import { readInput } from '../input.js';
-import { parseYaml } from '../yaml.js';
+import { UsageError } from '../base/errors.js';
+import { readInput } from '../base/input.js';
+import { parseYaml } from '../base/yaml.js';
 
 const MANIFEST_EXTENSIONS = /\.(ya?ml|json)$/i;
 

@@ -6,14 +6,15 @@ import { Ajv } from 'ajv';
 import addFormats from 'ajv-formats';
 import t from 'tap';
 import { Parser } from 'tap-parser';
-import type { CheckResult } from '../../probes/model.js';
+import type { CheckResult } from '../../probes/base/model.js';
 import { reportValidator } from '../commands/report.js';
 import { renderJunit } from '../report/junit.js';
-import { auditVerdict, buildAuditReport, buildReport } from '../report/report.js';
+import { buildAuditReport, buildReport } from '../report/report.js';
 import { renderSarif } from '../report/sarif.js';
 import { renderTap } from '../report/tap.js';
 import { auditObjects } from './audit.js';
 import { RULE_IDS, RULES } from './catalogue.js';
+import { auditVerdict } from './finding.js';
 import { readManifests } from './manifests.js';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));

@@ -5,16 +5,17 @@
  */
 import { auditObjects, distinctObjects } from '../audit/audit.js';
 import { RULE_IDS } from '../audit/catalogue.js';
+import { AUDIT_FAIL_ON, type Severity } from '../audit/finding.js';
 import { auditedCount } from '../audit/inventory.js';
 import { readLiveObjects } from '../audit/live.js';
 import { type ManifestObject, readManifests } from '../audit/manifests.js';
+import { UsageError } from '../base/errors.js';
+import { log } from '../base/log.js';
 import { checkNamespace } from '../controller/preflight.js';
-import { exitCodeFor, UsageError } from '../errors.js';
 import { connectKube } from '../kube/client.js';
-import { log } from '../log.js';
-import { parseOutputs, writeOutputs } from '../output.js';
+import { parseOutputs, writeOutputs } from '../report/output.js';
 import { parsePushgateway, pushAfterRun } from '../report/pushgateway.js';
-import { AUDIT_FAIL_ON, buildAuditReport, type Severity } from '../report/report.js';
+import { buildAuditReport, exitCodeFor } from '../report/report.js';
 
 export interface AuditOptions {
   file: string[];

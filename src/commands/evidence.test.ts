@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import t from 'tap';
 import { captureStdout } from '../../test/stdout.js';
-import { ExitCode } from '../errors.js';
+import { ExitCode } from '../base/errors.js';
 import { buildManifest, MANIFEST, SIGNATURE, serializeManifest, signManifest } from '../evidence/manifest.js';
 import { evidenceVerifyCommand } from './evidence.js';
 

@@ -6,12 +6,12 @@
  */
 import { existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { ExitCode, UsageError } from '../errors.js';
+import { ExitCode, UsageError } from '../base/errors.js';
+import { readInput } from '../base/input.js';
+import { printable } from '../base/terminal.js';
 import { verifyingKey } from '../evidence/keys.js';
 import { type Verification, verifyBundle } from '../evidence/manifest.js';
-import { readInput } from '../input.js';
 import { countsText } from '../report/report.js';
-import { printable } from '../terminal.js';
 import { readReport } from './report.js';
 
 export interface EvidenceVerifyOptions {

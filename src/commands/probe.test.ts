@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import t from 'tap';
 import { throwawayCa } from '../../test/throwaway-ca.js';
-import { UsageError } from '../errors.js';
+import { UsageError } from '../base/errors.js';
 import { checkPem } from './probe.js';
 
 t.test('a CA bundle with its private key keeps only the certificates', async (t) => {

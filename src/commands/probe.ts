@@ -5,18 +5,18 @@
 import { X509Certificate } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import { isIPv4 } from 'node:net';
+import type { ProbePlan } from '../../probes/base/model.js';
+import { parsePorts } from '../../probes/base/ports.js';
 import { type Catalogue, defaultCatalogue, expandCatalogue, extendCatalogue, parseCatalogue } from '../../probes/catalogue.js';
-import type { ProbePlan } from '../../probes/model.js';
 import { PLAN_ENV, parsePlan, validatePlan } from '../../probes/plan.js';
-import { parsePorts } from '../../probes/ports.js';
 import { runPlan } from '../../probes/runner.js';
 import { withPortSweeps } from '../../probes/sweep.js';
 import { renderTerminationMessage } from '../../probes/wire.js';
-import { exitCodeFor, UsageError } from '../errors.js';
-import { readInput } from '../input.js';
-import { log } from '../log.js';
-import { parseOutputs, summarizeOnTerminal, writeOutputs } from '../output.js';
-import { buildReport } from '../report/report.js';
+import { UsageError } from '../base/errors.js';
+import { readInput } from '../base/input.js';
+import { log } from '../base/log.js';
+import { parseOutputs, summarizeOnTerminal, writeOutputs } from '../report/output.js';
+import { buildReport, exitCodeFor } from '../report/report.js';
 
 export interface ProbeOptions {
   plan?: string;

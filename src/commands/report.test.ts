@@ -2,9 +2,9 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import t from 'tap';
-import type { CheckResult, Verdict } from '../../probes/model.js';
+import type { CheckResult, Verdict } from '../../probes/base/model.js';
 import { captureStdout } from '../../test/stdout.js';
-import { ExitCode } from '../errors.js';
+import { ExitCode } from '../base/errors.js';
 import { buildReport, type Report } from '../report/report.js';
 import { reportDiffCommand, reportRenderCommand } from './report.js';
 

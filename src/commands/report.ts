@@ -1,11 +1,11 @@
 import { Ajv2020, type ValidateFunction } from 'ajv/dist/2020.js';
 import addFormats from 'ajv-formats';
-import { ExitCode, exitCodeFor, UsageError } from '../errors.js';
-import { readInput } from '../input.js';
-import { parseOutputs, writeOutputs } from '../output.js';
-import { readPackageFile } from '../package-root.js';
+import { ExitCode, UsageError } from '../base/errors.js';
+import { readInput } from '../base/input.js';
+import { readPackageFile } from '../base/package-root.js';
 import { diffRuns, renderDiffText, runVerdicts } from '../report/diff.js';
-import { countsText, type Report, summarize, verdictFromRows } from '../report/report.js';
+import { parseOutputs, writeOutputs } from '../report/output.js';
+import { countsText, exitCodeFor, type Report, summarize, verdictFromRows } from '../report/report.js';
 
 let validator: ValidateFunction<Report> | undefined;
 

@@ -4,11 +4,17 @@
 import type { KeyObject } from 'node:crypto';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
+import type { ProbePlan } from '../../probes/base/model.js';
+import type { Receipt } from '../../probes/base/receipt.js';
 import { applyExceptions, type ExceptionRow } from '../../probes/exceptions.js';
-import type { ProbePlan } from '../../probes/model.js';
-import type { Receipt } from '../../probes/receipt.js';
 import { auditObjects } from '../audit/audit.js';
+import type { AuditFinding } from '../audit/finding.js';
 import { readLiveObjects } from '../audit/live.js';
+import { ExitCode, UsageError } from '../base/errors.js';
+import { readInput } from '../base/input.js';
+import { log } from '../base/log.js';
+import { toolVersion } from '../base/package-root.js';
+import { redactCredentialsIn } from '../base/redact.js';
 import { CONTROL_PERMISSIONS, checkControlIdentity } from '../controller/control-pod.js';
 import { type DiscoveryScope, discoverWorkloads, parseSelectorFlag } from '../controller/discovery.js';
 import { exceptionFindings, exceptionWarnings } from '../controller/exceptions.js';
@@ -28,24 +34,19 @@ import { probeIdentity, type RunOutcome, requireCompanion, runProbes } from '../
 import { parseWorkload, resolveWorkload, type WorkloadTarget } from '../controller/target.js';
 import { inPodTwin, twinFindings } from '../controller/twin.js';
 import { fanOut, twinClasses } from '../controller/twin-class.js';
-import { ExitCode, exitCodeFor, UsageError } from '../errors.js';
 import { checkBundleDir, type RunRecord, writeBundle } from '../evidence/bundle.js';
 import { signingKey } from '../evidence/keys.js';
 import { type ObjectList, policyList, policySnapshots, readPolicyList, type Snapshot, takeSnapshot } from '../evidence/snapshot.js';
 import { entryVerdicts, type HistoryEntry, historyName } from '../history/history.js';
 import { readHistory, recordOutcome } from '../history/record.js';
-import { readInput } from '../input.js';
 import { connectKube, type Kube } from '../kube/client.js';
 import { type PolicyRead, readPolicies } from '../kube/policies.js';
 import type { KindedPolicy } from '../kube/policy-kinds.js';
 import { isSecretSpec, readSecretValue } from '../kube/secret.js';
-import { log } from '../log.js';
-import { parseOutputs, summarizeOnTerminal, writeOutputs } from '../output.js';
-import { toolVersion } from '../package-root.js';
-import { redactCredentialsIn } from '../redact.js';
 import { diffRuns, runVerdicts } from '../report/diff.js';
+import { parseOutputs, summarizeOnTerminal, writeOutputs } from '../report/output.js';
 import { parsePushgateway, pushAfterRun } from '../report/pushgateway.js';
-import { type AuditFinding, buildReport, type Report, runVerdict, type TwinReport } from '../report/report.js';
+import { buildReport, exitCodeFor, type Report, runVerdict, type TwinReport } from '../report/report.js';
 import { checkCompanionUrl, checkPem, type LocalPlan, loadCatalogue, planFor, readCompanionCa } from './probe.js';
 
 export interface RunOptions {

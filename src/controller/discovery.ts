@@ -19,7 +19,7 @@ import type {
   V1ReplicaSet,
   V1StatefulSet,
 } from '@kubernetes/client-node';
-import { UsageError } from '../errors.js';
+import { UsageError } from '../base/errors.js';
 import { type Kube, kubeCall } from '../kube/client.js';
 import { matchesSelector, parseLabelSelector } from '../kube/selector.js';
 import { RUN_LABEL } from './probe-pod.js';

@@ -4,7 +4,7 @@
  * run on its own), and one that matches no check proves nothing and is a warning.
  */
 import type { ExceptionRow } from '../../probes/exceptions.js';
-import type { AuditFinding } from '../report/report.js';
+import type { AuditFinding } from '../audit/finding.js';
 
 export const EXCEPTION_EXPIRED = {
   id: 'exception-expired',

@@ -5,10 +5,10 @@
  * container, so it stays in the pod's spec until the pod is replaced.
  */
 import type { V1Pod } from '@kubernetes/client-node';
-import type { ProbePlan } from '../../probes/model.js';
-import { InfrastructureError } from '../errors.js';
+import type { ProbePlan } from '../../probes/base/model.js';
+import { InfrastructureError } from '../base/errors.js';
+import { log } from '../base/log.js';
 import { apiStatus, type Kube, kubeCall, kubeError } from '../kube/client.js';
-import { log } from '../log.js';
 import { ephemeralProgress, type PodState, type Probe } from './pod-progress.js';
 import { buildEphemeralProbe, RUN_LABEL } from './probe-pod.js';
 import type { WorkloadTarget } from './target.js';

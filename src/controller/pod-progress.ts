@@ -3,7 +3,7 @@
  * will never start with the Kubernetes reason instead of waiting on it silently.
  */
 import type { V1ContainerStatus, V1Pod } from '@kubernetes/client-node';
-import type { ProbePlan } from '../../probes/model.js';
+import type { ProbePlan } from '../../probes/base/model.js';
 
 export type PodProgress =
   | { state: 'pending'; reason?: string }

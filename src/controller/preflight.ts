@@ -3,7 +3,7 @@
  * anything) or a warning carried into the report (the run can, but the reader must know).
  */
 import type { V1Endpoint, V1EndpointSlice } from '@kubernetes/client-node';
-import { InfrastructureError, UsageError } from '../errors.js';
+import { InfrastructureError, UsageError } from '../base/errors.js';
 import { isNotFound, type Kube, kubeCall, kubeError } from '../kube/client.js';
 import type { PolicyRead } from '../kube/policies.js';
 import { type Endpoint, egressPoliciesFor, POLICY_KINDS } from '../kube/policy-kinds.js';

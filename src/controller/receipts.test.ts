@@ -1,5 +1,5 @@
 import t from 'tap';
-import type { CheckResult, ProbePlan } from '../../probes/model.js';
+import type { CheckResult, ProbePlan } from '../../probes/base/model.js';
 import { LOG_FORMATS, markersSeen, parseLogFormat, receiptFindings, receiptsOf } from './receipts.js';
 
 // Lines as the companions wrote them: mitmdump 8.1.1 at its default flow_detail and Squid 5.7's

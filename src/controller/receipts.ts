@@ -4,11 +4,11 @@
  * that its scanner read it. The companion's pods are found behind its Service and their logs read
  * through the API (`pods/log`), bounded in time and bytes.
  */
-import type { CheckResult, ProbePlan } from '../../probes/model.js';
-import { carriesReceipt, RECEIPT_HEADER, RECEIPT_PARAM, type Receipt, type ReceiptStatus } from '../../probes/receipt.js';
-import { UsageError } from '../errors.js';
+import type { CheckResult, ProbePlan } from '../../probes/base/model.js';
+import { carriesReceipt, RECEIPT_HEADER, RECEIPT_PARAM, type Receipt, type ReceiptStatus } from '../../probes/base/receipt.js';
+import type { AuditFinding } from '../audit/finding.js';
+import { UsageError } from '../base/errors.js';
 import { apiStatus, type Kube } from '../kube/client.js';
-import type { AuditFinding } from '../report/report.js';
 import { companionService, type Permission } from './preflight.js';
 
 /** The marker in a logged URL's query... */

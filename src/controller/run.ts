@@ -4,13 +4,13 @@
  */
 import { randomBytes } from 'node:crypto';
 import { type V1OwnerReference, type V1Pod, Watch } from '@kubernetes/client-node';
+import type { CheckResult, Observation, ProbePlan } from '../../probes/base/model.js';
+import { markPlan } from '../../probes/base/receipt.js';
 import { controlPlan } from '../../probes/control-plan.js';
-import type { CheckResult, Observation, ProbePlan } from '../../probes/model.js';
-import { markPlan } from '../../probes/receipt.js';
 import { errorResults, type PodRef, resultsFromLog, resultsFromTerminationMessage } from '../../probes/wire.js';
-import { InfrastructureError, UsageError } from '../errors.js';
+import { InfrastructureError, UsageError } from '../base/errors.js';
+import { log } from '../base/log.js';
 import { apiStatus, isNotFound, type Kube, kubeCall, kubeError } from '../kube/client.js';
-import { log } from '../log.js';
 import { summarize } from '../report/report.js';
 import { buildControlPod } from './control-pod.js';
 import { attachProbes, waitForEphemeral } from './in-pod.js';

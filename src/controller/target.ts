@@ -3,7 +3,7 @@
  * proxy environment, its service account and its network twin, read from the API.
  */
 import type { V1Container, V1ObjectMeta, V1PodTemplateSpec } from '@kubernetes/client-node';
-import { UsageError } from '../errors.js';
+import { UsageError } from '../base/errors.js';
 import { isNotFound, type Kube, kubeError } from '../kube/client.js';
 import { type Labels, selectorString } from '../kube/selector.js';
 import { type NetworkTwin, networkTwin } from './twin.js';

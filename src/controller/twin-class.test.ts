@@ -1,5 +1,5 @@
 import t from 'tap';
-import type { CheckResult, ProbePlan } from '../../probes/model.js';
+import type { CheckResult, ProbePlan } from '../../probes/base/model.js';
 import type { WorkloadTarget } from './target.js';
 import { networkTwin } from './twin.js';
 import { fanOut, twinClasses, twinKey } from './twin-class.js';

@@ -9,7 +9,7 @@
  * identify the workload itself (description, object reference, the selector of its live pods)
  * are left out. Two workloads differing in anything else are never grouped.
  */
-import type { CheckResult, ProbePlan } from '../../probes/model.js';
+import type { CheckResult, ProbePlan } from '../../probes/base/model.js';
 import type { WorkloadTarget } from './target.js';
 
 export interface PlannedWorkload {

@@ -6,8 +6,8 @@
 
 import type { V1Affinity, V1PodDNSConfig, V1PodSpec, V1PodTemplateSpec, V1Toleration } from '@kubernetes/client-node';
 import { ruleSpec } from '../audit/catalogue.js';
+import type { AuditFinding } from '../audit/finding.js';
 import { meshContainers, netAdminContainers, networkAnnotation, networkAnnotationKeys, secondaryNetworks } from '../kube/pod-network.js';
-import type { AuditFinding } from '../report/report.js';
 
 /** The pod spec fields the twin copies; they are what the probe pod gets. */
 export interface TwinSpec {

@@ -5,9 +5,9 @@
 import type { KeyObject } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { UsageError } from '../errors.js';
-import { checkWritable, type Format, render } from '../output.js';
-import { redactUrlCredentials } from '../redact.js';
+import { UsageError } from '../base/errors.js';
+import { redactUrlCredentials } from '../base/redact.js';
+import { checkWritable, type Format, render } from '../report/output.js';
 import type { Report } from '../report/report.js';
 import { buildManifest, MANIFEST, type Manifest, SIGNATURE, serializeManifest, signManifest } from './manifest.js';
 import type { ClusterIdentity, Snapshot } from './snapshot.js';

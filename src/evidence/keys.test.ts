@@ -4,8 +4,8 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import t from 'tap';
+import { UsageError } from '../base/errors.js';
 import { evidenceVerifyCommand } from '../commands/evidence.js';
-import { UsageError } from '../errors.js';
 import { signingKey, verifyingKey } from './keys.js';
 import { keyFingerprint } from './manifest.js';
 

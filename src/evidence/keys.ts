@@ -3,7 +3,7 @@
  * (the public key PEM; a private key also works, its public half is used).
  */
 import { createPrivateKey, createPublicKey, type KeyObject } from 'node:crypto';
-import { UsageError } from '../errors.js';
+import { UsageError } from '../base/errors.js';
 
 function requireEd25519(key: KeyObject, source: string): KeyObject {
   if (key.asymmetricKeyType !== 'ed25519')

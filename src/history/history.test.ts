@@ -1,5 +1,5 @@
 import t from 'tap';
-import type { CheckResult, Verdict } from '../../probes/model.js';
+import type { CheckResult, Verdict } from '../../probes/base/model.js';
 import type { WorkloadTarget } from '../controller/target.js';
 import { networkTwin } from '../controller/twin.js';
 import { diffRuns, runVerdicts } from '../report/diff.js';

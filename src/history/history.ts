@@ -3,10 +3,10 @@
  * ConfigMap, an Event per workload, and a wgpolicyk8s.io PolicyReport.
  */
 import { createHash } from 'node:crypto';
-import type { Verdict } from '../../probes/model.js';
+import type { Verdict } from '../../probes/base/model.js';
 import type { WorkloadTarget } from '../controller/target.js';
-import { type KeyedVerdict, keyedVerdicts, type ReportDiff, type RunVerdicts, runVerdicts } from '../report/diff.js';
-import { overallVerdict, type Report, type Summary, summarize } from '../report/report.js';
+import { type KeyedVerdict, keyedVerdicts, type RunVerdicts, runVerdicts } from '../report/diff.js';
+import { overallVerdict, type Report, type ReportDiff, type Summary, summarize } from '../report/report.js';
 
 export const HISTORY_LABEL = 'egress-verify.dev/history';
 export const DEFAULT_HISTORY_LENGTH = 10;

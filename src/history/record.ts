@@ -6,9 +6,8 @@ import { hostname } from 'node:os';
 import { ApisApi, CustomObjectsApi, EventsV1Api, type EventsV1Event, type V1ConfigMap } from '@kubernetes/client-node';
 import type { WorkloadTarget } from '../controller/target.js';
 import { apiStatus, isNotFound, type Kube, kubeCall, kubeError } from '../kube/client.js';
-import type { ReportDiff } from '../report/diff.js';
 import { renderMarkdown } from '../report/markdown.js';
-import type { Report } from '../report/report.js';
+import type { Report, ReportDiff } from '../report/report.js';
 import { appendHistory, HISTORY_LABEL, type HistoryEntry, historyEntry, parseHistory, policyReport, workloadEvent } from './history.js';
 
 const POLICY_GROUP = 'wgpolicyk8s.io';

@@ -12,7 +12,7 @@ import {
   KubeConfig,
   NetworkingV1Api,
 } from '@kubernetes/client-node';
-import { InfrastructureError, UsageError } from '../errors.js';
+import { InfrastructureError, UsageError } from '../base/errors.js';
 
 export interface KubeOptions {
   kubeconfig?: string;

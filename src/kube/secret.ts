@@ -2,7 +2,7 @@
  * Flags that take a file or a Secret (`--companion-ca`, `--evidence-key`): FILE, or
  * secret/NAME[:KEY] in the run's namespace. Only the one key is read.
  */
-import { UsageError } from '../errors.js';
+import { UsageError } from '../base/errors.js';
 import { isNotFound, type Kube, kubeError } from './client.js';
 
 const SECRET_SPEC = /^secrets?\/([a-z0-9.-]+)(?::(.+))?$/;

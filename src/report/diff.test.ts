@@ -1,5 +1,5 @@
 import t from 'tap';
-import type { CheckResult, Verdict } from '../../probes/model.js';
+import type { CheckResult, Verdict } from '../../probes/base/model.js';
 import { diffIsEmpty, diffRuns, keyedVerdicts, type RunVerdicts, renderDiffText } from './diff.js';
 
 const result = (id: string, verdict: Verdict, extra: Partial<CheckResult> = {}): CheckResult => ({

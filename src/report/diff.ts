@@ -2,8 +2,8 @@
  * What changed between two runs (pure). A run is reduced to one verdict per check key, so a full
  * report and a compact history entry (the ConfigMap a CronJob keeps) compare the same way.
  */
-import type { CheckResult, Verdict } from '../../probes/model.js';
-import type { Report } from './report.js';
+import type { CheckResult, Verdict } from '../../probes/base/model.js';
+import type { Change, Report, ReportDiff } from './report.js';
 
 /** One check's verdict in one run. */
 export interface KeyedVerdict {
@@ -21,29 +21,6 @@ export interface RunVerdicts {
   startedAt: string;
   verdict: Verdict;
   checks: KeyedVerdict[];
-}
-
-export interface Change {
-  key: string;
-  id: string;
-  target: string;
-  workload?: string;
-  node?: string;
-  from?: Verdict;
-  to?: Verdict;
-}
-
-export interface ReportDiff {
-  from: { runId?: string; startedAt: string; verdict: Verdict };
-  to: { runId?: string; startedAt: string; verdict: Verdict };
-  /** Fail now; anything else, or absent, before. */
-  newBypasses: Change[];
-  /** Fail before, pass now. */
-  fixed: Change[];
-  /** Pass or fail before, inconclusive or error now: the run lost its proof. */
-  becameInconclusive: Change[];
-  /** Everything else that moved: checks added or removed, inconclusive to pass. */
-  other: Change[];
 }
 
 /**

@@ -1,10 +1,11 @@
 import t from 'tap';
-import type { CheckResult, Verdict } from '../../probes/model.js';
-import { parseOutputs, render } from '../output.js';
+import type { CheckResult, Verdict } from '../../probes/base/model.js';
+import type { AuditFinding } from '../audit/finding.js';
 import { diffRuns, runVerdicts } from './diff.js';
 import { renderHtml } from './html.js';
 import { renderMarkdown } from './markdown.js';
-import { type AuditFinding, buildAuditReport, buildReport, type Report } from './report.js';
+import { parseOutputs, render } from './output.js';
+import { buildAuditReport, buildReport, type Report } from './report.js';
 
 const HOSTILE = '<script>alert(1)</script>';
 

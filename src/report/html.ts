@@ -4,9 +4,10 @@
  * through the `html` template tag, which escapes whatever it did not build itself.
  */
 import { dump } from 'js-yaml';
-import type { CheckResult, Verdict } from '../../probes/model.js';
+import type { CheckResult, Verdict } from '../../probes/base/model.js';
+import { type AuditFinding, findingLocations, severityRank } from '../audit/finding.js';
 import { changeGroups } from './diff.js';
-import { type AuditFinding, findingLocations, type Report, severityRank } from './report.js';
+import type { Report } from './report.js';
 
 /** Markup this module built; anything else interpolated into `html` is text and is escaped. */
 class Markup {

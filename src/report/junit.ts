@@ -1,5 +1,6 @@
 import { RULES } from '../audit/catalogue.js';
-import { type AuditFinding, auditVerdict, findingLocations, type Report } from './report.js';
+import { type AuditFinding, auditVerdict, findingLocations } from '../audit/finding.js';
+import type { Report } from './report.js';
 
 /**
  * Characters XML 1.0 forbids even as references (most C0 controls, lone surrogates, U+FFFE/F)

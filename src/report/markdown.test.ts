@@ -1,8 +1,9 @@
 import t from 'tap';
-import type { CheckResult, Verdict } from '../../probes/model.js';
+import type { CheckResult, Verdict } from '../../probes/base/model.js';
+import type { AuditFinding } from '../audit/finding.js';
 import { diffRuns, runVerdicts } from './diff.js';
 import { escapeMarkdown, MARKDOWN_ROWS, renderMarkdown } from './markdown.js';
-import { type AuditFinding, buildAuditReport, buildReport, type Report } from './report.js';
+import { buildAuditReport, buildReport, type Report } from './report.js';
 
 const result = (id: string, verdict: Verdict, reason = `reason of ${id}`): CheckResult => ({
   id,

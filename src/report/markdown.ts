@@ -2,9 +2,10 @@
  * A short summary for pull requests and chat (GitHub-flavoured Markdown): the verdict first, then
  * only what needs a look. The full story is in the HTML or JSON report.
  */
-import type { CheckResult, Verdict } from '../../probes/model.js';
+import type { CheckResult, Verdict } from '../../probes/base/model.js';
+import { findingLocations, severityRank } from '../audit/finding.js';
 import { changeGroups } from './diff.js';
-import { countsText, findingLocations, type Report, severityRank } from './report.js';
+import { countsText, type Report } from './report.js';
 
 /** Rows per table or list: a pull-request comment is a pointer, not the report. */
 export const MARKDOWN_ROWS = 20;

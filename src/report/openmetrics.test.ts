@@ -1,9 +1,10 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import t from 'tap';
-import type { CheckKind, CheckResult, Verdict } from '../../probes/model.js';
+import type { CheckKind, CheckResult, Verdict } from '../../probes/base/model.js';
+import type { AuditFinding } from '../audit/finding.js';
 import { renderOpenMetrics } from './openmetrics.js';
-import { type AuditFinding, buildReport, type Report, runVerdict } from './report.js';
+import { buildReport, type Report, runVerdict } from './report.js';
 
 /** Debian's `prometheus` (promtool) and `python3-prometheus-client` (a strict OpenMetrics parser), from scripts/setup.sh. */
 const PROMTOOL = '/usr/bin/promtool';

@@ -6,7 +6,7 @@
  * share: gauges and a summary without quantiles, no sample timestamps (the textfile collector
  * refuses them), and `# EOF`, which the Prometheus parser reads as a comment.
  */
-import type { CheckResult, Verdict } from '../../probes/model.js';
+import type { CheckResult, Verdict } from '../../probes/base/model.js';
 import { overallVerdict, type Report } from './report.js';
 
 const VERDICTS: readonly Verdict[] = ['pass', 'fail', 'inconclusive', 'error'];

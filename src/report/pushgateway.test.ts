@@ -9,9 +9,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import t from 'tap';
-import type { CheckResult, Verdict } from '../../probes/model.js';
-import { ExitCode, InfrastructureError } from '../errors.js';
-import { packageRoot } from '../package-root.js';
+import type { CheckResult, Verdict } from '../../probes/base/model.js';
+import { ExitCode, InfrastructureError } from '../base/errors.js';
+import { packageRoot } from '../base/package-root.js';
 import { groupUrl, parsePushgateway, pushMetrics } from './pushgateway.js';
 import { buildReport, type Report } from './report.js';
 

@@ -2,8 +2,8 @@
  * `--pushgateway URL`: the report's metrics (src/report/openmetrics.ts) pushed to a Prometheus
  * Pushgateway, for a scheduled audit that no Prometheus scrapes while it runs.
  */
-import { basicAuthorization } from '../../probes/credentials.js';
-import { ExitCode, InfrastructureError, oneLine, UsageError } from '../errors.js';
+import { basicAuthorization } from '../../probes/base/credentials.js';
+import { ExitCode, InfrastructureError, oneLine, UsageError } from '../base/errors.js';
 import { renderOpenMetrics } from './openmetrics.js';
 import type { Report } from './report.js';
 

@@ -2,10 +2,11 @@ import { spawnSync } from 'node:child_process';
 import { Ajv2020 } from 'ajv/dist/2020.js';
 import t from 'tap';
 import { Parser } from 'tap-parser';
-import type { CheckResult, Verdict } from '../../probes/model.js';
+import type { CheckResult, Verdict } from '../../probes/base/model.js';
+import type { AuditFinding } from '../audit/finding.js';
 import { reportValidator } from '../commands/report.js';
 import { renderJunit } from './junit.js';
-import { type AuditFinding, buildReport, overallVerdict, runVerdict, verdictFromRows } from './report.js';
+import { buildReport, overallVerdict, runVerdict, verdictFromRows } from './report.js';
 import { renderTap } from './tap.js';
 
 const result = (id: string, verdict: Verdict): CheckResult => ({

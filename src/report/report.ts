@@ -2,14 +2,38 @@
  * The one report shape every subcommand writes (schema: reports/report.schema.json). TAP, JUnit
  * and the probe's JSON lines are renderings of it.
  */
-
+import type { CheckResult, Verdict } from '../../probes/base/model.js';
+import type { Receipt } from '../../probes/base/receipt.js';
 import type { ExceptionRow } from '../../probes/exceptions.js';
-import type { CheckResult, Verdict } from '../../probes/model.js';
-import type { Receipt } from '../../probes/receipt.js';
-import { toolVersion } from '../package-root.js';
-import type { ReportDiff } from './diff.js';
+import { type AuditFinding, auditReportVerdict, auditVerdict, type Severity } from '../audit/finding.js';
+import { ExitCode } from '../base/errors.js';
+import { toolVersion } from '../base/package-root.js';
 
 export type Command = 'probe' | 'run' | 'audit';
+
+/** One check whose verdict moved between two runs (diff.ts finds them). */
+export interface Change {
+  key: string;
+  id: string;
+  target: string;
+  workload?: string;
+  node?: string;
+  from?: Verdict;
+  to?: Verdict;
+}
+
+export interface ReportDiff {
+  from: { runId?: string; startedAt: string; verdict: Verdict };
+  to: { runId?: string; startedAt: string; verdict: Verdict };
+  /** Fail now; anything else, or absent, before. */
+  newBypasses: Change[];
+  /** Fail before, pass now. */
+  fixed: Change[];
+  /** Pass or fail before, inconclusive or error now: the run lost its proof. */
+  becameInconclusive: Change[];
+  /** Everything else that moved: checks added or removed, inconclusive to pass. */
+  other: Change[];
+}
 
 export interface Summary {
   total: number;
@@ -42,52 +66,6 @@ export interface Report {
   receipts?: Receipt[];
   /** `run`: the catalogue's sanctioned exceptions for the workloads run, active or expired, with the checks each turned. */
   exceptions?: ExceptionRow[];
-}
-
-export const SEVERITIES = ['info', 'low', 'medium', 'high', 'critical'] as const;
-export type Severity = (typeof SEVERITIES)[number];
-
-export const severityRank = (s: Severity): number => SEVERITIES.indexOf(s);
-
-/** Info and low findings are advice: they never fail an audit. */
-export const AUDIT_FAIL_ON = ['medium', 'high', 'critical'] as const satisfies readonly Severity[];
-
-/** One rule's hit on one manifest object. */
-export interface AuditFinding {
-  ruleId: string;
-  severity: Severity;
-  message: string;
-  fix: string;
-  object: { kind: string; namespace?: string; name: string };
-  /** File (or "-" for stdin) and 1-based line of the object's first line. */
-  location?: { file: string; line: number };
-  /** The same object written again elsewhere, with the same finding: reported once, every copy named. */
-  alsoAt?: { file: string; line: number }[];
-  /**
-   * `run` only: the probe could not be the workload's twin, so this finding bounds the verdict
-   * (a workload NetworkPolicy cannot restrict fails; an inexact twin is never a pass).
-   */
-  decides?: 'fail' | 'inconclusive';
-}
-
-/** Every place a finding's object is written, "file:line", the first one first. */
-export const findingLocations = (f: AuditFinding): string[] =>
-  [...(f.location ? [f.location] : []), ...(f.alsoAt ?? [])].map((l) => `${l.file}:${l.line}`);
-
-export const isBlocking = (f: AuditFinding, failOn: Severity): boolean => severityRank(f.severity) >= severityRank(failOn);
-
-/**
- * An audit has no probe results: its verdict comes from findings. Info and low findings can
- * never fail it, whatever --fail-on says.
- */
-export function auditVerdict(findings: readonly AuditFinding[], failOn: Severity): Verdict {
-  const threshold = severityRank(failOn) < severityRank('medium') ? 'medium' : failOn;
-  return findings.some((f) => isBlocking(f, threshold)) ? 'fail' : 'pass';
-}
-
-/** An audit that judged no object proves nothing: inconclusive, never a pass. */
-export function auditReportVerdict(findings: readonly AuditFinding[], failOn: Severity, objectsRead: number | undefined): Verdict {
-  return objectsRead === 0 ? 'inconclusive' : auditVerdict(findings, failOn);
 }
 
 /** What a `run` tested, as observed through the API. */
@@ -200,4 +178,18 @@ export function buildReport(command: Command, results: CheckResult[], startedAt:
     summary: summarize(results),
     results,
   };
+}
+
+/** A report's verdict as the process's exit code: any fail beats error, error beats inconclusive. */
+export function exitCodeFor(verdict: Verdict): ExitCode {
+  switch (verdict) {
+    case 'pass':
+      return ExitCode.pass;
+    case 'fail':
+      return ExitCode.fail;
+    case 'inconclusive':
+      return ExitCode.inconclusive;
+    case 'error':
+      return ExitCode.infrastructure;
+  }
 }

@@ -6,10 +6,10 @@ import { Ajv2020 } from 'ajv/dist/2020.js';
 import addFormats from 'ajv-formats';
 import t from 'tap';
 import { renderJsonLines } from '../../probes/wire.js';
+import { packageRoot, readPackageFile } from '../base/package-root.js';
 import { reportValidator } from '../commands/report.js';
 import { verifyingKey } from '../evidence/keys.js';
 import { verifyBundle } from '../evidence/manifest.js';
-import { packageRoot, readPackageFile } from '../package-root.js';
 import type { Report } from './report.js';
 
 const SAMPLES = join(packageRoot, 'reports/samples');

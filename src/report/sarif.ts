@@ -4,10 +4,11 @@
  * to `security-severity` on each rule. A `probe` or `run` report carries a result for every
  * check that did not pass too, so a dashboard fed by it never shows a failed run as clean.
  */
-import type { CheckResult } from '../../probes/model.js';
+import type { CheckResult } from '../../probes/base/model.js';
 import { RULES } from '../audit/catalogue.js';
+import type { AuditFinding, Severity } from '../audit/finding.js';
 import { LIVE_FILE_PREFIX } from '../audit/manifests.js';
-import type { AuditFinding, Report, Severity } from './report.js';
+import type { Report } from './report.js';
 
 const LEVEL: Record<Severity, 'error' | 'warning' | 'note'> = {
   critical: 'error',

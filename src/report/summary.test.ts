@@ -5,7 +5,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import t from 'tap';
-import type { CheckResult } from '../../probes/model.js';
+import type { CheckResult } from '../../probes/base/model.js';
 import { cli, repoRoot } from '../../test/cli.js';
 import { buildReport } from './report.js';
 import { renderHumanSummary } from './summary.js';

@@ -3,7 +3,7 @@
  * verdict, the counts, every check that did not pass with its reason, the findings that decided
  * the verdict, and where each report went. Never on a pipe: there the files are the output.
  */
-import { printable } from '../terminal.js';
+import { printable } from '../base/terminal.js';
 import { countsText, type Report } from './report.js';
 
 export interface Destination {

@@ -6,9 +6,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import t from 'tap';
 import { Parser } from 'tap-parser';
-import type { CheckResult, Verdict } from '../../probes/model.js';
+import type { CheckResult, Verdict } from '../../probes/base/model.js';
 import { cli } from '../../test/cli.js';
-import { type AuditFinding, buildAuditReport, buildReport } from './report.js';
+import type { AuditFinding } from '../audit/finding.js';
+import { buildAuditReport, buildReport } from './report.js';
 import { diagnostic, renderTap } from './tap.js';
 
 const HOSTILE = [

@@ -1,6 +1,7 @@
-import type { CheckResult } from '../../probes/model.js';
+import type { CheckResult } from '../../probes/base/model.js';
 import { RULES } from '../audit/catalogue.js';
-import { type AuditFinding, auditVerdict, findingLocations, type Report } from './report.js';
+import { type AuditFinding, auditVerdict, findingLocations } from '../audit/finding.js';
+import type { Report } from './report.js';
 import { yamlish } from './yamlish.js';
 
 /** 14 by default; 13 for harnesses that predate it (Debian 12's `prove` fails a stream that says 14). */

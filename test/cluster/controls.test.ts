@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { dump, load } from 'js-yaml';
 import t from 'tap';
-import type { CheckResult } from '../../probes/model.js';
+import type { CheckResult } from '../../probes/base/model.js';
 import {
   apply,
   type CliRun,

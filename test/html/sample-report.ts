@@ -1,6 +1,6 @@
 // A realistic `run` report: the reference architecture probed from two pods on two nodes, where
 // node-b lets curl out directly (a bypass), one check errors there, and UDP stays unproven.
-import type { CheckResult, Expectation, Observation, Verdict } from '../../probes/model.js';
+import type { CheckResult, Expectation, Observation, Verdict } from '../../probes/base/model.js';
 import { diffRuns, runVerdicts } from '../../src/report/diff.js';
 import { buildReport, type Report } from '../../src/report/report.js';
 

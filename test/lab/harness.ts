@@ -4,7 +4,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'no
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { CheckResult, ProbePlan } from '../../probes/model.js';
+import type { CheckResult, ProbePlan } from '../../probes/base/model.js';
 import type { Report } from '../../src/report/report.js';
 import { type ExecOptions, type Lab, type LabOptions, startLab } from './lab.js';
 

@@ -5,7 +5,7 @@
  * so the verdict is judged with its observations. Needs root.
  */
 import t from 'tap';
-import type { CheckResult, ProbePlan } from '../../probes/model.js';
+import type { CheckResult, ProbePlan } from '../../probes/base/model.js';
 import { judge } from '../../probes/runner.js';
 import { labSuite, probeInLab } from './harness.js';
 

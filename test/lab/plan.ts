@@ -2,8 +2,9 @@
  * The probe plan for the lab: the article's architecture, lab targets only. Shared by the
  * scenario tests, the demo and the benchmark.
  */
+
+import type { ProbePlan } from '../../probes/base/model.js';
 import { type Catalogue, expandCatalogue } from '../../probes/catalogue.js';
-import type { ProbePlan } from '../../probes/model.js';
 import { validatePlan } from '../../probes/plan.js';
 import { COMPANIONS } from './companions.js';
 import type { Lab, ProxyAuth } from './lab.js';

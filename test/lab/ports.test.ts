@@ -5,8 +5,8 @@
  * Needs root.
  */
 import t from 'tap';
-import type { CheckResult, TcpSweepCheck } from '../../probes/model.js';
-import { parsePorts } from '../../probes/ports.js';
+import type { CheckResult, TcpSweepCheck } from '../../probes/base/model.js';
+import { parsePorts } from '../../probes/base/ports.js';
 import { withPortSweeps } from '../../probes/sweep.js';
 import { labSuite, probeInLab } from './harness.js';
 import { APP_ENV, labPlan } from './plan.js';

@@ -5,7 +5,7 @@
  * that says so. Real mitmproxy (`proxyauth`) and tinyproxy (`BasicAuth`). Needs root.
  */
 import t from 'tap';
-import type { CheckResult } from '../../probes/model.js';
+import type { CheckResult } from '../../probes/base/model.js';
 import { labSuite, probeInLab } from './harness.js';
 import type { CompanionKind, ProxyAuth } from './lab.js';
 import { appEnv, labPlan } from './plan.js';

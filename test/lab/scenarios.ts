@@ -7,11 +7,10 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import t, { type Test } from 'tap';
-import type { CheckResult, Observation, ProbePlan, Verdict } from '../../probes/model.js';
+import type { CheckResult, Observation, ProbePlan, Verdict } from '../../probes/base/model.js';
 import { judge } from '../../probes/runner.js';
 import { reportValidator } from '../../src/commands/report.js';
-import { exitCodeFor } from '../../src/errors.js';
-import { overallVerdict, type Report } from '../../src/report/report.js';
+import { exitCodeFor, overallVerdict, type Report } from '../../src/report/report.js';
 import type { CompanionKind } from './companions.js';
 import { builtCli, labSuite, probeInLab } from './harness.js';
 import { APP_ENV, labPlan } from './plan.js';

@@ -65,7 +65,7 @@ export interface TcpCheck extends CheckBase {
 export interface TcpSweepCheck extends CheckBase {
   kind: 'tcp-sweep';
   host: string;
-  /** Folded ranges, "1-1024,8443" (probes/ports.ts). */
+  /** Folded ranges, "1-1024,8443" (probes/base/ports.ts). */
   ports: string;
   companion: Companion;
   /** How long one port's connect may take: the deadline a single tcp check would have. */

@@ -4,17 +4,17 @@
  */
 import { accessSync, constants, existsSync, mkdirSync, renameSync, type Stats, statSync, writeFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
-import { renderJsonLines } from '../probes/wire.js';
-import { InfrastructureError, UsageError } from './errors.js';
-import { redactCredentialsIn } from './redact.js';
-import { renderHtml } from './report/html.js';
-import { renderJunit } from './report/junit.js';
-import { renderMarkdown } from './report/markdown.js';
-import { renderOpenMetrics } from './report/openmetrics.js';
-import type { Report } from './report/report.js';
-import { renderSarif } from './report/sarif.js';
-import { type Destination, renderHumanSummary } from './report/summary.js';
-import { renderTap, TAP_VERSIONS, type TapVersion } from './report/tap.js';
+import { renderJsonLines } from '../../probes/wire.js';
+import { InfrastructureError, UsageError } from '../base/errors.js';
+import { redactCredentialsIn } from '../base/redact.js';
+import { renderHtml } from './html.js';
+import { renderJunit } from './junit.js';
+import { renderMarkdown } from './markdown.js';
+import { renderOpenMetrics } from './openmetrics.js';
+import type { Report } from './report.js';
+import { renderSarif } from './sarif.js';
+import { type Destination, renderHumanSummary } from './summary.js';
+import { renderTap, TAP_VERSIONS, type TapVersion } from './tap.js';
 
 export const FORMATS = ['tap', 'json', 'jsonl', 'junit', 'sarif', 'html', 'md', 'openmetrics'] as const;
 export type Format = (typeof FORMATS)[number];

@@ -2,8 +2,6 @@
  * Every error the CLI reports on purpose: a stable code, a one-line message, and the exit code it
  * maps to. Raw socket or API errors ride along as `cause` and are never printed as stack traces.
  */
-import type { Verdict } from '../probes/model.js';
-
 /** Documented in docs/verdict.md; CI systems gate on these. */
 export const ExitCode = {
   pass: 0,
@@ -48,20 +46,6 @@ export class CatalogueError extends EgressVerifyError {
 export class InfrastructureError extends EgressVerifyError {
   constructor(message: string, options?: { cause?: unknown }) {
     super('EV_INFRASTRUCTURE', message, ExitCode.infrastructure, options);
-  }
-}
-
-/** The overall verdict's exit code: any fail beats error, error beats inconclusive. */
-export function exitCodeFor(verdict: Verdict): ExitCode {
-  switch (verdict) {
-    case 'pass':
-      return ExitCode.pass;
-    case 'fail':
-      return ExitCode.fail;
-    case 'inconclusive':
-      return ExitCode.inconclusive;
-    case 'error':
-      return ExitCode.infrastructure;
   }
 }
 

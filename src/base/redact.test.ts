@@ -3,10 +3,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { KubernetesObject } from '@kubernetes/client-node';
 import t from 'tap';
-import { sampleRunReport } from '../test/html/sample-report.js';
-import { writeBundle } from './evidence/bundle.js';
-import type { ObjectList } from './evidence/snapshot.js';
-import { FORMATS, render } from './output.js';
+import { sampleRunReport } from '../../test/html/sample-report.js';
+import { writeBundle } from '../evidence/bundle.js';
+import type { ObjectList } from '../evidence/snapshot.js';
+import { FORMATS, render } from '../report/output.js';
 import { redactUrlCredentials } from './redact.js';
 
 const PROXY = 'http://agent:s3cr3t-pass@egress-guardian-svc:8080';

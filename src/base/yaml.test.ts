@@ -1,6 +1,6 @@
 import t from 'tap';
-import { parseCatalogue } from '../probes/catalogue.js';
-import { parseManifests } from './audit/manifests.js';
+import { parseCatalogue } from '../../probes/catalogue.js';
+import { parseManifests } from '../audit/manifests.js';
 import { UsageError } from './errors.js';
 import { MAX_ALIAS_NODES, parseYaml } from './yaml.js';
 

@@ -1,6 +1,6 @@
 import t from 'tap';
-import { expandCatalogue } from './catalogue.js';
-import { validatePlan } from './plan.js';
+import { expandCatalogue } from '../catalogue.js';
+import { validatePlan } from '../plan.js';
 import { carriesReceipt, markedUrl, markPlan, RECEIPT_PARAM } from './receipt.js';
 
 t.test('the marker goes into the query, after what the URL already asks', async (t) => {

@@ -1,7 +1,7 @@
 import t from 'tap';
+import { judgeSweep, withPortSweeps } from '../sweep.js';
 import type { Observation, TcpSweepCheck } from './model.js';
 import { foldPorts, parsePorts, sweepFacts } from './ports.js';
-import { judgeSweep, withPortSweeps } from './sweep.js';
 
 t.test('port specs: lists, ranges, named sets', async (t) => {
   t.same(parsePorts('443, 80,8000-8003,80'), [80, 443, 8000, 8001, 8002, 8003]);
