@@ -12,6 +12,7 @@ echo "== typecheck and lint"
 npx tsc -p tsconfig.json
 npx tsc -p tsconfig.check.json
 npx biome check .
+node --import tsx scripts/import-cycles.ts
 
 echo "== npm package: pack, install in an empty directory, plan from it"
 bash scripts/pack-check.sh
