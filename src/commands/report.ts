@@ -5,16 +5,16 @@ import { readInput } from '../base/input.js';
 import { readPackageFile } from '../base/package-root.js';
 import { diffRuns, renderDiffText, runVerdicts } from '../report/diff.js';
 import { parseOutputs, writeOutputs } from '../report/output.js';
-import { countsText, exitCodeFor, type Report, summarize, verdictFromRows } from '../report/report.js';
+import { completeReport, countsText, exitCodeFor, type Report, type StoredReport, summarize, verdictFromRows } from '../report/report.js';
 
-let validator: ValidateFunction<Report> | undefined;
+let validator: ValidateFunction<StoredReport> | undefined;
 
 /** Compiled on first use: most commands never read a report back. */
-export function reportValidator(): ValidateFunction<Report> {
+export function reportValidator(): ValidateFunction<StoredReport> {
   if (validator === undefined) {
     const ajv = new Ajv2020({ strict: false });
     addFormats.default(ajv);
-    validator = ajv.compile<Report>(JSON.parse(readPackageFile('reports/report.schema.json')));
+    validator = ajv.compile<StoredReport>(JSON.parse(readPackageFile('reports/report.schema.json')));
   }
   return validator;
 }
@@ -32,14 +32,15 @@ export function readReport(path: string): Report {
     const e = validateReport.errors?.[0];
     throw new UsageError(`${path}: not an egress-verify report (${e?.instancePath || '/'} ${e?.message ?? ''})`);
   }
+  const report = completeReport(raw);
   // The rows are the evidence; a top-level verdict or count that disagrees with them is never trusted.
-  const verdict = verdictFromRows(raw);
-  if (verdict !== raw.verdict) throw new UsageError(`${path}: its verdict is ${raw.verdict} but its rows give ${verdict}`);
-  if (raw.command !== 'audit' && JSON.stringify(summarize(raw.results)) !== JSON.stringify(raw.summary))
+  const verdict = verdictFromRows(report);
+  if (verdict !== report.verdict) throw new UsageError(`${path}: its verdict is ${report.verdict} but its rows give ${verdict}`);
+  if (report.command !== 'audit' && JSON.stringify(summarize(report.results)) !== JSON.stringify(report.summary))
     throw new UsageError(
-      `${path}: its summary (${countsText(raw.summary)}) disagrees with its rows (${countsText(summarize(raw.results))})`,
+      `${path}: its summary (${countsText(report.summary)}) disagrees with its rows (${countsText(summarize(report.results))})`,
     );
-  return raw;
+  return report;
 }
 
 /** Re-renders a saved report; exits with its verdict (checked against its rows) so CI can gate on a stored run. */

@@ -5,7 +5,7 @@ import { diffRuns, runVerdicts } from './diff.js';
 import { renderHtml } from './html.js';
 import { renderMarkdown } from './markdown.js';
 import { parseOutputs, render } from './output.js';
-import { buildAuditReport, buildReport, type Report } from './report.js';
+import { buildAuditReport, buildReport, type Report, type RunReport } from './report.js';
 
 const HOSTILE = '<script>alert(1)</script>';
 
@@ -23,7 +23,7 @@ const result = (id: string, verdict: Verdict, node?: string): CheckResult => ({
 const at = new Date('2026-11-27T00:00:00Z');
 
 /** A `run --per-node`: three checks on two pods, the third only on node-a. */
-function perNodeReport(): Report {
+function perNodeReport(): RunReport {
   const results = [
     result('tcp/a', 'pass', 'node-a'),
     result('tcp/b', 'fail', 'node-a'),

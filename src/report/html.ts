@@ -7,7 +7,7 @@ import { dump } from 'js-yaml';
 import type { CheckResult, Verdict } from '../../probes/base/model.js';
 import { type AuditFinding, findingLocations, severityRank } from '../audit/finding.js';
 import { changeGroups } from './diff.js';
-import type { Report } from './report.js';
+import type { AuditReport, ProbeReport, Report, RunReport } from './report.js';
 
 /** Markup this module built; anything else interpolated into `html` is text and is escaped. */
 class Markup {
@@ -74,13 +74,24 @@ ${policies(report)}
 }
 
 function meaning(report: Report): string {
-  const s = report.summary;
-  if (report.command === 'audit') {
-    const failOn = report.failOn ?? 'high';
-    return report.verdict === 'pass'
-      ? `No rule found anything at or above ${failOn} severity in the manifests (${plural(s.total, 'rule')} checked).`
-      : `${plural(s.fail, 'rule')} of ${s.total} found something at or above ${failOn} severity in the manifests.`;
+  switch (report.command) {
+    case 'audit':
+      return auditMeaning(report);
+    case 'probe':
+    case 'run':
+      return checksMeaning(report);
   }
+}
+
+function auditMeaning(report: AuditReport): string {
+  const s = report.summary;
+  return report.verdict === 'pass'
+    ? `No rule found anything at or above ${report.failOn} severity in the manifests (${plural(s.total, 'rule')} checked).`
+    : `${plural(s.fail, 'rule')} of ${s.total} found something at or above ${report.failOn} severity in the manifests.`;
+}
+
+function checksMeaning(report: ProbeReport | RunReport): string {
+  const s = report.summary;
   switch (report.verdict) {
     case 'pass':
       return `Every check proved what it must: ${plural(s.total, 'check')}, all passed.`;

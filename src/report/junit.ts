@@ -1,6 +1,6 @@
 import { RULES } from '../audit/catalogue.js';
 import { type AuditFinding, auditVerdict, findingLocations } from '../audit/finding.js';
-import type { Report } from './report.js';
+import type { AuditReport, ProbeReport, Report, RunReport } from './report.js';
 
 /**
  * Characters XML 1.0 forbids even as references (most C0 controls, lone surrogates, U+FFFE/F)
@@ -29,7 +29,17 @@ const caseName = (r: Report['results'][number]): string => {
  * <skipped/>: dashboards count skipped tests as green.
  */
 export function renderJunit(report: Report): string {
-  if (report.command === 'audit') return renderAuditJunit(report, report.findings ?? []);
+  switch (report.command) {
+    case 'audit':
+      return renderAuditJunit(report);
+    case 'probe':
+    case 'run':
+      return renderChecksJunit(report);
+  }
+}
+
+/** A probe or a run: a testcase per check, and one per finding that decides the verdict. */
+function renderChecksJunit(report: ProbeReport | RunReport): string {
   const s = report.summary;
   const seconds = (ms: number): string => (ms / 1000).toFixed(3);
   // The suite's time is how long the run took, not the sum of checks that ran side by side.
@@ -65,8 +75,8 @@ export function renderJunit(report: Report): string {
 }
 
 /** An audit: one testcase per rule, a failure when it found something at or above fail-on. */
-function renderAuditJunit(report: Report, findings: readonly AuditFinding[]): string {
-  const failOn = report.failOn ?? 'high';
+function renderAuditJunit(report: AuditReport): string {
+  const { failOn, findings } = report;
   if (report.objectsRead === 0) {
     const reason = escapeXml(report.warnings?.find((w) => w.startsWith('nothing to audit')) ?? 'nothing to audit');
     const input = `    <testcase classname="egress-verify.audit" name="input" time="0.000">\n      <failure type="inconclusive" message="${reason}"></failure>\n    </testcase>`;

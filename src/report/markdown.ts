@@ -24,12 +24,14 @@ export function renderMarkdown(report: Report): string {
   const where = [report.subject?.namespace, report.subject?.workload].filter(Boolean).join('/');
   const s = report.summary;
   const out = [`**egress-verify: ${e(report.verdict.toUpperCase())}** — ${e(report.command)}${where && ` of ${e(where)}`}`, ''];
-  if (report.command === 'audit') {
-    out.push(
-      `${s.total} rules: ${s.pass} pass, ${s.fail} fail (fail-on ${e(report.failOn ?? 'high')}); ${report.findings?.length ?? 0} findings`,
-    );
-  } else {
-    out.push(`${s.total} checks: ${countsText(s)}`);
+  switch (report.command) {
+    case 'audit':
+      out.push(`${s.total} rules: ${s.pass} pass, ${s.fail} fail (fail-on ${e(report.failOn)}); ${report.findings.length} findings`);
+      break;
+    case 'probe':
+    case 'run':
+      out.push(`${s.total} checks: ${countsText(s)}`);
+      break;
   }
   out.push(`Started ${e(report.startedAt)}${report.subject?.runId ? `, run ${e(report.subject.runId)}` : ''}`);
 

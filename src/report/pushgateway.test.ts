@@ -13,7 +13,7 @@ import type { CheckResult, Verdict } from '../../probes/base/model.js';
 import { ExitCode, InfrastructureError } from '../base/errors.js';
 import { packageRoot } from '../base/package-root.js';
 import { groupUrl, parsePushgateway, pushMetrics } from './pushgateway.js';
-import { buildReport, type Report } from './report.js';
+import { buildReport, type RunReport } from './report.js';
 
 const PUSHGATEWAY = '/usr/bin/prometheus-pushgateway';
 const dir = mkdtempSync(join(tmpdir(), 'ev-pushgateway-'));
@@ -67,7 +67,7 @@ const result = (workload: string, verdict: Verdict): CheckResult => ({
   workload,
 });
 
-const runOf = (namespace: string, results: CheckResult[]): Report => ({
+const runOf = (namespace: string, results: CheckResult[]): RunReport => ({
   ...buildReport('run', results, new Date('2026-11-27T00:00:00Z'), new Date('2026-11-27T00:00:05Z')),
   subject: { namespace, workload: [...new Set(results.map((r) => r.workload))].join(', ') },
 });

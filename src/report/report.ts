@@ -9,8 +9,6 @@ import { type AuditFinding, auditReportVerdict, auditVerdict, type Severity } fr
 import { ExitCode } from '../base/errors.js';
 import { toolVersion } from '../base/package-root.js';
 
-export type Command = 'probe' | 'run' | 'audit';
-
 /** One check whose verdict moved between two runs (diff.ts finds them). */
 export interface Change {
   key: string;
@@ -35,6 +33,8 @@ export interface ReportDiff {
   other: Change[];
 }
 
+export type Command = Report['command'];
+
 export interface Summary {
   total: number;
   pass: number;
@@ -43,29 +43,68 @@ export interface Summary {
   error: number;
 }
 
-export interface Report {
+interface ReportCommon {
   schemaVersion: 1;
   tool: { name: 'egress-verify'; version: string };
-  command: Command;
   startedAt: string;
   finishedAt: string;
   verdict: Verdict;
   summary: Summary;
   results: CheckResult[];
   warnings?: string[];
-  subject?: Subject;
-  /** `audit` only: what the rules found in the manifests. */
-  findings?: AuditFinding[];
-  /** `audit` only: the lowest severity that fails the run. */
-  failOn?: Severity;
-  /** `audit` only: how many objects the rules judged; none makes the audit inconclusive. */
-  objectsRead?: number;
-  /** `run --record`: what changed since the previous recorded run. */
+  /** What changed since an earlier run (`run --record`, `report diff -o`). */
   changes?: ReportDiff;
   /** `run`: each marked proxied request, and whether the companion's log shows it (inspection receipts). */
   receipts?: Receipt[];
   /** `run`: the catalogue's sanctioned exceptions for the workloads run, active or expired, with the checks each turned. */
   exceptions?: ExceptionRow[];
+}
+
+/** `probe`: the checks one probe ran. */
+export interface ProbeReport extends ReportCommon {
+  command: 'probe';
+  subject?: never;
+  findings?: never;
+  failOn?: never;
+  objectsRead?: never;
+}
+
+/** `run`: every probe pod's checks, what was tested, and the live audit of its namespace. */
+export interface RunReport extends ReportCommon {
+  command: 'run';
+  subject?: Subject;
+  /** The live audit's findings: they explain the verdict; those that `decides` bound it. */
+  findings?: AuditFinding[];
+  failOn?: never;
+  objectsRead?: never;
+}
+
+/** `audit`: no probe results; the verdict comes from what the rules found. */
+export interface AuditReport extends ReportCommon {
+  command: 'audit';
+  subject?: never;
+  findings: AuditFinding[];
+  /** The lowest severity that fails the run. */
+  failOn: Severity;
+  /** How many objects the rules judged; none makes the audit inconclusive (absent in older reports). */
+  objectsRead?: number;
+}
+
+/** One type per command, keyed on `command`: a writer switches on it and the compiler checks every case. */
+export type Report = ProbeReport | RunReport | AuditReport;
+
+/** A report as the schema admits it: an audit written before failOn and findings were always set. */
+export type StoredReport = ProbeReport | RunReport | (Omit<AuditReport, 'failOn' | 'findings'> & Partial<AuditReport>);
+
+/** The one place a stored report's defaults are applied: --fail-on's default, no findings. */
+export function completeReport(stored: StoredReport): Report {
+  switch (stored.command) {
+    case 'probe':
+    case 'run':
+      return stored;
+    case 'audit':
+      return { ...stored, findings: stored.findings ?? [], failOn: stored.failOn ?? 'high' };
+  }
 }
 
 /** What a `run` tested, as observed through the API. */
@@ -121,8 +160,14 @@ export function runVerdict(results: readonly CheckResult[], findings: readonly A
 
 /** The verdict a report's rows give; a stored verdict that differs was edited or is corrupt. */
 export function verdictFromRows(report: Report): Verdict {
-  if (report.command === 'audit') return auditReportVerdict(report.findings ?? [], report.failOn ?? 'high', report.objectsRead);
-  return runVerdict(report.results, report.findings ?? []);
+  switch (report.command) {
+    case 'audit':
+      return auditReportVerdict(report.findings, report.failOn, report.objectsRead);
+    case 'run':
+      return runVerdict(report.results, report.findings ?? []);
+    case 'probe':
+      return overallVerdict(report.results);
+  }
 }
 
 /** "8 pass, 2 fail, 0 inconclusive, 0 error": the counts as the summaries people read say them. */
@@ -146,7 +191,7 @@ export function buildAuditReport(
   startedAt: Date,
   finishedAt: Date,
   objectsRead: number,
-): Report {
+): AuditReport {
   const verdict = auditReportVerdict(findings, failOn, objectsRead);
   const failedRules = new Set(findings.filter((f) => auditVerdict([f], failOn) === 'fail').map((f) => f.ruleId));
   const fail = ruleIds.filter((id) => failedRules.has(id)).length;
@@ -167,7 +212,9 @@ export function buildAuditReport(
   };
 }
 
-export function buildReport(command: Command, results: CheckResult[], startedAt: Date, finishedAt: Date): Report {
+export function buildReport(command: 'probe', results: CheckResult[], startedAt: Date, finishedAt: Date): ProbeReport;
+export function buildReport(command: 'run', results: CheckResult[], startedAt: Date, finishedAt: Date): RunReport;
+export function buildReport(command: 'probe' | 'run', results: CheckResult[], startedAt: Date, finishedAt: Date): ProbeReport | RunReport {
   return {
     schemaVersion: 1,
     tool: { name: 'egress-verify', version: toolVersion },

@@ -57,6 +57,17 @@ export const CHECK_RULES: Record<Exclude<CheckResult['verdict'], 'pass'>, SarifR
 /** "WideEgress" for "wide-egress": SARIF wants a name that is not the id. */
 const pascal = (id: string): string => id.replace(/(^|-)([a-z0-9])/g, (_m, _dash, c: string) => c.toUpperCase());
 
+/** A probe or a run reports every check that did not pass under these; an audit has no checks. */
+function checkRules(report: Report): SarifRule[] {
+  switch (report.command) {
+    case 'audit':
+      return [];
+    case 'probe':
+    case 'run':
+      return Object.values(CHECK_RULES);
+  }
+}
+
 export function renderSarif(report: Report): string {
   const findings = report.findings ?? [];
   const failed = report.results.filter((r) => r.verdict !== 'pass');
@@ -70,7 +81,7 @@ export function renderSarif(report: Report): string {
       fix: f.fix,
       severity: f.severity,
     })),
-    ...(report.command === 'audit' ? [] : Object.values(CHECK_RULES)),
+    ...checkRules(report),
   ];
   const index = new Map(rules.map((r, i) => [r.id, i]));
   const log = {

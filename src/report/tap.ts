@@ -1,7 +1,7 @@
 import type { CheckResult } from '../../probes/base/model.js';
 import { RULES } from '../audit/catalogue.js';
 import { type AuditFinding, auditVerdict, findingLocations } from '../audit/finding.js';
-import type { Report } from './report.js';
+import type { AuditReport, ProbeReport, Report, RunReport } from './report.js';
 import { yamlish } from './yamlish.js';
 
 /** 14 by default; 13 for harnesses that predate it (Debian 12's `prove` fails a stream that says 14). */
@@ -15,7 +15,17 @@ export type TapVersion = (typeof TAP_VERSIONS)[number];
  */
 export function renderTap(report: Report, version: TapVersion = '14'): string {
   const header = `TAP version ${version}`;
-  if (report.command === 'audit') return renderAuditTap(report, report.findings ?? [], header);
+  switch (report.command) {
+    case 'audit':
+      return renderAuditTap(report, header);
+    case 'probe':
+    case 'run':
+      return renderChecksTap(report, header);
+  }
+}
+
+/** A probe or a run: a test point per check, and one per finding that decides the verdict. */
+function renderChecksTap(report: ProbeReport | RunReport, header: string): string {
   const warnings = (report.warnings ?? []).map((w) => `# warning: ${w.replace(/\n/g, ' ')}`);
   // A run carries the live audit's findings: they explain a verdict, they are not test points.
   // A finding that decides the verdict (the probe could not be the twin) is one, never "ok":
@@ -81,8 +91,8 @@ export function diagnostic(r: CheckResult): Record<string, unknown> {
  * is "not ok" when it found something at or above the fail-on severity; its diagnostic lists
  * every finding (below the threshold too) with file:line and the fix.
  */
-function renderAuditTap(report: Report, findings: readonly AuditFinding[], header: string): string {
-  const failOn = report.failOn ?? 'high';
+function renderAuditTap(report: AuditReport, header: string): string {
+  const { failOn, findings } = report;
   const warnings = (report.warnings ?? []).map((w) => `# warning: ${w.replace(/\n/g, ' ')}`);
   // Rules run on nothing prove nothing: one failing point, not a column of oks.
   if (report.objectsRead === 0)

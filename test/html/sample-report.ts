@@ -2,7 +2,7 @@
 // node-b lets curl out directly (a bypass), one check errors there, and UDP stays unproven.
 import type { CheckResult, Expectation, Observation, Verdict } from '../../probes/base/model.js';
 import { diffRuns, runVerdicts } from '../../src/report/diff.js';
-import { buildReport, type Report } from '../../src/report/report.js';
+import { buildReport, type RunReport } from '../../src/report/report.js';
 
 export const PODS = [
   { name: 'egress-verify-7f3c9-node-a-x2k8p', node: 'node-a', outcome: 'exited 1' },
@@ -170,7 +170,7 @@ function results(): CheckResult[] {
   );
 }
 
-export function sampleRunReport(): Report {
+export function sampleRunReport(): RunReport {
   const all = results();
   const report = buildReport('run', all, new Date('2026-11-27T09:14:03Z'), new Date('2026-11-27T09:14:41Z'));
   // The previous recorded run: node-b still blocked curl, and TCP 443 was a bypass then.
