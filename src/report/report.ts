@@ -54,10 +54,6 @@ interface ReportCommon {
   warnings?: string[];
   /** What changed since an earlier run (`run --record`, `report diff -o`). */
   changes?: ReportDiff;
-  /** `run`: each marked proxied request, and whether the companion's log shows it (inspection receipts). */
-  receipts?: Receipt[];
-  /** `run`: the catalogue's sanctioned exceptions for the workloads run, active or expired, with the checks each turned. */
-  exceptions?: ExceptionRow[];
 }
 
 /** `probe`: the checks one probe ran. */
@@ -65,6 +61,8 @@ export interface ProbeReport extends ReportCommon {
   command: 'probe';
   subject?: never;
   findings?: never;
+  receipts?: never;
+  exceptions?: never;
   failOn?: never;
   objectsRead?: never;
 }
@@ -75,6 +73,10 @@ export interface RunReport extends ReportCommon {
   subject?: Subject;
   /** The live audit's findings: they explain the verdict; those that `decides` bound it. */
   findings?: AuditFinding[];
+  /** `run`: each marked proxied request, and whether the companion's log shows it (inspection receipts). */
+  receipts?: Receipt[];
+  /** `run`: the catalogue's sanctioned exceptions for the workloads run, active or expired, with the checks each turned. */
+  exceptions?: ExceptionRow[];
   failOn?: never;
   objectsRead?: never;
 }
@@ -83,6 +85,8 @@ export interface RunReport extends ReportCommon {
 export interface AuditReport extends ReportCommon {
   command: 'audit';
   subject?: never;
+  receipts?: never;
+  exceptions?: never;
   findings: AuditFinding[];
   /** The lowest severity that fails the run. */
   failOn: Severity;
