@@ -1,6 +1,10 @@
+import { isIPv6 } from 'node:net';
 import t from 'tap';
 import { CatalogueError } from '../src/base/errors.js';
 import { defaultCatalogue, expandCatalogue, extendCatalogue, parseCatalogue } from './catalogue.js';
+import { ipv6OnlyChecks, sendsIpv6 } from './ipv6.js';
+import { endpointOf } from './kinds.js';
+import { controlCovers } from './verdict.js';
 
 const companion = { url: 'http://egress-guardian-svc:8080' };
 
@@ -20,6 +24,32 @@ t.test('the default catalogue expands into a valid plan where every must-fail ch
   for (const mode of ['env-cleared', 'noproxy']) t.ok(ids.has(`curl/${mode}/cloudflare`));
   t.ok(plan.checks.some((c) => c.kind === 'dns' && c.mode === 'direct' && c.transport === 'tls' && c.port === 853));
   t.ok(ids.has('icmp/cloudflare/1.1.1.1'), 'the outside targets are pinged');
+});
+
+t.test('issue 13: the default catalogue dials IPv6 targets and resolvers, each with an IPv6 control', async (t) => {
+  const plan = expandCatalogue(defaultCatalogue(), companion);
+  const byId = new Map(plan.checks.map((c) => [c.id, c]));
+  const v6 = plan.checks.filter((c) => c.expect === 'blocked' && sendsIpv6(c));
+  for (const kind of ['tcp', 'udp', 'icmp', 'curl'] as const)
+    t.ok(
+      v6.some((c) => c.kind === kind),
+      `an IPv6 ${kind} check`,
+    );
+  for (const transport of ['udp', 'tcp', 'tls'])
+    t.ok(
+      v6.some((c) => c.kind === 'dns' && c.mode === 'direct' && c.transport === transport),
+      `IPv6 resolvers over ${transport}`,
+    );
+  for (const c of v6) {
+    if (c.controlFrom === 'direct') continue;
+    const control = c.control === undefined ? undefined : byId.get(c.control);
+    // The control dials the same IPv6 address (never a v4 stand-in) and exists only as a control.
+    t.ok(control && isIPv6(endpointOf(control)?.host ?? '') && controlCovers(c, control), `${c.id}: an IPv6 control`);
+    t.equal(control?.purpose, 'control', `${c.id}: its control is not the cluster's allowed path`);
+  }
+  // Without an IPv6 address the pod skips exactly these, and every IPv4 check still runs.
+  const skipped = ipv6OnlyChecks(plan);
+  for (const c of plan.checks) t.equal(skipped.has(c.id), /-v6\b|::/.test(c.id), c.id);
 });
 
 t.test('extending adds targets and keeps the defaults', async (t) => {

@@ -2,7 +2,7 @@
  * The target catalogue (YAML) and its expansion into a probe plan: every must-fail check gets the
  * positive control that makes its "blocked" mean something.
  */
-import { isIP } from 'node:net';
+import { isIP, isIPv6 } from 'node:net';
 import { Ajv2020 } from 'ajv/dist/2020.js';
 import { CatalogueError, UsageError } from '../src/base/errors.js';
 import { readPackageFile } from '../src/base/package-root.js';
@@ -163,6 +163,9 @@ export function expandCatalogue(catalogue: Catalogue, companion: Companion, comp
       id: control,
       kind: 'proxy-https',
       expect: 'reachable',
+      // An IPv6 literal through the companion proves the IPv6 checks' target up; it is not the
+      // allowed path of a cluster that may have no IPv6 at all, so it goes with those checks.
+      ...(literal && isIPv6(host) && { purpose: 'control' as const }),
       url: target.url,
       companion,
       ...(target.origin && { origin: target.origin }),

@@ -1,6 +1,7 @@
+import { type AddressInfo, createServer } from 'node:net';
 import t from 'tap';
 import type { Observation, ProbePlan } from './base/model.js';
-import { judge } from './runner.js';
+import { judge, runPlan } from './runner.js';
 
 const companion = { url: 'http://egress-guardian-svc:8080' };
 const plan: ProbePlan = {
@@ -218,4 +219,47 @@ t.test('a companion that cannot be reached stays a failure, whatever the control
   const results = judge(plan, down, new Map([['tcp', o({ class: 'reached', outcome: 'connected' })]]));
   t.match(results[0], { verdict: 'fail' });
   t.match(results[1], { verdict: 'pass', controlSource: 'control-pod' });
+});
+
+t.test('IPv6: a pod without an IPv6 address skips what only IPv6 can send, and says so; never a pass', async (t) => {
+  // A listener on ::1 answers: a dialled check would connect, and be a bypass.
+  const server = createServer((s) => s.destroy());
+  await new Promise<void>((resolve) => server.listen(0, '::1', resolve));
+  t.teardown(() => server.close());
+  const { port } = server.address() as AddressInfo;
+  const v6: ProbePlan = {
+    version: 1,
+    checks: [
+      {
+        id: 'ctl6',
+        kind: 'proxy-connect',
+        expect: 'reachable',
+        purpose: 'control',
+        host: '::1',
+        port,
+        companion,
+        proof: 'banner',
+        deadlineMs: 1000,
+      },
+      { id: 'tcp6', kind: 'tcp', expect: 'blocked', host: '::1', port, control: 'ctl6', deadlineMs: 1000 },
+    ],
+  };
+  const skipped = await runPlan(v6, []);
+  t.match(skipped, [
+    { id: 'ctl6', verdict: 'skip', observation: { outcome: 'no-ipv6' } },
+    { id: 'tcp6', verdict: 'skip', observation: { outcome: 'no-ipv6', durationMs: 0 }, reason: /no IPv6 address/ },
+  ]);
+  const dialled = await runPlan(v6, ['2001:db8::7']);
+  t.match(dialled[1], { id: 'tcp6', verdict: 'fail', observation: { outcome: 'connected' } }, 'with an address the pod dials it');
+});
+
+t.test('IPv6: a skip the probe claims for a check that needs no IPv6 is an error', async (t) => {
+  const results = judge(
+    plan,
+    new Map([
+      ['ctl', o({ class: 'reached', outcome: 'http-response' })],
+      ['tcp', o({ class: 'indeterminate', outcome: 'no-ipv6' })],
+    ]),
+  );
+  t.match(results[1], { verdict: 'error', observation: { outcome: 'probe-error', detail: /does not need IPv6/ } });
 });

@@ -4,6 +4,7 @@
  */
 
 import type { Check, CheckKind, CheckResult, Observation, ProbePlan } from './base/model.js';
+import { ipv6OnlyChecks, ownIpv6Addresses } from './ipv6.js';
 import { describeTarget, KINDS, type Runner } from './kinds.js';
 import { judgeSweep } from './sweep.js';
 import { type ControlState, controlScope, controlSource, decide } from './verdict.js';
@@ -61,6 +62,13 @@ const MISSING: Observation = {
   detail: 'no observation was recorded for this check',
 };
 
+const WRONG_SKIP: Observation = {
+  outcome: 'probe-error',
+  class: 'error',
+  durationMs: 0,
+  detail: 'the probe skipped for lack of IPv6 a check that does not need IPv6',
+};
+
 /**
  * Pure: observations in, results out. `direct` holds what a control pod (an identity no egress
  * policy selects, see control-plan.ts) observed for the same check ids: a must-fail check it
@@ -72,8 +80,11 @@ export function judge(
   direct: ReadonlyMap<string, Observation> = new Map(),
 ): CheckResult[] {
   const byId = new Map(plan.checks.map((c) => [c.id, c]));
+  const ipv6Only = ipv6OnlyChecks(plan);
   const results = plan.checks.map((check): CheckResult => {
-    const observation = observations.get(check.id) ?? MISSING;
+    const observed = observations.get(check.id) ?? MISSING;
+    // A skip is believed only where IPv6 is all the check needs: elsewhere it would hide a path.
+    const observation = observed.outcome === 'no-ipv6' && !ipv6Only.has(check.id) ? WRONG_SKIP : observed;
     const traits = {
       controlOnly: check.purpose === 'control',
       udpSilentUnknown: check.kind === 'udp' && check.responder !== true,
@@ -133,10 +144,18 @@ function controlState(
   return reached ? controlScope(check, controlCheck) : 'not-proven';
 }
 
-export async function runPlan(plan: ProbePlan): Promise<CheckResult[]> {
+/** `ownIpv6`: the pod's own IPv6 addresses; without one, IPv6 checks are not dialled (ipv6.ts). */
+export async function runPlan(plan: ProbePlan, ownIpv6: readonly string[] = ownIpv6Addresses()): Promise<CheckResult[]> {
+  const skipped = ownIpv6.length > 0 ? new Set<string>() : ipv6OnlyChecks(plan);
+  const notDialled: Observation = {
+    outcome: 'no-ipv6',
+    class: 'indeterminate',
+    durationMs: 0,
+    detail: 'not dialled: the probe pod has no IPv6 address (loopback and link-local aside)',
+  };
   // A sweep's thousand sockets would crowd the checks with tight deadlines: it runs after them.
   const observeAll = (checks: readonly Check[]) =>
-    Promise.all(checks.map(async (c) => [c.id, await observe(c, plan.companionCa)] as const));
+    Promise.all(checks.map(async (c) => [c.id, skipped.has(c.id) ? notDialled : await observe(c, plan.companionCa)] as const));
   const observed = await observeAll(plan.checks.filter((c) => c.kind !== 'tcp-sweep'));
   observed.push(...(await observeAll(plan.checks.filter((c) => c.kind === 'tcp-sweep'))));
   return judge(plan, new Map(observed));

@@ -51,6 +51,10 @@ const ROWS: Row[] = [
   ['blocked', 'blocked', 'timeout', 'proven-host', undefined, 'pass', { udpSilentUnknown: false }],
   ['reachable', 'blocked', 'proxy-refused', 'absent', undefined, 'inconclusive', { controlOnly: true }],
   ['reachable', 'blocked', 'proxy-refused', 'absent', undefined, 'fail', { controlOnly: false }],
+  // Not dialled for lack of an IPv6 address: whatever the control proved, never a pass.
+  ['blocked', 'indeterminate', 'no-ipv6', 'proven-direct', undefined, 'skip'],
+  ['blocked', 'indeterminate', 'no-ipv6', 'proven-port', undefined, 'skip'],
+  ['reachable', 'indeterminate', 'no-ipv6', 'absent', undefined, 'skip', { controlOnly: true }],
 ];
 
 t.test('every truth-table row decides as documented', async (t) => {

@@ -50,8 +50,12 @@ export interface TruthRow {
 const AMBIGUOUS_BLOCKS: readonly Outcome[] = ['refused', 'reset'];
 const SILENT_BLOCKS: readonly Outcome[] = ['timeout', 'unreachable', 'filtered', 'servfail'];
 
+const SKIP_REASON = 'skipped: an IPv6 target, and the probe pod has no IPv6 address to send from; proves nothing either way';
+
 /** First matching row wins. */
 export const TRUTH_TABLE: readonly TruthRow[] = [
+  // Never a pass: a pod that cannot send IPv6 says nothing about what the policy does to IPv6.
+  { expect: 'blocked', observed: 'indeterminate', outcomes: ['no-ipv6'], verdict: 'skip', reason: SKIP_REASON },
   { expect: 'blocked', observed: 'error', verdict: 'error', reason: 'the probe could not run the check' },
   { expect: 'blocked', observed: 'reached', verdict: 'fail', reason: 'bypass: the target answered on a path that must be blocked' },
   {
@@ -124,6 +128,7 @@ export const TRUTH_TABLE: readonly TruthRow[] = [
     reason: 'the attempt says nothing about the route (e.g. a name that did not resolve)',
   },
   { expect: 'reachable', observed: 'error', verdict: 'error', reason: 'the probe could not run the check' },
+  { expect: 'reachable', observed: 'indeterminate', outcomes: ['no-ipv6'], verdict: 'skip', reason: SKIP_REASON },
   {
     expect: 'reachable',
     observed: 'reached',

@@ -42,7 +42,7 @@ export function renderJsonLines<T extends { tool: ToolId; results: readonly Chec
 }
 
 /** Bypass evidence survives a cut first: what is most likely to decide the run comes first. */
-const KEEP_FIRST: Record<Verdict, number> = { fail: 0, error: 1, inconclusive: 2, pass: 3 };
+const KEEP_FIRST: Record<Verdict, number> = { fail: 0, error: 1, inconclusive: 2, pass: 3, skip: 4 };
 
 export function renderTerminationMessage(results: readonly CheckResult[], version: string = toolVersion): string {
   const ranked = [...results]

@@ -7,7 +7,11 @@
 /** What the policy must do to a check's traffic. */
 export type Expectation = 'blocked' | 'reachable';
 
-export type Verdict = 'pass' | 'fail' | 'inconclusive' | 'error';
+/**
+ * 'skip': the check was not dialled because the probe pod cannot send its traffic at all (an IPv6
+ * target from a pod with no IPv6 address). It proves nothing either way and never counts as a pass.
+ */
+export type Verdict = 'pass' | 'fail' | 'inconclusive' | 'error' | 'skip';
 
 /** Where a companion proxy listens; the scheme picks HTTP CONNECT or SOCKS5. */
 export interface Companion {
@@ -220,6 +224,7 @@ export type Outcome =
   | 'proxy-refused'
   | 'upstream-error'
   | 'origin-unproven'
+  | 'no-ipv6'
   | 'probe-error';
 
 export interface Observation {

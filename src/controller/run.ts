@@ -279,7 +279,9 @@ async function startControlPods(kube: Kube, settings: RunSettings, runId: string
 /** "verdicts: 8 pass, 2 fail": what one probe pod found, for the progress lines. */
 function verdictLine(results: readonly CheckResult[]): string {
   const counts = summarize(results);
-  const parts = (['pass', 'fail', 'inconclusive', 'error'] as const).filter((v) => counts[v] > 0).map((v) => `${counts[v]} ${v}`);
+  const parts = (['pass', 'fail', 'inconclusive', 'error', 'skip'] as const)
+    .filter((v) => (counts[v] ?? 0) > 0)
+    .map((v) => `${counts[v]} ${v}`);
   return `verdicts: ${parts.join(', ') || 'none'}`;
 }
 

@@ -102,6 +102,7 @@ const REASONS: Record<Verdict, string> = {
   fail: 'EgressBypass',
   inconclusive: 'EgressInconclusive',
   error: 'EgressProbeError',
+  skip: 'EgressNotProbed',
 };
 
 /** events.k8s.io/v1 caps a note at 1 KiB. */
@@ -183,7 +184,7 @@ export function workloadEvent(
 
 type PolicyResult = 'pass' | 'fail' | 'warn' | 'error' | 'skip';
 /** Inconclusive is not a pass: PolicyReport's "warn" is the nearest it has. */
-const POLICY_RESULT: Record<Verdict, PolicyResult> = { pass: 'pass', fail: 'fail', inconclusive: 'warn', error: 'error' };
+const POLICY_RESULT: Record<Verdict, PolicyResult> = { pass: 'pass', fail: 'fail', inconclusive: 'warn', error: 'error', skip: 'skip' };
 
 /** A wgpolicyk8s.io/v1alpha2 PolicyReport, one result per check, as Kyverno and netchecks write them. */
 export function policyReport(name: string, targets: readonly WorkloadTarget[], report: Report, now: Date): Record<string, unknown> {

@@ -7,7 +7,7 @@ import { dump } from 'js-yaml';
 import type { CheckResult, Verdict } from '../../probes/base/model.js';
 import { type AuditFinding, findingLocations, severityRank } from '../audit/finding.js';
 import { changeGroups } from './diff.js';
-import type { AuditReport, ProbeReport, Report, RunReport } from './report.js';
+import { type AuditReport, needsNoAttention, type ProbeReport, type Report, type RunReport } from './report.js';
 
 /** Markup this module built; anything else interpolated into `html` is text and is escaped. */
 class Markup {
@@ -30,7 +30,7 @@ function html(strings: TemplateStringsArray, ...values: Content[]): Markup {
 }
 
 // Worst first, as overallVerdict ranks them: the reader looks at the top of each list.
-const VERDICT_ORDER: readonly Verdict[] = ['fail', 'error', 'inconclusive', 'pass'];
+const VERDICT_ORDER: readonly Verdict[] = ['fail', 'error', 'inconclusive', 'pass', 'skip'];
 const byVerdict = (a: CheckResult, b: CheckResult): number => VERDICT_ORDER.indexOf(a.verdict) - VERDICT_ORDER.indexOf(b.verdict);
 
 /** A result with no pod ran in the probe itself (`egress-verify probe`). */
@@ -114,6 +114,8 @@ function checksMeaning(report: ProbeReport | RunReport): string {
         : `Nothing failed, but not everything could be proven: ${s.inconclusive} of ${s.total} checks proved nothing either way.`;
     case 'error':
       return `Nothing failed, but the probe could not run ${plural(s.error, 'check')} of ${s.total}: those prove nothing.`;
+    case 'skip':
+      return 'No check could be sent from the probe pod: nothing was proven.';
   }
 }
 
@@ -140,7 +142,7 @@ function subject(report: Report): Markup {
 <dl class="facts">${rows.filter(([, v]) => v).map(([k, v]) => html`<dt>${k}</dt><dd>${v}</dd>`)}</dl>
 <ul id="summary" class="counts">
 <li class="count-total"><b>${s.total}</b> ${counted}</li>
-${counts.map((v) => html`<li class="count-${v}"><b>${s[v]}</b> ${v}</li>`)}
+${counts.map((v) => html`<li class="count-${v}"><b>${s[v] ?? 0}</b> ${v}</li>`)}
 </ul>
 </section>`;
 }
@@ -206,7 +208,7 @@ function matrix(report: Report): Markup {
 </section>`;
 }
 
-const isDetailed = (r: CheckResult): boolean => r.verdict !== 'pass' || r.finding !== undefined;
+const isDetailed = (r: CheckResult): boolean => !needsNoAttention(r) || r.finding !== undefined;
 
 function details(results: readonly CheckResult[]): Markup | false {
   const shown = results.map((r, i) => [i, r] as const).filter(([, r]) => isDetailed(r));
@@ -304,7 +306,8 @@ ${list.map(
 // Colour is never alone: every cell and tag also carries its verdict as a word.
 const STYLE = `
 :root { --pass: #1a7f37; --pass-bg: #dafbe1; --fail: #cf222e; --fail-bg: #ffebe9; --inconclusive: #9a6700;
-  --inconclusive-bg: #fff8c5; --error: #6639ba; --error-bg: #ece6f5; --line: #d0d7de; --muted: #57606a; }
+  --inconclusive-bg: #fff8c5; --error: #6639ba; --error-bg: #ece6f5; --skip: #57606a; --skip-bg: #f6f8fa;
+  --line: #d0d7de; --muted: #57606a; }
 * { box-sizing: border-box; }
 body { margin: 0; color: #1f2328; background: #fff; font: 15px/1.45 system-ui, "Segoe UI", "DejaVu Sans", sans-serif; }
 main, footer { max-width: 1200px; margin: 0 auto; padding: 0 24px; }
@@ -324,6 +327,8 @@ h3 { margin: 20px 0 8px; font-size: 1.05em; }
 .counts b { display: block; font-size: 1.6em; }
 .count-pass { background: var(--pass-bg); } .count-fail { background: var(--fail-bg); }
 .count-inconclusive { background: var(--inconclusive-bg); } .count-error { background: var(--error-bg); }
+.count-skip { background: var(--skip-bg); } .cell-skip { background: var(--skip-bg); color: var(--skip); }
+.tag-skip { color: var(--skip); background: var(--skip-bg); }
 .scroll { overflow-x: auto; }
 table { border-collapse: collapse; }
 th, td { border: 1px solid var(--line); padding: 6px 10px; text-align: left; vertical-align: top; }

@@ -26,7 +26,8 @@ const caseName = (r: Report['results'][number]): string => {
 
 /**
  * JUnit XML for CI dashboards. Inconclusive checks are failures of type "inconclusive", never
- * <skipped/>: dashboards count skipped tests as green.
+ * <skipped/>: dashboards count skipped tests as green. Only a check the pod could not send at all
+ * (an IPv6 target, no IPv6 address) is <skipped/>: it is not a pass, and it hides no failure.
  */
 export function renderJunit(report: Report): string {
   switch (report.command) {
@@ -58,6 +59,7 @@ function renderChecksJunit(report: ProbeReport | RunReport): string {
     );
     const open = `    <testcase classname="${classname}" name="${name}" time="${seconds(r.observation.durationMs)}">`;
     if (r.verdict === 'pass') return `${open}</testcase>`;
+    if (r.verdict === 'skip') return `${open}\n      <skipped message="${escapeXml(r.reason)}"/>\n    </testcase>`;
     const tag = r.verdict === 'error' ? 'error' : 'failure';
     return `${open}\n      <${tag} type="${r.verdict}" message="${escapeXml(r.reason)}">${text}</${tag}>\n    </testcase>`;
   });
@@ -70,7 +72,12 @@ function renderChecksJunit(report: ProbeReport | RunReport): string {
       const body = escapeXml(`${f.message}\nfix: ${f.fix}`);
       return `    <testcase classname="egress-verify.twin" name="${name}" time="0.000">\n      <failure type="${f.decides}" message="${escapeXml(f.message)}">${body}</failure>\n    </testcase>`;
     });
-  const counts = { tests: s.total + deciding.length, failures: s.fail + s.inconclusive + deciding.length, errors: s.error };
+  const counts = {
+    tests: s.total + deciding.length,
+    failures: s.fail + s.inconclusive + deciding.length,
+    errors: s.error,
+    skipped: s.skip ?? 0,
+  };
   return document(report, { ...counts, time: seconds(Number.isFinite(wall) && wall > 0 ? wall : 0) }, [...deciding, ...cases]);
 }
 
@@ -80,7 +87,7 @@ function renderAuditJunit(report: AuditReport): string {
   if (report.objectsRead === 0) {
     const reason = escapeXml(report.warnings?.find((w) => w.startsWith('nothing to audit')) ?? 'nothing to audit');
     const input = `    <testcase classname="egress-verify.audit" name="input" time="0.000">\n      <failure type="inconclusive" message="${reason}"></failure>\n    </testcase>`;
-    return document(report, { tests: 1, failures: 1, errors: 0, time: '0.000' }, [input]);
+    return document(report, { tests: 1, failures: 1, errors: 0, skipped: 0, time: '0.000' }, [input]);
   }
   const byRule = new Map<string, AuditFinding[]>(RULES.map((r) => [r.id, []]));
   for (const f of findings) byRule.set(f.ruleId, [...(byRule.get(f.ruleId) ?? []), f]);
@@ -95,16 +102,20 @@ function renderAuditJunit(report: AuditReport): string {
     const found = `${hits[0]?.message ?? ruleId}${hits.length > 1 ? ` (and ${hits.length - 1} more)` : ''}`;
     return `${open}\n      <failure type="${escapeXml(hits[0]?.severity ?? 'high')}" message="${escapeXml(found)}">${escapeXml(text)}</failure>\n    </testcase>`;
   });
-  return document(report, { tests: byRule.size, failures, errors: 0, time: '0.000' }, cases);
+  return document(report, { tests: byRule.size, failures, errors: 0, skipped: 0, time: '0.000' }, cases);
 }
 
-/** One suite per report: nothing is ever <skipped/>, so skipped="0". */
-function document(report: Report, c: { tests: number; failures: number; errors: number; time: string }, cases: readonly string[]): string {
+/** One suite per report. */
+function document(
+  report: Report,
+  c: { tests: number; failures: number; errors: number; skipped: number; time: string },
+  cases: readonly string[],
+): string {
   const counts = `tests="${c.tests}" failures="${c.failures}" errors="${c.errors}"`;
   return [
     '<?xml version="1.0" encoding="UTF-8"?>',
     `<testsuites name="egress-verify" ${counts} time="${c.time}">`,
-    `  <testsuite name="egress-verify ${report.command}" ${counts} skipped="0" timestamp="${report.startedAt}" time="${c.time}">`,
+    `  <testsuite name="egress-verify ${report.command}" ${counts} skipped="${c.skipped}" timestamp="${report.startedAt}" time="${c.time}">`,
     ...cases,
     '  </testsuite>',
     '</testsuites>',

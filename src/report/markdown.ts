@@ -5,7 +5,7 @@
 import type { CheckResult, Verdict } from '../../probes/base/model.js';
 import { findingLocations, severityRank } from '../audit/finding.js';
 import { changeGroups } from './diff.js';
-import { countsText, type Report } from './report.js';
+import { countsText, needsNoAttention, type Report } from './report.js';
 
 /** Rows per table or list: a pull-request comment is a pointer, not the report. */
 export const MARKDOWN_ROWS = 20;
@@ -36,7 +36,7 @@ export function renderMarkdown(report: Report): string {
   out.push(`Started ${e(report.startedAt)}${report.subject?.runId ? `, run ${e(report.subject.runId)}` : ''}`);
 
   const notPassed = report.results
-    .filter((r) => r.verdict !== 'pass')
+    .filter((r) => !needsNoAttention(r))
     .sort((a, b) => VERDICT_ORDER.indexOf(a.verdict) - VERDICT_ORDER.indexOf(b.verdict));
   if (notPassed.length > 0) {
     out.push('', '| Check | Pod / node | Verdict | Reason |', '| --- | --- | --- | --- |');

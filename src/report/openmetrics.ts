@@ -9,7 +9,10 @@
 import type { CheckResult, Verdict } from '../../probes/base/model.js';
 import { overallVerdict, type Report } from './report.js';
 
+/** What a run or a group of checks can come to: a skip alone is inconclusive. */
 const VERDICTS: readonly Verdict[] = ['pass', 'fail', 'inconclusive', 'error'];
+/** What one check can come to. */
+const CHECK_VERDICTS: readonly Verdict[] = [...VERDICTS, 'skip'];
 
 type Labels = Record<string, string>;
 
@@ -91,7 +94,7 @@ export function metricFamilies(report: Report): Family[] {
       type: 'gauge',
       help: 'Per workload and check kind, how many checks had each verdict.',
       samples: groups.flatMap((g) =>
-        VERDICTS.map((v) => ({ labels: { ...g.labels, verdict: v }, value: g.results.filter((r) => r.verdict === v).length })),
+        CHECK_VERDICTS.map((v) => ({ labels: { ...g.labels, verdict: v }, value: g.results.filter((r) => r.verdict === v).length })),
       ),
     },
     {

@@ -37,6 +37,30 @@ t.test('overall verdict: fail > error > inconclusive > pass; nothing proven is n
   t.same(report.summary, { total: 4, pass: 1, fail: 1, inconclusive: 1, error: 1 });
 });
 
+t.test('a skip (an IPv6 check from a pod without IPv6) is never a pass, and alone proves nothing', async (t) => {
+  t.equal(overallVerdict([result('a', 'pass'), result('b', 'skip')]), 'pass', 'the checks that ran decide');
+  t.equal(overallVerdict([result('a', 'skip'), result('b', 'skip')]), 'inconclusive');
+  t.equal(overallVerdict([result('a', 'skip'), result('b', 'inconclusive')]), 'inconclusive');
+  const skipped = buildReport('probe', [result('a', 'pass'), result('b', 'skip')], new Date(0), new Date(1000));
+  t.same(skipped.summary, { total: 2, pass: 1, fail: 0, inconclusive: 0, error: 0, skip: 1 });
+  t.ok(reportValidator()(JSON.parse(JSON.stringify(skipped))), 'the schema knows skip');
+  const xml = renderJunit(skipped);
+  t.match(xml, /skipped="1"/);
+  t.match(xml, /<testcase classname="[^"]*" name="b"[^>]*>\s*<skipped message="because # skip"\/>/);
+  const points: { ok: boolean; skip: string | boolean }[] = [];
+  const parser = new Parser();
+  parser.on('assert', (a: { ok: boolean; skip: string | boolean }) => points.push(a));
+  const done = new Promise<{ ok: boolean; skip: number }>((resolve) => parser.on('complete', resolve));
+  parser.end(renderTap(skipped));
+  const final = await done;
+  t.same(
+    points.map((p) => p.skip),
+    [false, 'because # skip'],
+    'TAP SKIP directive with the reason',
+  );
+  t.equal(final.skip, 1);
+});
+
 t.test("a run's verdict: a finding that decides it makes it worse, never better", async (t) => {
   const decides = (d: AuditFinding['decides']): AuditFinding => ({
     ruleId: 'twin-inexact',

@@ -41,6 +41,8 @@ export interface Summary {
   fail: number;
   inconclusive: number;
   error: number;
+  /** Checks not dialled (an IPv6 target, no IPv6 address in the pod); absent when none. */
+  skip?: number;
 }
 
 interface ReportCommon {
@@ -145,9 +147,12 @@ export interface PolicySnapshot {
   spec: Record<string, unknown>;
 }
 
-/** Any fail beats an error, an error beats inconclusive; nothing proven is not a pass. */
+/** A check that asks nothing of the reader: it passed, or it could not be sent at all (never a pass). */
+export const needsNoAttention = (r: { verdict: Verdict }): boolean => r.verdict === 'pass' || r.verdict === 'skip';
+
+/** Any fail beats an error, an error beats inconclusive; nothing proven (all skipped) is not a pass. */
 export function overallVerdict(results: readonly CheckResult[]): Verdict {
-  if (results.length === 0) return 'inconclusive';
+  if (results.every((r) => r.verdict === 'skip')) return 'inconclusive';
   for (const v of ['fail', 'error', 'inconclusive'] as const) {
     if (results.some((r) => r.verdict === v)) return v;
   }
@@ -175,12 +180,14 @@ export function verdictFromRows(report: Report): Verdict {
 }
 
 /** "8 pass, 2 fail, 0 inconclusive, 0 error": the counts as the summaries people read say them. */
-export const countsText = (s: Summary): string => `${s.pass} pass, ${s.fail} fail, ${s.inconclusive} inconclusive, ${s.error} error`;
+export const countsText = (s: Summary): string =>
+  `${s.pass} pass, ${s.fail} fail, ${s.inconclusive} inconclusive, ${s.error} error${s.skip ? `, ${s.skip} skip` : ''}`;
 
 export function summarize(results: readonly CheckResult[]): Summary {
-  const summary: Summary = { total: results.length, pass: 0, fail: 0, inconclusive: 0, error: 0 };
+  const summary: Required<Summary> = { total: results.length, pass: 0, fail: 0, inconclusive: 0, error: 0, skip: 0 };
   for (const r of results) summary[r.verdict]++;
-  return summary;
+  const { skip, ...rest } = summary;
+  return skip > 0 ? summary : rest;
 }
 
 /**
@@ -239,6 +246,7 @@ export function exitCodeFor(verdict: Verdict): ExitCode {
     case 'fail':
       return ExitCode.fail;
     case 'inconclusive':
+    case 'skip':
       return ExitCode.inconclusive;
     case 'error':
       return ExitCode.infrastructure;

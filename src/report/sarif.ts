@@ -8,7 +8,7 @@ import type { CheckResult } from '../../probes/base/model.js';
 import { RULES } from '../audit/catalogue.js';
 import type { AuditFinding, Severity } from '../audit/finding.js';
 import { LIVE_FILE_PREFIX } from '../audit/manifests.js';
-import type { Report } from './report.js';
+import { needsNoAttention, type Report } from './report.js';
 
 const LEVEL: Record<Severity, 'error' | 'warning' | 'note'> = {
   critical: 'error',
@@ -32,8 +32,8 @@ interface SarifRule {
   severity: Severity;
 }
 
-/** A check that did not pass, as a rule of its own: its verdict (docs/verdict.md). */
-export const CHECK_RULES: Record<Exclude<CheckResult['verdict'], 'pass'>, SarifRule> = {
+/** A check that did not pass, as a rule of its own: its verdict (docs/verdict.md). A skip is no result. */
+export const CHECK_RULES: Record<Exclude<CheckResult['verdict'], 'pass' | 'skip'>, SarifRule> = {
   fail: {
     id: 'check-failed',
     title: 'A check failed: the workload reached what it must not (a bypass), or its allowed path is broken',
@@ -70,7 +70,7 @@ function checkRules(report: Report): SarifRule[] {
 
 export function renderSarif(report: Report): string {
   const findings = report.findings ?? [];
-  const failed = report.results.filter((r) => r.verdict !== 'pass');
+  const failed = report.results.filter((r) => !needsNoAttention(r));
   const known = new Set<string>(RULES.map((r) => r.id));
   const rules: SarifRule[] = [
     ...RULES.map((r) => ({ id: r.id, title: r.title, fix: r.fix, severity: r.severity as Severity })),

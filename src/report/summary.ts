@@ -4,7 +4,7 @@
  * the verdict, and where each report went. Never on a pipe: there the files are the output.
  */
 import { printable } from '../base/terminal.js';
-import { countsText, type Report } from './report.js';
+import { countsText, needsNoAttention, type Report } from './report.js';
 
 export interface Destination {
   /** "tap", "json", "evidence bundle", "history". */
@@ -19,7 +19,7 @@ export function renderHumanSummary(report: Report, destinations: readonly Destin
     lines.push('decided by:');
     for (const f of deciding) lines.push(`  ${f.decides} ${f.ruleId} ${f.object.kind}/${f.object.name}: ${f.message}`);
   }
-  const notPassed = report.results.filter((r) => r.verdict !== 'pass');
+  const notPassed = report.results.filter((r) => !needsNoAttention(r));
   if (notPassed.length > 0) {
     lines.push('not passed:');
     for (const r of notPassed) {

@@ -50,13 +50,17 @@ function renderChecksTap(report: ProbeReport | RunReport, header: string): strin
   const sections = new Set(report.results.map((r) => r.workload)).size > 1;
   report.results.forEach((r, i) => {
     if (sections && r.workload !== report.results[i - 1]?.workload) lines.push(`# workload: ${r.workload ?? '(none)'}`);
-    const status = r.verdict === 'pass' ? 'ok' : 'not ok';
+    const status = r.verdict === 'pass' || r.verdict === 'skip' ? 'ok' : 'not ok';
+    // TAP's own SKIP directive: a harness counts it as skipped, not as a passed test.
+    const directive = r.verdict === 'skip' ? ` # SKIP ${escapeDescription(r.reason)}` : '';
     // Several probe pods report the same check ids: the pod tells them apart.
-    lines.push(`${status} ${deciding.length + i + 1} - ${escapeDescription(r.pod ? `${r.id} [${r.pod}]` : r.id)}`);
+    lines.push(`${status} ${deciding.length + i + 1} - ${escapeDescription(r.pod ? `${r.id} [${r.pod}]` : r.id)}${directive}`);
     lines.push(...diagnosticBlock(diagnostic(r)));
   });
   const s = report.summary;
-  lines.push(`# verdict: ${report.verdict} (pass ${s.pass}, fail ${s.fail}, inconclusive ${s.inconclusive}, error ${s.error})`);
+  lines.push(
+    `# verdict: ${report.verdict} (pass ${s.pass}, fail ${s.fail}, inconclusive ${s.inconclusive}, error ${s.error}${s.skip ? `, skip ${s.skip}` : ''})`,
+  );
   return `${lines.join('\n')}\n`;
 }
 
