@@ -1,5 +1,7 @@
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import t from 'tap';
-import { classifyCurl } from './curl.js';
+import { classifyCurl, runCurl } from './curl.js';
 
 const noConnect = { time_connect: 0, num_connects: 0 };
 
@@ -38,4 +40,15 @@ t.test('any failure after the TCP handshake is a bypass: the route is open', asy
     );
   }
   t.match(classifyCurl({ exitCode: 35, stderr: '', writeOut: { num_connects: 1 } }), { class: 'reached' });
+});
+
+t.test('an IPv6 literal URL is dialled (curl refuses a --resolve entry for it: exit 49, an error)', async (t) => {
+  const server = createServer((_req, res) => res.end('ok'));
+  await new Promise<void>((resolve) => server.listen(0, '::1', resolve));
+  t.teardown(() => server.close());
+  const { port } = server.address() as AddressInfo;
+  for (const mode of ['env-cleared', 'noproxy'] as const) {
+    const check = { id: 'c', kind: 'curl', expect: 'blocked', mode, url: `http://[::1]:${port}/`, deadlineMs: 5000 } as const;
+    t.match(await runCurl(check, AbortSignal.timeout(5000)), { outcome: 'http-response', class: 'reached' }, mode);
+  }
 });

@@ -82,6 +82,7 @@ export async function runCurl(check: CurlCheck, signal: AbortSignal): Promise<Om
       return { outcome: 'dns-failure', class: 'indeterminate', detail: `could not resolve ${host} to pin it: ${String(err)}` };
     }
   }
+  const pinned = isIP(address) === 6 ? `[${address}]` : address;
   // curl must give up on its own, before the runner's deadline, so its exit code is kept.
   const seconds = Math.max(0.5, (check.deadlineMs - 300) / 1000).toFixed(1);
   const args = [
@@ -96,8 +97,8 @@ export async function runCurl(check: CurlCheck, signal: AbortSignal): Promise<Om
     seconds,
     '--write-out',
     '%{json}',
-    '--resolve',
-    `${host}:${port}:${isIP(address) === 6 ? `[${address}]` : address}`,
+    // curl cannot parse a --resolve entry whose host is an IPv6 literal; --connect-to pins any host.
+    ...(isIP(host) === 0 ? ['--resolve', `${host}:${port}:${pinned}`] : ['--connect-to', `::${pinned}:${port}`]),
     ...(check.mode === 'noproxy' ? ['--noproxy', '*'] : []),
     check.url,
   ];
