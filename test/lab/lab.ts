@@ -78,6 +78,7 @@ export interface Lab {
     outsideHttps: string;
     outsideHttps6: string;
     outsideResolver: string;
+    outsideResolver6: string;
     authDns: string;
     metadata: string;
     workload6: string;
@@ -109,6 +110,8 @@ export interface Lab {
   setOutside(up: boolean): Promise<void>;
   /** What the running companion logged about the requests it handled (its output, or Squid's access.log). */
   companionLog(): Promise<string>;
+  /** false: the workload loses its IPv6 address (link-local stays), as a pod on a single-stack cluster. */
+  setWorkloadIpv6(up: boolean): Promise<void>;
   /** Names the exfil zone's authoritative server was asked about: lowercased, no trailing dot, unique, in order. */
   authQueries(): Promise<string[]>;
   /** Kills every lab process by PID and deletes the namespaces, /etc/netns entries and temp files. */
@@ -314,6 +317,16 @@ class NetnsLab implements Lab {
     await this.ipBatch('rt', [`link set out0 ${up ? 'up' : 'down'}`]);
   }
 
+  async setWorkloadIpv6(up: boolean): Promise<void> {
+    this.assertOpen();
+    const link = LEAF_LINKS.find((l) => l.role === 'wl');
+    const gw6 = link?.router6?.split('/')[0];
+    const cmds = (link?.leaf6 ?? []).map((a) => (up ? `addr replace ${a} dev eth0 nodad` : `addr del ${a} dev eth0`));
+    // The default route goes with the address's subnet; bring it back with it.
+    if (up && gw6) cmds.push(`route replace ::/0 via ${gw6}`);
+    await this.ipBatch('wl', cmds);
+  }
+
   // ---- servers -----------------------------------------------------------------------------
 
   private async makeCerts(): Promise<{ outside: CertFiles; kubelet: CertFiles; apiServer: CertFiles }> {
@@ -336,7 +349,7 @@ class NetnsLab implements Lab {
         outsideCa,
         LAB_NAMES.outside,
         [LAB_NAMES.outside, LAB_NAMES.resolverHttps],
-        [LAB_ADDR.outsideHttps, LAB_ADDR.outsideHttps6, LAB_ADDR.outsideResolver],
+        [LAB_ADDR.outsideHttps, LAB_ADDR.outsideHttps6, LAB_ADDR.outsideResolver, LAB_ADDR.outsideResolver6],
       ),
       makeLeaf(pki, 'kubelet', clusterCa, 'lab-node', ['lab-node'], [LAB_ADDR.node]),
       makeLeaf(
@@ -404,6 +417,7 @@ class NetnsLab implements Lab {
         daemons: [
           this.daemon('outside-resolver', 'ext', [
             ...dnsmasq('outside-resolver', LAB_ADDR.outsideResolver, [
+              `--listen-address=${LAB_ADDR.outsideResolver6}`,
               `--log-facility=${dnsLog('outside-resolver')}`,
               `--address=/${LAB_NAMES.outside}/${LAB_ADDR.outsideHttps}`,
               `--address=/${LAB_NAMES.outside}/${LAB_ADDR.outsideHttps6}`,
@@ -419,28 +433,24 @@ class NetnsLab implements Lab {
             ]),
           ]),
           this.hosts('ext', [
-            {
-              kind: 'dot',
-              name: 'outside-dot',
-              host: LAB_ADDR.outsideResolver,
-              port: DOT_PORT,
-              ...out,
-              upstreamHost: LAB_ADDR.outsideResolver,
-              upstreamPort: 53,
-            },
+            // The resolver answers on both families: DNS, DoT and, as public resolvers serve
+            // DoH, HTTPS (by name too: the control a hostname-allowlist companion lets through).
+            ...[LAB_ADDR.outsideResolver, LAB_ADDR.outsideResolver6].flatMap((host): HostService[] => [
+              { kind: 'dot', name: 'outside-dot', host, port: DOT_PORT, ...out, upstreamHost: LAB_ADDR.outsideResolver, upstreamPort: 53 },
+              { kind: 'https', name: 'resolver-https', host, port: 443, reply: 'echo', ...out },
+            ]),
             { kind: 'http', name: 'metadata', host: LAB_ADDR.metadata, port: 80, reply: 'metadata' },
-            // The resolver's host serves HTTPS by name too (as public resolvers serve DoH):
-            // the control a hostname-allowlist companion lets through.
-            { kind: 'https', name: 'resolver-https', host: LAB_ADDR.outsideResolver, port: 443, reply: 'echo', ...out },
           ]),
         ],
         listeners: [
-          { proto: 'udp', addr: LAB_ADDR.outsideResolver, port: 53 },
-          { proto: 'tcp', addr: LAB_ADDR.outsideResolver, port: 53 },
+          ...[LAB_ADDR.outsideResolver, LAB_ADDR.outsideResolver6].flatMap((addr): Listener[] => [
+            { proto: 'udp', addr, port: 53 },
+            { proto: 'tcp', addr, port: 53 },
+            { proto: 'tcp', addr, port: DOT_PORT },
+            { proto: 'tcp', addr, port: 443 },
+          ]),
           { proto: 'udp', addr: LAB_ADDR.authDns, port: 53 },
-          { proto: 'tcp', addr: LAB_ADDR.outsideResolver, port: DOT_PORT },
           { proto: 'tcp', addr: LAB_ADDR.metadata, port: 80 },
-          { proto: 'tcp', addr: LAB_ADDR.outsideResolver, port: 443 },
         ],
       },
       {

@@ -14,6 +14,7 @@ export const LAB_ADDR = {
   outsideHttps: '203.0.113.10',
   outsideHttps6: '2001:db8:113::10',
   outsideResolver: '198.51.100.53',
+  outsideResolver6: '2001:db8:51::53',
   authDns: '198.51.100.54',
   metadata: '169.254.169.254',
 } as const;
@@ -92,6 +93,8 @@ export const LEAF_LINKS: readonly LeafLink[] = [
     routerIfname: 'ext0',
     router4: '198.51.100.1/24',
     leaf4: ['198.51.100.53/24', '198.51.100.54/24', '169.254.169.254/32'],
+    router6: '2001:db8:51::1/64',
+    leaf6: ['2001:db8:51::53/64'],
   },
 ];
 
