@@ -10,7 +10,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import t from 'tap';
 import { ipv6OnlyChecks } from '../../probes/ipv6.js';
-import type { CheckResult, ProbePlan } from '../../probes/model.js';
+import type { CheckResult, ProbePlan } from '../../probes/base/model.js';
 import { judge } from '../../probes/runner.js';
 import { overallVerdict, type Report } from '../../src/report/report.js';
 import { builtCli, labSuite } from './harness.js';
