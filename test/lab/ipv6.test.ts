@@ -9,8 +9,8 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import t from 'tap';
-import { ipv6OnlyChecks } from '../../probes/ipv6.js';
 import type { CheckResult, ProbePlan } from '../../probes/base/model.js';
+import { ipv6OnlyChecks } from '../../probes/ipv6.js';
 import { judge } from '../../probes/runner.js';
 import { overallVerdict, type Report } from '../../src/report/report.js';
 import { builtCli, labSuite } from './harness.js';
