@@ -70,10 +70,10 @@ t.teardown(() => {
       '-n',
       REFERENCE_NS,
       'delete',
-      'deployment',
-      NAME,
-      'networkpolicy',
-      `${NAME}-direct`,
+      // One TYPE/NAME per object: `delete deployment A networkpolicy B` would read every word
+      // after the first type as a deployment name and leave the policy behind.
+      `deployment/${NAME}`,
+      `networkpolicy/${NAME}-direct`,
       '--ignore-not-found',
       '--wait=true',
       '--timeout=90s',
