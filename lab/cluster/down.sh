@@ -11,6 +11,9 @@ source "$HERE/lib.sh"
 [[ $EUID -eq 0 ]] || die "run as root"
 T0=$SECONDS
 
+# 0. Node 2 (node2.sh), if it was brought up: its processes and mounts live under our state dirs.
+bash "$HERE/node2.sh" down
+
 # 1. Node agents first, so nothing recreates what we remove.
 for d in kube-router kube-proxy kubelet kube-scheduler kube-controller-manager; do stop_daemon "$d" 15 & done
 wait

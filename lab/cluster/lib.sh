@@ -29,6 +29,20 @@ OUTSIDE_HOSTNAME="site.$OUTSIDE_DOMAIN"
 LEGACY_BIN="$EV_RUN/legacy-bin"
 export PATH="$LEGACY_BIN:$PATH"
 
+# netns_link NS HOST_IF NS_IF HOST_ADDR NS_ADDR: network namespace NS joined to the host by a
+# veth pair on a /30, its default route through the host.
+netns_link() {
+	local ns="$1" hif="$2" nif="$3" haddr="$4" naddr="$5"
+	ip netns list | grep -qw "$ns" || ip netns add "$ns"
+	ip link show "$hif" >/dev/null 2>&1 || ip link add "$hif" type veth peer name "$nif" netns "$ns"
+	ip addr replace "$haddr/30" dev "$hif"
+	ip link set "$hif" up
+	ip netns exec "$ns" ip link set lo up
+	ip netns exec "$ns" ip addr replace "$naddr/30" dev "$nif"
+	ip netns exec "$ns" ip link set "$nif" up
+	ip netns exec "$ns" ip route replace default via "$haddr"
+}
+
 log() { printf '[%s %s] %s\n' "${EV_SCRIPT:-cluster}" "$(date +%T)" "$*"; }
 die() { log "ERROR: $*" >&2; exit 1; }
 
@@ -122,4 +136,127 @@ detect_node_ip() {
 	fi
 	[[ -n "$NODE_IP" ]] || NODE_IP="$(ip -4 -o addr show scope global | awk '{print $4}' | cut -d/ -f1 | head -1)"
 	[[ -n "$NODE_IP" ]] || die "cannot determine the node IP (set NODE_IP)"
+}
+
+# The node configurations up.sh and node2.sh share, printed for write_if_changed.
+# containerd_config ROOT STATE SOCKET OPT_DIR RUNC_ROOT CNI_CONF_DIR SANDBOX_IMAGE [CRI_LINE...]
+containerd_config() {
+	local extra=""
+	(($# > 7)) && extra="$(printf '  %s\n' "${@:8}")"$'\n'
+	cat <<EOF
+version = 2
+root = "$1"
+state = "$2"
+disabled_plugins = ["io.containerd.snapshotter.v1.aufs", "io.containerd.snapshotter.v1.btrfs",
+  "io.containerd.snapshotter.v1.zfs", "io.containerd.snapshotter.v1.devmapper"]
+[grpc]
+  address = "$3"
+[plugins."io.containerd.internal.v1.opt"]
+  path = "$4"
+[plugins."io.containerd.grpc.v1.cri"]
+  sandbox_image = "$7"
+  enable_selinux = false
+${extra}  # This VM's root lacks CAP_SYS_RESOURCE, so runc cannot lower oom_score_adj (the
+  # kubelet asks -998 for sandboxes): clamp adjustments to containerd's own score.
+  restrict_oom_score_adj = true
+  [plugins."io.containerd.grpc.v1.cri".containerd]
+    snapshotter = "overlayfs"
+    default_runtime_name = "runc"
+    [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.runc]
+      runtime_type = "io.containerd.runc.v2"
+      [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.runc.options]
+        SystemdCgroup = false
+        Root = "$5"
+  [plugins."io.containerd.grpc.v1.cri".cni]
+    bin_dir = "/usr/lib/cni"
+    conf_dir = "$6"
+EOF
+}
+
+# cni_conflist SUBNET IPAM_DATA_DIR: the bridge CNI on a node's podCIDR.
+cni_conflist() {
+	cat <<EOF
+{
+  "cniVersion": "1.0.0",
+  "name": "ev-pods",
+  "plugins": [
+    {
+      "type": "bridge",
+      "bridge": "$CNI_BRIDGE",
+      "isGateway": true,
+      "ipMasq": true,
+      "hairpinMode": true,
+      "ipam": {
+        "type": "host-local",
+        "ranges": [[{"subnet": "$1"}]],
+        "routes": [{"dst": "0.0.0.0/0"}],
+        "dataDir": "$2"
+      }
+    },
+    {"type": "portmap", "capabilities": {"portMappings": true}}
+  ]
+}
+EOF
+}
+
+# kubelet_config TLS_PAIR (path without .crt/.key) CONTAINERD_SOCKET NODE_STATE_DIR [YAML_LINE...]
+kubelet_config() {
+	cat <<EOF
+apiVersion: kubelet.config.k8s.io/v1beta1
+kind: KubeletConfiguration
+authentication:
+  anonymous: {enabled: false}
+  webhook: {enabled: true}
+  x509: {clientCAFile: "$PKI/ca.crt"}
+authorization: {mode: Webhook}
+tlsCertFile: "$1.crt"
+tlsPrivateKeyFile: "$1.key"
+readOnlyPort: 0
+cgroupDriver: cgroupfs
+failCgroupV1: false
+containerRuntimeEndpoint: "unix://$2"
+clusterDNS: ["$DNS_SVC_IP"]
+clusterDomain: cluster.local
+resolvConf: "$EV_STATE/resolv.conf"
+failSwapOn: false
+imageGCHighThresholdPercent: 100
+imageGCLowThresholdPercent: 99
+evictionHard: {memory.available: "100Mi", nodefs.available: "1%", imagefs.available: "1%", nodefs.inodesFree: "1%"}
+podLogsDir: "$3/pod-logs"
+volumePluginDir: "$3/volume-plugins"
+serializeImagePulls: false
+rotateCertificates: false
+serverTLSBootstrap: false
+healthzBindAddress: 127.0.0.1
+EOF
+	(($# > 3)) && printf '%s\n' "${@:4}"
+	return 0
+}
+
+# kube_proxy_config NODE_NAME KUBECONFIG
+kube_proxy_config() {
+	cat <<EOF
+apiVersion: kubeproxy.config.k8s.io/v1alpha1
+kind: KubeProxyConfiguration
+mode: iptables
+clusterCIDR: "$CLUSTER_CIDR"
+hostnameOverride: "$1"
+clientConnection: {kubeconfig: "$2"}
+healthzBindAddress: 127.0.0.1:10256
+metricsBindAddress: 127.0.0.1:10249
+nodePortAddresses: ["primary"]
+conntrack: {maxPerCore: 0, min: 0, tcpEstablishedTimeout: 0s, tcpCloseWaitTimeout: 0s}
+EOF
+}
+
+# start_kube_router NAME KUBECONFIG NODE_NAME [LAUNCHER...]: the NetworkPolicy firewall only
+# (LAUNCHER, e.g. nsenter, runs it in a node's network namespace).
+start_kube_router() {
+	local name="$1" kubeconfig="$2" node="$3"
+	shift 3
+	start_daemon "$name" "$@" "$KUBE_ROUTER_BIN/kube-router" \
+		--kubeconfig="$kubeconfig" --hostname-override="$node" \
+		--run-firewall=true --run-router=false --run-service-proxy=false --enable-cni=false \
+		--enable-ipv4=true --enable-ipv6=false --metrics-port=0 --health-port=20244 \
+		--iptables-sync-period=1m --v=1
 }

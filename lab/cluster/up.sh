@@ -128,56 +128,9 @@ start_daemon kube-scheduler "$K8S_BIN/kube-scheduler" \
 
 # ---------------------------------------------------------------------------------
 step "containerd + CNI"
-write_if_changed "$EV_STATE/containerd.toml" <<EOF
-version = 2
-root = "$EV_STATE/containerd"
-state = "$EV_RUN/containerd/state"
-disabled_plugins = ["io.containerd.snapshotter.v1.aufs", "io.containerd.snapshotter.v1.btrfs",
-  "io.containerd.snapshotter.v1.zfs", "io.containerd.snapshotter.v1.devmapper"]
-[grpc]
-  address = "$CONTAINERD_SOCK"
-[plugins."io.containerd.internal.v1.opt"]
-  path = "$EV_STATE/containerd-opt"
-[plugins."io.containerd.grpc.v1.cri"]
-  sandbox_image = "$PAUSE_IMAGE"
-  enable_selinux = false
-  # This VM's root lacks CAP_SYS_RESOURCE, so runc cannot lower oom_score_adj (the
-  # kubelet asks -998 for sandboxes): clamp adjustments to containerd's own score.
-  restrict_oom_score_adj = true
-  [plugins."io.containerd.grpc.v1.cri".containerd]
-    snapshotter = "overlayfs"
-    default_runtime_name = "runc"
-    [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.runc]
-      runtime_type = "io.containerd.runc.v2"
-      [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.runc.options]
-        SystemdCgroup = false
-        Root = "$EV_RUN/runc"
-  [plugins."io.containerd.grpc.v1.cri".cni]
-    bin_dir = "/usr/lib/cni"
-    conf_dir = "$EV_STATE/cni/net.d"
-EOF
-write_if_changed "$EV_STATE/cni/net.d/10-ev-bridge.conflist" <<EOF
-{
-  "cniVersion": "1.0.0",
-  "name": "ev-pods",
-  "plugins": [
-    {
-      "type": "bridge",
-      "bridge": "$CNI_BRIDGE",
-      "isGateway": true,
-      "ipMasq": true,
-      "hairpinMode": true,
-      "ipam": {
-        "type": "host-local",
-        "ranges": [[{"subnet": "$POD_CIDR"}]],
-        "routes": [{"dst": "0.0.0.0/0"}],
-        "dataDir": "$EV_STATE/cni/ipam"
-      }
-    },
-    {"type": "portmap", "capabilities": {"portMappings": true}}
-  ]
-}
-EOF
+containerd_config "$EV_STATE/containerd" "$EV_RUN/containerd/state" "$CONTAINERD_SOCK" "$EV_STATE/containerd-opt" \
+	"$EV_RUN/runc" "$EV_STATE/cni/net.d" "$PAUSE_IMAGE" | write_if_changed "$EV_STATE/containerd.toml"
+cni_conflist "$POD_CIDR" "$EV_STATE/cni/ipam" | write_if_changed "$EV_STATE/cni/net.d/10-ev-bridge.conflist"
 DAEMON_INPUTS="$EV_STATE/containerd.toml $EV_STATE/cni/net.d/10-ev-bridge.conflist" \
 	start_daemon containerd /usr/bin/containerd --config "$EV_STATE/containerd.toml"
 wait_for "containerd socket" 30 ctr --address "$CONTAINERD_SOCK" version
@@ -185,34 +138,7 @@ bash "$HERE/images.sh" import "$CONTAINERD_SOCK"
 
 # ---------------------------------------------------------------------------------
 step "kubelet"
-write_if_changed "$EV_STATE/kubelet.yaml" <<EOF
-apiVersion: kubelet.config.k8s.io/v1beta1
-kind: KubeletConfiguration
-authentication:
-  anonymous: {enabled: false}
-  webhook: {enabled: true}
-  x509: {clientCAFile: "$PKI/ca.crt"}
-authorization: {mode: Webhook}
-tlsCertFile: "$PKI/kubelet.crt"
-tlsPrivateKeyFile: "$PKI/kubelet.key"
-readOnlyPort: 0
-cgroupDriver: cgroupfs
-failCgroupV1: false
-containerRuntimeEndpoint: "unix://$CONTAINERD_SOCK"
-clusterDNS: ["$DNS_SVC_IP"]
-clusterDomain: cluster.local
-resolvConf: "$EV_STATE/resolv.conf"
-failSwapOn: false
-imageGCHighThresholdPercent: 100
-imageGCLowThresholdPercent: 99
-evictionHard: {memory.available: "100Mi", nodefs.available: "1%", imagefs.available: "1%", nodefs.inodesFree: "1%"}
-podLogsDir: "$EV_STATE/pod-logs"
-volumePluginDir: "$EV_STATE/volume-plugins"
-serializeImagePulls: false
-rotateCertificates: false
-serverTLSBootstrap: false
-healthzBindAddress: 127.0.0.1
-EOF
+kubelet_config "$PKI/kubelet" "$CONTAINERD_SOCK" "$EV_STATE" | write_if_changed "$EV_STATE/kubelet.yaml"
 DAEMON_INPUTS="$EV_STATE/kubelet.yaml" start_daemon kubelet "$K8S_BIN/kubelet" --config="$EV_STATE/kubelet.yaml" \
 	--kubeconfig="$EV_STATE/kubeconfig/kubelet" --root-dir="$EV_STATE/kubelet" \
 	--hostname-override="$NODE_NAME" --node-ip="$NODE_IP" --v=1
@@ -228,28 +154,13 @@ pod_cidr="$(node_pod_cidr)"
 
 # ---------------------------------------------------------------------------------
 step "kube-proxy (iptables)"
-write_if_changed "$EV_STATE/kube-proxy.yaml" <<EOF
-apiVersion: kubeproxy.config.k8s.io/v1alpha1
-kind: KubeProxyConfiguration
-mode: iptables
-clusterCIDR: "$CLUSTER_CIDR"
-hostnameOverride: "$NODE_NAME"
-clientConnection: {kubeconfig: "$EV_STATE/kubeconfig/kube-proxy"}
-healthzBindAddress: 127.0.0.1:10256
-metricsBindAddress: 127.0.0.1:10249
-nodePortAddresses: ["primary"]
-conntrack: {maxPerCore: 0, min: 0, tcpEstablishedTimeout: 0s, tcpCloseWaitTimeout: 0s}
-EOF
+kube_proxy_config "$NODE_NAME" "$EV_STATE/kubeconfig/kube-proxy" | write_if_changed "$EV_STATE/kube-proxy.yaml"
 DAEMON_INPUTS="$EV_STATE/kube-proxy.yaml" start_daemon kube-proxy "$K8S_BIN/kube-proxy" --config="$EV_STATE/kube-proxy.yaml" --v=1
 wait_for "kube-proxy healthz" 30 curl -sf --max-time 2 http://127.0.0.1:10256/healthz
 
 step "kube-router (firewall only)"
 kc apply -f "$HERE/addons/kube-router-rbac.yaml" >/dev/null
-start_daemon kube-router "$KUBE_ROUTER_BIN/kube-router" \
-	--kubeconfig="$EV_STATE/kubeconfig/kube-router" --hostname-override="$NODE_NAME" \
-	--run-firewall=true --run-router=false --run-service-proxy=false --enable-cni=false \
-	--enable-ipv4=true --enable-ipv6=false --metrics-port=0 --health-port=20244 \
-	--iptables-sync-period=1m --v=1
+start_kube_router kube-router "$EV_STATE/kubeconfig/kube-router" "$NODE_NAME"
 wait_for "kube-router healthz" 60 curl -sf --max-time 2 http://127.0.0.1:20244/healthz
 
 step "CoreDNS"

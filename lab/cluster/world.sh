@@ -33,21 +33,10 @@ world_pki() {
 
 up() {
 	world_pki
-	if ! ip netns list | grep -qw "$WORLD_NS"; then
-		ip netns add "$WORLD_NS"
-	fi
-	if ! ip link show "$WORLD_VETH_HOST" >/dev/null 2>&1; then
-		ip link add "$WORLD_VETH_HOST" type veth peer name "$WORLD_VETH_NS" netns "$WORLD_NS"
-	fi
-	ip addr replace "$WORLD_LINK_HOST/30" dev "$WORLD_VETH_HOST"
-	ip link set "$WORLD_VETH_HOST" up
+	netns_link "$WORLD_NS" "$WORLD_VETH_HOST" "$WORLD_VETH_NS" "$WORLD_LINK_HOST" "$WORLD_LINK_NS"
 	local nsx=(ip netns exec "$WORLD_NS")
-	"${nsx[@]}" ip link set lo up
-	"${nsx[@]}" ip addr replace "$WORLD_LINK_NS/30" dev "$WORLD_VETH_NS"
-	"${nsx[@]}" ip link set "$WORLD_VETH_NS" up
 	"${nsx[@]}" ip addr replace "$OUTSIDE_HTTPS_IP/32" dev lo
 	"${nsx[@]}" ip addr replace "$OUTSIDE_DNS_IP/32" dev lo
-	"${nsx[@]}" ip route replace default via "$WORLD_LINK_HOST"
 	ip route replace "$OUTSIDE_HTTPS_IP/32" via "$WORLD_LINK_NS" dev "$WORLD_VETH_HOST"
 	ip route replace "$OUTSIDE_DNS_IP/32" via "$WORLD_LINK_NS" dev "$WORLD_VETH_HOST"
 
