@@ -181,7 +181,7 @@ down() {
 	for d in /sys/fs/cgroup/*/"$N2_CGROUP"; do
 		[[ -d "$d" ]] && find "$d" -depth -type d -exec rmdir {} \; 2>/dev/null
 	done
-	rm -rf "$N2_STATE" "$N2_RUN"
+	rm -rf "$N2_STATE" "$N2_RUN" "$PKI/kubelet-$N2_NAME".* "$PKI/node-$N2_NAME".*
 	log "node $N2_NAME down in $((SECONDS - t0))s (logs kept: $EV_STATE/logs/node2-*.log)"
 }
 

@@ -42,7 +42,7 @@ function node2(...args: string[]): void {
   if (r.code !== 0) throw new Error(`node2.sh ${args.join(' ')} failed (${r.code}):\n${r.stdout.slice(-2000)}\n${r.stderr}`);
 }
 
-/** The reference's data-processor, twice: tolerating node 2's taint, never two on one node. */
+/** The reference's data-processor, twice: tolerating node 2's taint, one on each node. */
 function twoNodeWorkload(): string {
   // biome-ignore lint/suspicious/noExplicitAny: a test edits a manifest in place, field by field.
   const d = load(readFileSync(resolve(REPO_ROOT, 'manifests/reference/30-data-processor.yaml'), 'utf8')) as any;
@@ -51,13 +51,16 @@ function twoNodeWorkload(): string {
   d.spec.selector.matchLabels = { app: WORKLOAD };
   d.spec.template.metadata.labels.app = WORKLOAD;
   d.spec.template.spec.tolerations = [{ key: NODE2_TAINT, operator: 'Exists', effect: 'NoSchedule' }];
-  d.spec.template.spec.affinity = {
-    podAntiAffinity: {
-      requiredDuringSchedulingIgnoredDuringExecution: [
-        { labelSelector: { matchLabels: { app: WORKLOAD } }, topologyKey: 'kubernetes.io/hostname' },
-      ],
+  // Spread, not pod anti-affinity: a probe pod carries the workload's labels (its network twin),
+  // so the workload's own required anti-affinity would keep it off the very nodes it must probe.
+  d.spec.template.spec.topologySpreadConstraints = [
+    {
+      maxSkew: 1,
+      topologyKey: 'kubernetes.io/hostname',
+      whenUnsatisfiable: 'DoNotSchedule',
+      labelSelector: { matchLabels: { app: WORKLOAD } },
     },
-  };
+  ];
   return dump(d);
 }
 
@@ -84,7 +87,11 @@ t.before(() => {
   node2('up');
   t.comment(`node 2 up in ${((Date.now() - started) / 1000).toFixed(1)} s`);
   apply(twoNodeWorkload());
-  kc(['-n', REFERENCE_NS, 'rollout', 'status', `deployment/${WORKLOAD}`, '--timeout=120s'], { timeoutMs: 130_000 });
+  const rollout = kubectl(['-n', REFERENCE_NS, 'rollout', 'status', `deployment/${WORKLOAD}`, '--timeout=120s'], { timeoutMs: 130_000 });
+  if (rollout.code !== 0)
+    throw new Error(
+      `${WORKLOAD} did not roll out: ${rollout.stderr}\n${kubectl(['-n', REFERENCE_NS, 'describe', 'pods', '-l', `app=${WORKLOAD}`]).stdout}`,
+    );
 });
 
 t.test('the workload runs a pod on each node', async (t) => {
@@ -129,4 +136,10 @@ t.test("node 2's policy agent stopped: the run fails on node 2 only", async (t) 
   for (const x of onNode(r, NODE1)) t.equal(x.verdict, 'pass', `${NODE1} ${x.id} still passes: ${x.observation.detail}`);
   t.ok(onNode(r, NODE1).length >= 10, `${NODE1}'s checks were run`);
   t.same(probePods(), [], 'no probe pod is left behind');
+});
+
+t.test("node 2's policy agent restarted: both nodes pass again", async (t) => {
+  const r = perNodeRun();
+  t.equal(r.code, 0, `exit 0\n${failing(r)}\n${r.stderr}`);
+  t.same((r.report?.subject?.pods ?? []).map((p) => p.node).sort(), [NODE1, NODE2], 'one probe pod per node');
 });
