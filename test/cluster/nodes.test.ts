@@ -50,6 +50,7 @@ function twoNodeWorkload(): string {
   d.spec.replicas = 2;
   d.spec.selector.matchLabels = { app: WORKLOAD };
   d.spec.template.metadata.labels.app = WORKLOAD;
+  d.spec.template.spec.terminationGracePeriodSeconds = 1;
   d.spec.template.spec.tolerations = [{ key: NODE2_TAINT, operator: 'Exists', effect: 'NoSchedule' }];
   // Spread, not pod anti-affinity: a probe pod carries the workload's labels (its network twin),
   // so the workload's own required anti-affinity would keep it off the very nodes it must probe.
@@ -74,15 +75,21 @@ const failing = (r: CliRun): string =>
     .map((x) => `${x.node} ${x.id}: ${x.verdict}`)
     .join('\n');
 
-t.teardown(() => {
+const deleteWorkload = () =>
   kubectl(['-n', REFERENCE_NS, 'delete', 'deployment', WORKLOAD, '--ignore-not-found', '--wait=true', '--timeout=60s'], {
     timeoutMs: 70_000,
   });
+
+t.teardown(() => {
+  deleteWorkload();
   node2('down');
   rmSync(scratch, { recursive: true, force: true });
 });
 
 t.before(() => {
+  // A run cut short leaves its workload behind; its pods would still count for the spread.
+  deleteWorkload();
+  kubectl(['-n', REFERENCE_NS, 'wait', '--for=delete', 'pod', '-l', `app=${WORKLOAD}`, '--timeout=60s'], { timeoutMs: 70_000 });
   const started = Date.now();
   node2('up');
   t.comment(`node 2 up in ${((Date.now() - started) / 1000).toFixed(1)} s`);
