@@ -2,7 +2,7 @@
  * The offline audit: manifests → inventory → every rule → findings, sorted by where they are.
  * Pure; reading files is manifests.ts's job.
  */
-
+import { createHash } from 'node:crypto';
 import { RULES } from './catalogue.js';
 import type { AuditFinding } from './finding.js';
 import { buildInventory } from './inventory.js';
@@ -15,13 +15,20 @@ const identity = (o: ManifestObject): string => {
   return `${group} ${o.kind} ${o.namespace ?? ''} ${o.name}`;
 };
 
-/** JSON with sorted keys: two copies of one object are equal however their keys were ordered. */
+/**
+ * A digest of the JSON with sorted keys: two copies of one object are equal however their keys
+ * were ordered. A digest, not the JSON, so that a large manifest is not held twice.
+ */
 const canonical = (value: unknown): string =>
-  JSON.stringify(value, (_k, v: unknown) =>
-    v !== null && typeof v === 'object' && !Array.isArray(v)
-      ? Object.fromEntries(Object.entries(v as Record<string, unknown>).sort(([a], [b]) => a.localeCompare(b)))
-      : v,
-  );
+  createHash('sha256')
+    .update(
+      JSON.stringify(value, (_k, v: unknown) =>
+        v !== null && typeof v === 'object' && !Array.isArray(v)
+          ? Object.fromEntries(Object.entries(v as Record<string, unknown>).sort(([a], [b]) => a.localeCompare(b)))
+          : v,
+      ),
+    )
+    .digest('base64');
 
 const where = (l: SourceLocation): string => `${l.file}:${l.line}`;
 

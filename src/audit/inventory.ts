@@ -9,20 +9,8 @@ import { policyKindOf } from '../kube/policy-kinds.js';
 import type { Labels } from '../kube/selector.js';
 import { matchesSelector } from '../kube/selector.js';
 import { hasWideRule, type PodIdentity } from './egress.js';
-import { isRecord, type ManifestObject } from './manifests.js';
+import { isRecord, type ManifestObject, TEMPLATE_PATHS } from './manifests.js';
 import { type ForeignEgress, type ForeignPolicy, foreignEgress } from './policy-paths.js';
-
-/** The kinds whose objects carry a pod template, and where it is. */
-const TEMPLATE_PATHS: Record<string, readonly string[]> = {
-  Deployment: ['spec', 'template'],
-  StatefulSet: ['spec', 'template'],
-  DaemonSet: ['spec', 'template'],
-  ReplicaSet: ['spec', 'template'],
-  ReplicationController: ['spec', 'template'],
-  Job: ['spec', 'template'],
-  CronJob: ['spec', 'jobTemplate', 'spec', 'template'],
-  Pod: [],
-};
 
 export interface ProxySetting {
   /** The variable's value as written. */

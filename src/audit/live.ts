@@ -6,7 +6,7 @@
  */
 import { type Kube, kubeCall } from '../kube/client.js';
 import { readPolicies } from '../kube/policies.js';
-import { LIVE_FILE_PREFIX, type ManifestObject } from './manifests.js';
+import { auditedBody, LIVE_FILE_PREFIX, type ManifestObject } from './manifests.js';
 
 interface Listed {
   metadata?: { name?: string; namespace?: string; ownerReferences?: unknown[] };
@@ -15,7 +15,7 @@ interface Listed {
 /** `namespace` undefined: a cluster-scoped object. */
 function toManifest(apiVersion: string, kind: string, namespace: string | undefined, item: Listed): ManifestObject {
   // List items carry no apiVersion/kind; JSON round-trip turns client-node's Dates into strings.
-  const body = { ...(JSON.parse(JSON.stringify(item)) as Record<string, unknown>), apiVersion, kind };
+  const body = auditedBody(apiVersion, kind, { ...(JSON.parse(JSON.stringify(item)) as Record<string, unknown>), apiVersion, kind });
   const name = item.metadata?.name ?? '';
   const file = `${LIVE_FILE_PREFIX}${namespace === undefined ? '' : `${namespace}/`}${kind}/${name}`;
   return { apiVersion, kind, name, ...(namespace !== undefined && { namespace }), body, location: { file, line: 1 } };

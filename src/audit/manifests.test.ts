@@ -80,6 +80,47 @@ t.test('malformed YAML: a usage error naming file:line, never a file silently sk
   t.throws(() => readManifests(['-'], () => '{"kind": "Pod",\n'), { name: 'UsageError', message: /^stdin:\d+: not valid YAML/ });
 });
 
+t.test('a stream is parsed a document at a time: lines and errors stay those of the whole file', async (t) => {
+  const pod = (name: string): string => `kind: Pod\nmetadata:\n  name: ${name}\nspec: {containers: [{name: c, image: i}]}\n`;
+  const text = `${pod('a')}---\n${pod('b')}...\n# c\n---\nkind: List\nitems:\n  - ${pod('c').replaceAll('\n', '\n    ').trimEnd()}\n`;
+  t.same(where(text), ['Pod/a@1', 'Pod/b@6', 'Pod/c@15']);
+  t.throws(() => parseManifests('m.yaml', `${pod('a')}---\n${pod('b')}---\nkind: Pod\nmetadata:\n  name: [unclosed\n  x: 1\n`), {
+    message: 'm.yaml:14: not valid YAML (deficient indentation)',
+  });
+  // A template's later document fails to parse: the objects of its earlier ones go with it.
+  t.same(parseManifests('t.yaml', `${pod('a')}---\nmetadata:\n  name: {{ .x }}\n  {{- end }}\n`), {
+    objects: [],
+    warnings: [],
+    notes: ['t.yaml: a template ({{ }}), not a manifest; skipped'],
+  });
+});
+
+t.test('only what the rules read is kept: status, managedFields, last-applied copies and the data of unread kinds go', async (t) => {
+  const text = [
+    'apiVersion: apps/v1',
+    'kind: Deployment',
+    'metadata:',
+    '  name: d',
+    '  managedFields: [{manager: kubectl}]',
+    '  annotations: {kubectl.kubernetes.io/last-applied-configuration: "{}", team: a}',
+    'spec: {template: {metadata: {labels: {app: d}}, spec: {containers: [{name: c, image: i}]}}}',
+    'status: {replicas: 1}',
+    '---',
+    'apiVersion: v1',
+    'kind: ConfigMap',
+    'metadata: {name: big, namespace: ns, labels: {a: b}}',
+    'data: {blob: xxxxxxxx}',
+  ].join('\n');
+  const [deployment, configMap] = parseManifests('m.yaml', text).objects;
+  t.same(deployment?.body, {
+    apiVersion: 'apps/v1',
+    kind: 'Deployment',
+    metadata: { name: 'd', annotations: { team: 'a' } },
+    spec: { template: { metadata: { labels: { app: 'd' } }, spec: { containers: [{ name: 'c', image: 'i' }] } } },
+  });
+  t.same(configMap?.body, { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'big', namespace: 'ns' } });
+});
+
 t.test('documents without kind are notes, objects without a name warnings; unknown kinds are kept and ignored by the rules', async (t) => {
   const set = parseManifests('m.yaml', 'kind: Widget\nmetadata: {name: w}\n---\nfoo: bar\n---\n- 1\n');
   t.same(

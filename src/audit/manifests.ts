@@ -8,9 +8,25 @@ import { join } from 'node:path';
 import { EVENT_ID, type Event, getScalarValue, YAML11_SCHEMA } from 'js-yaml';
 import { UsageError } from '../base/errors.js';
 import { readInput } from '../base/input.js';
-import { parseYaml } from '../base/yaml.js';
+import { type AliasBudget, documentSpans, type ParsedYaml, parseYaml } from '../base/yaml.js';
+import { policyKindOf } from '../kube/policy-kinds.js';
 
 const MANIFEST_EXTENSIONS = /\.(ya?ml|json)$/i;
+
+/** The kinds whose objects carry a pod template, and where it is. */
+export const TEMPLATE_PATHS: Record<string, readonly string[]> = {
+  Deployment: ['spec', 'template'],
+  StatefulSet: ['spec', 'template'],
+  DaemonSet: ['spec', 'template'],
+  ReplicaSet: ['spec', 'template'],
+  ReplicationController: ['spec', 'template'],
+  Job: ['spec', 'template'],
+  CronJob: ['spec', 'jobTemplate', 'spec', 'template'],
+  Pod: [],
+};
+
+/** kubectl's copy of the whole object as last applied: as large as the object, and never read. */
+const LAST_APPLIED = 'kubectl.kubernetes.io/last-applied-configuration';
 
 /** A live object's "file" (`cluster:NS/KIND/NAME`, src/audit/live.ts): no file at all. */
 export const LIVE_FILE_PREFIX = 'cluster:';
@@ -82,22 +98,38 @@ export function parseManifests(file: string, text: string): ManifestSet {
 }
 
 function parseInto(set: ManifestSet, file: string, text: string): void {
-  let events: Event[];
-  let documents: unknown[];
-  try {
-    ({ events, documents } = parseYaml(text, file, YAML11_SCHEMA));
-  } catch (err) {
-    if (err instanceof UsageError) throw err;
-    const mark = (err as { mark?: { line?: number } }).mark;
-    if (text.includes('{{')) {
-      set.notes.push(`${file}: a template ({{ }}), not a manifest; skipped`);
-      return;
+  const before = { objects: set.objects.length, warnings: set.warnings.length, notes: set.notes.length };
+  const budget: AliasBudget = { added: 0 };
+  for (const span of documentSpans(text)) {
+    const source = text.slice(span.start, span.end);
+    let parsed: ParsedYaml;
+    try {
+      parsed = parseYaml(source, file, YAML11_SCHEMA, budget);
+    } catch (err) {
+      if (err instanceof UsageError) throw err;
+      if (text.includes('{{')) {
+        // What earlier documents of the file added goes too: the whole file is a template.
+        set.objects.length = before.objects;
+        set.warnings.length = before.warnings;
+        set.notes.length = before.notes;
+        set.notes.push(`${file}: a template ({{ }}), not a manifest; skipped`);
+        return;
+      }
+      const mark = (err as { mark?: { line?: number } }).mark;
+      const reason = (err as { reason?: string }).reason ?? (err as Error).message?.split('\n')[0] ?? String(err);
+      throw new UsageError(`${file === '-' ? 'stdin' : file}:${span.line + (mark?.line ?? 0) + 1}: not valid YAML (${reason})`, {
+        cause: err,
+      });
     }
-    const reason = (err as { reason?: string }).reason ?? (err as Error).message?.split('\n')[0] ?? String(err);
-    throw new UsageError(`${file === '-' ? 'stdin' : file}:${(mark?.line ?? 0) + 1}: not valid YAML (${reason})`, { cause: err });
+    addDocuments(set, file, source, span.line, parsed);
   }
-  const lineOf = lineIndex(text);
-  const starts = documentStarts(text, events);
+}
+
+/** The objects of one parsed span; `firstLine` is the span's 0-based line in the file. */
+function addDocuments(set: ManifestSet, file: string, source: string, firstLine: number, { events, documents }: ParsedYaml): void {
+  const lineInSpan = lineIndex(source);
+  const lineOf = (offset: number): number => firstLine + lineInSpan(offset);
+  const starts = documentStarts(source, events);
   documents.forEach((doc, i) => {
     const where = starts[i] ?? { root: 0, items: [] };
     if (doc === null || doc === undefined) return;
@@ -141,14 +173,43 @@ function addObject(set: ManifestSet, value: unknown, location: SourceLocation): 
     set.warnings.push(`${location.file}:${location.line}: an object without kind or metadata.name; ignored`);
     return;
   }
+  const version = typeof apiVersion === 'string' ? apiVersion : '';
   set.objects.push({
-    apiVersion: typeof apiVersion === 'string' ? apiVersion : '',
+    apiVersion: version,
     kind,
     name,
     ...(typeof namespace === 'string' && namespace !== '' && { namespace }),
-    body: value,
+    body: auditedBody(version, kind, value),
     location,
   });
+}
+
+/** Kinds whose body some rule reads: pod templates, Services, EndpointSlices, Namespaces, every policy kind. */
+const bodyIsRead = (apiVersion: string, kind: string): boolean =>
+  TEMPLATE_PATHS[kind] !== undefined ||
+  kind === 'Service' ||
+  kind === 'EndpointSlice' ||
+  kind === 'Namespace' ||
+  policyKindOf(apiVersion, kind) !== undefined;
+
+/**
+ * What the audit keeps of an object, as each document is read: a large manifest is mostly what no
+ * rule reads (ConfigMap and Secret data, CRDs, status, managedFields, last-applied copies).
+ * Another kind keeps its identity only, so copies of it that differ count as one object; it is
+ * never audited.
+ */
+export function auditedBody(apiVersion: string, kind: string, value: Record<string, unknown>): Record<string, unknown> {
+  const { managedFields: _managedFields, annotations, ...metadata } = isRecord(value.metadata) ? value.metadata : {};
+  if (!bodyIsRead(apiVersion, kind)) {
+    const { name, namespace } = metadata;
+    return { apiVersion, kind, metadata: { name, ...(namespace !== undefined && { namespace }) } };
+  }
+  const { status: _status, ...kept } = value;
+  const { [LAST_APPLIED]: _lastApplied, ...keptAnnotations } = isRecord(annotations) ? annotations : {};
+  return {
+    ...kept,
+    metadata: { ...metadata, ...(isRecord(annotations) && { annotations: keptAnnotations }) },
+  };
 }
 
 export const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
