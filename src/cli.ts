@@ -129,6 +129,8 @@ function program(): Command {
       [],
     )
     .option('-n, --namespace <namespace>', 'audit this live namespace through the API (read-only) instead of files')
+    .option('--catalogue <file>', "read this catalogue's sanctioned exceptions (YAML): a direct path one covers is reported as sanctioned")
+    .option('--extend <file>', 'add the exceptions of this catalogue (YAML); repeatable', collect, [])
     .option('--kubeconfig <file>', 'kubeconfig file, with -n')
     .option('--context <name>', 'kubeconfig context, with -n')
     .addOption(new Option('--fail-on <severity>', 'fail on findings at or above this severity').choices([...AUDIT_FAIL_ON]).default('high'))

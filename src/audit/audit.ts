@@ -5,7 +5,7 @@
 import { createHash } from 'node:crypto';
 import { RULES } from './catalogue.js';
 import type { AuditFinding } from './finding.js';
-import { buildInventory } from './inventory.js';
+import { buildInventory, type Sanction } from './inventory.js';
 import type { ManifestObject, SourceLocation } from './manifests.js';
 import { RULE_CHECKS } from './rules.js';
 
@@ -48,10 +48,14 @@ export function distinctObjects(objects: readonly ManifestObject[]): { object: M
   return [...byContent.values()];
 }
 
-export function auditObjects(objects: readonly ManifestObject[]): AuditFinding[] {
+/** `sanctions`: the catalogue's exceptions as of today (sanction.ts); a hole none covers stays a finding. */
+export function auditObjects(objects: readonly ManifestObject[], sanctions: readonly Sanction[] = []): AuditFinding[] {
   const distinct = distinctObjects(objects);
   const copies = new Map(distinct.map((d) => [where(d.object.location), d.copies]));
-  const inventory = buildInventory(distinct.map((d) => d.object));
+  const inventory = buildInventory(
+    distinct.map((d) => d.object),
+    sanctions,
+  );
   // What one rule says of one object is one finding, however many files (or differing copies) say it.
   const findings = new Map<string, { finding: AuditFinding; at: SourceLocation[] }>();
   for (const rule of RULES) {

@@ -174,6 +174,26 @@ export const RULES = [
     fix: 'Remove the network attachment, or restrict that network outside Kubernetes (a MultiNetworkPolicy, a firewall on its segment) and prove it separately.',
   },
   {
+    id: 'direct-egress-allowed',
+    severity: 'high',
+    title:
+      'An Egress NetworkPolicy lets workload pods reach an outside address directly (an ipBlock outside the private, loopback and link-local ranges) and no sanctioned exception covers it',
+    fix: 'Reach the address through the companion and remove the ipBlock. A workload that must go direct (it pins TLS) gets a rule for one address and port and a catalogue exception naming it, with a reason and an expiry.',
+  },
+  {
+    id: 'exception-sanctioned',
+    severity: 'info',
+    title: "A direct path is the catalogue's sanctioned exception: that workload, that one address, that TCP port",
+    fix: 'Nothing, while the reason holds; review the exception before it expires.',
+  },
+  {
+    id: 'exception-expired',
+    severity: 'medium',
+    title:
+      "A catalogue exception for an audited workload is past its expiry: it sanctions nothing, and the workload's direct path is a finding again",
+    fix: 'Close the direct path (its NetworkPolicy rule) or renew the exception with a new `expires` and the reason it still holds.',
+  },
+  {
     id: 'twin-inexact',
     severity: 'low',
     title:

@@ -43,6 +43,11 @@ export function cidrContains(outer: Ipv4Cidr, inner: Ipv4Cidr): boolean {
   return Math.floor(outer.network / 2 ** shift) === Math.floor(inner.network / 2 ** shift);
 }
 
+/** Loopback, link-local and private: addresses of the node and the cluster, never "the outside". */
+const INTERNAL_IPV4 = ['127.0.0.0/8', '169.254.0.0/16', ...PRIVATE_RANGES].map((r) => parseIpv4Cidr(r) as Ipv4Cidr);
+
+export const isInternalIpv4 = (cidr: Ipv4Cidr): boolean => INTERNAL_IPV4.some((r) => cidrContains(r, cidr));
+
 /** Prefix length of an IPv4 or IPv6 CIDR; undefined when it is not one. */
 export function prefixLength(cidr: string): number | undefined {
   const m = /\/(\d{1,3})$/.exec(cidr.trim());
@@ -64,7 +69,7 @@ export function isWideRule(rule: V1NetworkPolicyEgressRule): boolean {
 
 export const hasWideRule = (policy: V1NetworkPolicy): boolean => rulesOf(policy).some(isWideRule);
 
-const portNumber = (port: unknown): number | undefined =>
+export const portNumber = (port: unknown): number | undefined =>
   typeof port === 'number' ? port : typeof port === 'string' && /^\d+$/.test(port) ? Number(port) : undefined;
 
 /** Does the rule admit this destination port? A named port matches the container port's name. */

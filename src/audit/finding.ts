@@ -34,6 +34,17 @@ export interface AuditFinding {
 export const findingLocations = (f: AuditFinding): string[] =>
   [...(f.location ? [f.location] : []), ...(f.alsoAt ?? [])].map((l) => `${l.file}:${l.line}`);
 
+/** Each rule's findings, every rule present, in `ruleIds` order; appended in place (a copy per finding is quadratic). */
+export function findingsByRule(ruleIds: readonly string[], findings: readonly AuditFinding[]): Map<string, AuditFinding[]> {
+  const byRule = new Map<string, AuditFinding[]>(ruleIds.map((id) => [id, []]));
+  for (const f of findings) {
+    const hits = byRule.get(f.ruleId);
+    if (hits === undefined) byRule.set(f.ruleId, [f]);
+    else hits.push(f);
+  }
+  return byRule;
+}
+
 export const isBlocking = (f: AuditFinding, failOn: Severity): boolean => severityRank(f.severity) >= severityRank(failOn);
 
 /**

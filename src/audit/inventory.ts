@@ -5,6 +5,7 @@
  * policies): rules then only look things up.
  */
 import type { V1Container, V1NetworkPolicy, V1PodSpec, V1Service } from '@kubernetes/client-node';
+import { isExpired, type SanctionedException } from '../../probes/exceptions.js';
 import { policyKindOf } from '../kube/policy-kinds.js';
 import type { Labels } from '../kube/selector.js';
 import { matchesSelector } from '../kube/selector.js';
@@ -56,6 +57,15 @@ export interface Policy {
   wide: boolean;
 }
 
+/** A catalogue exception (probes/exceptions.ts) as of the audit's date. */
+export interface Sanction {
+  exception: SanctionedException;
+  expired: boolean;
+}
+
+export const sanctionsAt = (exceptions: readonly SanctionedException[], now: Date): Sanction[] =>
+  exceptions.map((exception) => ({ exception, expired: isExpired(exception, now) }));
+
 export interface Inventory {
   workloads: Workload[];
   policies: Policy[];
@@ -69,6 +79,8 @@ export interface Inventory {
   /** Namespace objects by name, where given. */
   namespaces: Map<string, ManifestObject>;
   namespaceLabels: (namespace: string) => Labels;
+  /** The catalogue's sanctioned exceptions, as of the audit's date (none unless --catalogue gives them). */
+  sanctions: readonly Sanction[];
 }
 
 const nsOf = (o: ManifestObject): string => o.namespace ?? '';
@@ -131,7 +143,7 @@ export function auditedCount(objects: readonly ManifestObject[]): number {
   return objects.filter((o) => o.kind === 'Service' || o.kind === 'NetworkPolicy' || TEMPLATE_PATHS[o.kind] !== undefined).length;
 }
 
-export function buildInventory(objects: readonly ManifestObject[]): Inventory {
+export function buildInventory(objects: readonly ManifestObject[], sanctions: readonly Sanction[] = []): Inventory {
   const services = new Map<string, ManifestObject>();
   const endpointSlices: ManifestObject[] = [];
   const namespaces = new Map<string, Labels>();
@@ -264,5 +276,6 @@ export function buildInventory(objects: readonly ManifestObject[]): Inventory {
     endpointSlices,
     namespaces: namespaceObjects,
     namespaceLabels,
+    sanctions,
   };
 }

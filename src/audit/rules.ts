@@ -12,6 +12,7 @@ import {
   allowsPort,
   cidrContains,
   type Ipv4Cidr,
+  isInternalIpv4,
   isWideRule,
   PRIVATE_RANGES,
   parseIpv4,
@@ -19,9 +20,10 @@ import {
   ruleReaches,
   rulesOf,
 } from './egress.js';
-import { arr, type Inventory, longRunningContainers, type Policy, serviceKeyFor, type Workload } from './inventory.js';
+import { arr, type Inventory, longRunningContainers, type Policy, type Sanction, serviceKeyFor, type Workload } from './inventory.js';
 import type { ManifestObject } from './manifests.js';
 import type { PolicyPath } from './policy-paths.js';
+import { covers, type DirectPath, describeException, describePorts, directPaths, workloadsNamed } from './sanction.js';
 
 export interface RuleHit {
   subject: ManifestObject;
@@ -229,7 +231,6 @@ function resolveTargetPort(target: unknown, companion: Workload): { number?: num
 }
 
 const CLUSTER_SUFFIXES = ['.cluster.local', '.svc', '.local', '.internal'];
-const LOOPBACK_OR_PRIVATE = ['127.0.0.0/8', '169.254.0.0/16', ...PRIVATE_RANGES].map((r) => parseIpv4Cidr(r) as Ipv4Cidr);
 
 /** Is a NO_PROXY entry outside the cluster? Short names and cluster suffixes are inside. */
 function isOutsideEntry(entry: string, inv: Inventory, namespace: string): boolean {
@@ -239,7 +240,7 @@ function isOutsideEntry(entry: string, inv: Inventory, namespace: string): boole
     .toLowerCase();
   if (host === 'localhost' || host === '::1' || host === '[::1]') return false;
   const ip = parseIpv4(host) !== undefined || /^\d+\.\d+\.\d+\.\d+\/\d+$/.test(host) ? parseIpv4Cidr(host) : undefined;
-  if (ip !== undefined) return !LOOPBACK_OR_PRIVATE.some((r) => cidrContains(r, ip));
+  if (ip !== undefined) return !isInternalIpv4(ip);
   if (host.includes(':')) return true;
   const bare = host.replace(/^\./, '');
   if (!bare.includes('.')) return false;
@@ -510,6 +511,42 @@ const twinInexact: Rule = (inv) =>
       : [{ subject: w.object, message: `${ref(w.object)}: a separate probe pod cannot reproduce ${why.join(', ')}` }];
   });
 
+/** Each direct path, with the active exception that covers it and any expired one that would. */
+function sanctionedPaths(inv: Inventory): { path: DirectPath; active?: Sanction; expired?: Sanction }[] {
+  return directPaths(workloadsOf(inv)).map((path) => {
+    const covering = inv.sanctions.filter((s) => covers(s.exception, path));
+    const active = covering.find((s) => !s.expired);
+    const expired = covering.find((s) => s.expired);
+    return { path, ...(active && { active }), ...(expired && { expired }) };
+  });
+}
+
+const pathText = ({ policy, workload, rule, cidr }: DirectPath): string =>
+  `networkpolicy/${policy.object.name} lets ${ref(workload.object)} reach ${cidr} on ${describePorts(rule)} directly, around the companion`;
+
+const directEgressAllowed: Rule = (inv) =>
+  sanctionedPaths(inv)
+    .filter((s) => s.active === undefined)
+    .map(({ path, expired }) => ({
+      subject: path.policy.object,
+      message: `${pathText(path)}${expired ? `; ${describeException(expired.exception)} covered it and has expired` : ''}`,
+    }));
+
+const exceptionSanctioned: Rule = (inv) =>
+  sanctionedPaths(inv).flatMap(({ path, active }) =>
+    active ? [{ subject: path.policy.object, message: `${pathText(path)}: sanctioned by ${describeException(active.exception)}` }] : [],
+  );
+
+const exceptionExpired: Rule = (inv) =>
+  inv.sanctions
+    .filter((s) => s.expired)
+    .flatMap((s) =>
+      workloadsNamed(s.exception, workloadsOf(inv)).map((w) => ({
+        subject: w.object,
+        message: `${describeException(s.exception)} expired on ${s.exception.expires}: it sanctions nothing now`,
+      })),
+    );
+
 export const RULE_CHECKS: Record<RuleId, Rule> = {
   'unrestricted-workload': unrestrictedWorkload,
   'proxy-advisory-only': proxyAdvisoryOnly,
@@ -537,5 +574,8 @@ export const RULE_CHECKS: Record<RuleId, Rule> = {
   'namespace-default-deny-missing': namespaceDefaultDenyMissing,
   'host-network': hostNetwork,
   'secondary-network': secondaryNetwork,
+  'direct-egress-allowed': directEgressAllowed,
+  'exception-sanctioned': exceptionSanctioned,
+  'exception-expired': exceptionExpired,
   'twin-inexact': twinInexact,
 };

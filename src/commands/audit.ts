@@ -6,7 +6,7 @@
 import { auditObjects, distinctObjects } from '../audit/audit.js';
 import { RULE_IDS } from '../audit/catalogue.js';
 import { AUDIT_FAIL_ON, type Severity } from '../audit/finding.js';
-import { auditedCount } from '../audit/inventory.js';
+import { auditedCount, sanctionsAt } from '../audit/inventory.js';
 import { readLiveObjects } from '../audit/live.js';
 import { type ManifestObject, readManifests } from '../audit/manifests.js';
 import { UsageError } from '../base/errors.js';
@@ -16,9 +16,12 @@ import { connectKube } from '../kube/client.js';
 import { parseOutputs, writeOutputs } from '../report/output.js';
 import { parsePushgateway, pushAfterRun } from '../report/pushgateway.js';
 import { buildAuditReport, exitCodeFor } from '../report/report.js';
+import { loadCatalogue } from './probe.js';
 
 export interface AuditOptions {
   file: string[];
+  catalogue?: string;
+  extend: string[];
   namespace?: string;
   kubeconfig?: string;
   context?: string;
@@ -38,6 +41,11 @@ export async function auditCommand(opts: AuditOptions): Promise<number> {
   const outputs = parseOutputs(opts.output.length > 0 ? opts.output : ['tap'], opts.tapVersion);
   const pushgateway = opts.pushgateway === undefined ? undefined : parsePushgateway(opts.pushgateway);
   const startedAt = new Date();
+  // The exceptions the run honours; without --catalogue or --extend the default catalogue has none.
+  const sanctions =
+    opts.catalogue === undefined && opts.extend.length === 0
+      ? []
+      : sanctionsAt(loadCatalogue({ ...opts, extend: opts.extend }).catalogue.exceptions ?? [], startedAt);
   let objects: ManifestObject[];
   const warnings: string[] = [];
   if (opts.namespace !== undefined) {
@@ -59,7 +67,7 @@ export async function auditCommand(opts: AuditOptions): Promise<number> {
     const from = live ? `namespace ${opts.namespace}` : opts.file.map((f) => (f === '-' ? 'stdin' : f)).join(', ');
     warnings.push(`nothing to audit: no workload, Service or NetworkPolicy in ${from} (${objects.length} other object(s) read)`);
   }
-  const findings = auditObjects(objects);
+  const findings = auditObjects(objects, sanctions);
   const report = buildAuditReport(RULE_IDS, findings, failOn, warnings, startedAt, new Date(), objectsRead);
   writeOutputs(outputs, report);
   return pushAfterRun(pushgateway, report, exitCodeFor(report.verdict));

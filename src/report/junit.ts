@@ -1,5 +1,5 @@
-import { RULES } from '../audit/catalogue.js';
-import { type AuditFinding, auditVerdict, findingLocations } from '../audit/finding.js';
+import { RULE_IDS } from '../audit/catalogue.js';
+import { auditVerdict, findingLocations, findingsByRule } from '../audit/finding.js';
 import type { AuditReport, ProbeReport, Report, RunReport } from './report.js';
 
 /**
@@ -89,8 +89,7 @@ function renderAuditJunit(report: AuditReport): string {
     const input = `    <testcase classname="egress-verify.audit" name="input" time="0.000">\n      <failure type="inconclusive" message="${reason}"></failure>\n    </testcase>`;
     return document(report, { tests: 1, failures: 1, errors: 0, skipped: 0, time: '0.000' }, [input]);
   }
-  const byRule = new Map<string, AuditFinding[]>(RULES.map((r) => [r.id, []]));
-  for (const f of findings) byRule.set(f.ruleId, [...(byRule.get(f.ruleId) ?? []), f]);
+  const byRule = findingsByRule(RULE_IDS, findings);
   let failures = 0;
   const cases = [...byRule].map(([ruleId, hits]) => {
     const open = `    <testcase classname="egress-verify.audit" name="${escapeXml(ruleId)}" time="0.000">`;

@@ -1,6 +1,6 @@
 import type { CheckResult } from '../../probes/base/model.js';
-import { RULES } from '../audit/catalogue.js';
-import { type AuditFinding, auditVerdict, findingLocations } from '../audit/finding.js';
+import { RULE_IDS } from '../audit/catalogue.js';
+import { auditVerdict, findingLocations, findingsByRule } from '../audit/finding.js';
 import type { AuditReport, ProbeReport, Report, RunReport } from './report.js';
 import { yamlish } from './yamlish.js';
 
@@ -101,8 +101,7 @@ function renderAuditTap(report: AuditReport, header: string): string {
   // Rules run on nothing prove nothing: one failing point, not a column of oks.
   if (report.objectsRead === 0)
     return `${[header, ...warnings, '1..1', 'not ok 1 - nothing to audit', `# verdict: ${report.verdict}`].join('\n')}\n`;
-  const byRule = new Map<string, AuditFinding[]>(RULES.map((r) => [r.id, []]));
-  for (const f of findings) byRule.set(f.ruleId, [...(byRule.get(f.ruleId) ?? []), f]);
+  const byRule = findingsByRule(RULE_IDS, findings);
   const lines = [header, ...warnings, `1..${byRule.size}`];
   let n = 0;
   for (const [ruleId, hits] of byRule) {
@@ -122,7 +121,8 @@ function renderAuditTap(report: AuditReport, header: string): string {
         message: f.message,
       })),
     };
-    lines.push(...diagnosticBlock(diagnostic));
+    // One rule's block can be longer than the call stack takes as spread arguments.
+    for (const line of diagnosticBlock(diagnostic)) lines.push(line);
   }
   const s = report.summary;
   lines.push(`# verdict: ${report.verdict} (${findings.length} findings; rules: pass ${s.pass}, fail ${s.fail}; fail-on ${failOn})`);
