@@ -179,7 +179,9 @@ function addObject(set: ManifestSet, value: unknown, location: SourceLocation): 
     kind,
     name,
     ...(typeof namespace === 'string' && namespace !== '' && { namespace }),
-    body: auditedBody(version, kind, value),
+    // A JSON copy, as kubectl sends it (a YAML timestamp is a string): compact objects that hold
+    // no slice of the parser's text, a third less memory for a large manifest.
+    body: JSON.parse(JSON.stringify(auditedBody(version, kind, value))) as Record<string, unknown>,
     location,
   });
 }
