@@ -1,6 +1,7 @@
 import { existsSync, readdirSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
 import t from 'tap';
+import { ExitCode } from './base/errors.js';
 import { packageRoot, readPackageFile } from './base/package-root.js';
 
 /** The manual: the README and its pages in docs/. */
@@ -43,4 +44,43 @@ t.test('every relative link in the manual points to an existing file and anchor'
     }
   }
   t.ok(links > 10, `the manual links its pages (${links} links)`);
+});
+
+/** The `| code | meaning |` rows of the first table after `heading` in `page`. */
+function codeTable(page: string, heading: string): Map<number, string> {
+  const text = readPackageFile(page);
+  const from = text.indexOf(heading);
+  const rows = text
+    .slice(from)
+    .split('\n')
+    .filter((line) => /^\| \d \|/.test(line));
+  const table = new Map<number, string>();
+  for (const row of rows) {
+    const [, code = '', meaning = ''] = /^\| (\d) \| (.*) \|$/.exec(row) ?? [];
+    if (table.has(Number(code))) break;
+    table.set(Number(code), meaning);
+  }
+  return table;
+}
+
+t.test('the exit-code tables match ExitCode and what evidence verify returns', async (t) => {
+  const codes = codeTable('docs/verdict.md', '# Exit codes');
+  t.same([...codes.keys()].slice(0, 5), Object.values(ExitCode), 'one row per exit code, in order');
+  t.match(codes.get(ExitCode.usage), /usage error/);
+  t.match(codes.get(ExitCode.inconclusive), /inconclusive/);
+  t.match(codes.get(ExitCode.infrastructure), /infrastructure/);
+  const summary = Object.entries(ExitCode)
+    .map(([name, code]) => `${code} ${name}`)
+    .join(', ');
+  t.ok(readPackageFile('README.md').includes(`Exit codes: ${summary}.`), `the README says "Exit codes: ${summary}."`);
+  const verify = codeTable('docs/verdict.md', '| `evidence verify` | meaning |');
+  t.same([...verify.keys()], [ExitCode.pass, ExitCode.fail, ExitCode.inconclusive]);
+  // The wording src/commands/evidence.test.ts asserts for each.
+  t.match(verify.get(ExitCode.pass), /^verified/);
+  t.match(verify.get(ExitCode.fail), /^NOT verified/);
+  t.match(verify.get(ExitCode.inconclusive), /^intact, signer NOT verified/);
+});
+
+t.test('the Dockerfile pins its base image by digest', async (t) => {
+  t.match(readPackageFile('Dockerfile'), /^ARG NODE_IMAGE=[^\s@]+@sha256:[0-9a-f]{64}$/m);
 });
