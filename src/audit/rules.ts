@@ -4,6 +4,7 @@
  * workloads or policies, or workloads × policies of one namespace, never objects².
  */
 import type { V1Container, V1NetworkPolicyEgressRule } from '@kubernetes/client-node';
+import type { SanctionedException } from '../../probes/exceptions.js';
 import { meshContainers, netAdminContainers, secondaryNetworks, uncopiableNetworkAnnotations } from '../kube/pod-network.js';
 import { policyRef, record } from '../kube/policy-kinds.js';
 import { matchesSelector } from '../kube/selector.js';
@@ -23,7 +24,7 @@ import {
 import { arr, type Inventory, longRunningContainers, type Policy, type Sanction, serviceKeyFor, type Workload } from './inventory.js';
 import type { ManifestObject } from './manifests.js';
 import type { PolicyPath } from './policy-paths.js';
-import { covers, type DirectPath, describeException, describePorts, directPaths, workloadsNamed } from './sanction.js';
+import { coverOf, type DirectPath, describeException, describePorts, directPaths, workloadsNamed } from './sanction.js';
 
 export interface RuleHit {
   subject: ManifestObject;
@@ -511,15 +512,24 @@ const twinInexact: Rule = (inv) =>
       : [{ subject: w.object, message: `${ref(w.object)}: a separate probe pod cannot reproduce ${why.join(', ')}` }];
   });
 
-/** Each direct path, with the active exception that covers it and any expired one that would. */
-function sanctionedPaths(inv: Inventory): { path: DirectPath; active?: Sanction; expired?: Sanction }[] {
+/**
+ * Each direct path, with the active exceptions that cover it, or else the expired ones that
+ * would have.
+ */
+function sanctionedPaths(inv: Inventory): { path: DirectPath; active?: Sanction[]; expired?: Sanction[] }[] {
+  const all = inv.sanctions.map((s) => s.exception);
+  const active = inv.sanctions.filter((s) => !s.expired).map((s) => s.exception);
+  const sanctionOf = new Map(inv.sanctions.map((s) => [s.exception, s]));
+  const of = (exceptions: SanctionedException[]): Sanction[] => exceptions.flatMap((e) => sanctionOf.get(e) ?? []);
   return directPaths(workloadsOf(inv)).map((path) => {
-    const covering = inv.sanctions.filter((s) => covers(s.exception, path));
-    const active = covering.find((s) => !s.expired);
-    const expired = covering.find((s) => s.expired);
-    return { path, ...(active && { active }), ...(expired && { expired }) };
+    const covering = coverOf(path, active);
+    if (covering) return { path, active: of(covering) };
+    const lapsed = of(coverOf(path, all) ?? []).filter((s) => s.expired);
+    return { path, ...(lapsed.length > 0 && { expired: lapsed }) };
   });
 }
+
+const describeAll = (sanctions: readonly Sanction[]): string => sanctions.map((s) => describeException(s.exception)).join(' and ');
 
 const pathText = ({ policy, workload, rule, cidr }: DirectPath): string =>
   `networkpolicy/${policy.object.name} lets ${ref(workload.object)} reach ${cidr} on ${describePorts(rule)} directly, around the companion`;
@@ -529,12 +539,12 @@ const directEgressAllowed: Rule = (inv) =>
     .filter((s) => s.active === undefined)
     .map(({ path, expired }) => ({
       subject: path.policy.object,
-      message: `${pathText(path)}${expired ? `; ${describeException(expired.exception)} covered it and has expired` : ''}`,
+      message: `${pathText(path)}${expired ? `; ${describeAll(expired)} covered it and has expired` : ''}`,
     }));
 
 const exceptionSanctioned: Rule = (inv) =>
   sanctionedPaths(inv).flatMap(({ path, active }) =>
-    active ? [{ subject: path.policy.object, message: `${pathText(path)}: sanctioned by ${describeException(active.exception)}` }] : [],
+    active ? [{ subject: path.policy.object, message: `${pathText(path)}: sanctioned by ${describeAll(active)}` }] : [],
   );
 
 const exceptionExpired: Rule = (inv) =>

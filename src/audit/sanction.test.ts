@@ -95,6 +95,11 @@ t.test('a sanction never widens: a rule that opens more than the exception is a 
   t.same(judged('{ipBlock: {cidr: 0.0.0.0/0}}', P443), ['wide-egress critical'], '0.0.0.0/0:443 is wide, not sanctioned');
   t.same(judged('{ipBlock: {cidr: 203.0.113.0/24}}', P443), ['direct-egress-allowed high'], 'a /24 around the address');
   t.same(judged(ONE, '[{port: 443}, {port: 80}]'), ['direct-egress-allowed high'], 'a second port');
+  t.same(
+    judged(ONE, '[{port: 443}, {port: 6443}]', [exception(), exception({ url: 'https://203.0.113.10:6443/' })]),
+    ['exception-sanctioned info'],
+    'two ports, each named by an exception',
+  );
   t.same(judged(ONE, '[{port: 443, endPort: 444}]'), ['direct-egress-allowed high'], 'a port range');
   t.same(judged(ONE, '[{port: 443, protocol: UDP}]'), ['direct-egress-allowed high'], 'UDP');
   t.same(judged(ONE, '[]'), ['direct-egress-allowed high'], 'every port');

@@ -68,24 +68,35 @@ function isSingleAddress(cidr: string, host: string): boolean {
   return block !== undefined && block.prefix === 32 && block.network === parseIpv4(host);
 }
 
-/** The exception covers the path: its workload, that address alone, that TCP port alone. */
-export function covers(e: SanctionedException, path: DirectPath): boolean {
-  if (!namesWorkload(e, path.workload.object)) return false;
-  let endpoint: { host: string; port: number };
+const endpointOf = (e: SanctionedException): { host: string; port: number } | undefined => {
   try {
-    endpoint = urlEndpoint(e.url);
+    return urlEndpoint(e.url);
   } catch {
-    return false;
+    return undefined;
   }
-  if (!isSingleAddress(path.cidr, endpoint.host)) return false;
+};
+
+/**
+ * The exceptions among `candidates` that together cover the path: each port of its rule a single
+ * TCP port that one of them names, for that workload and that address alone. Undefined when they
+ * do not: a rule for every port, a range, UDP, or a port no exception names.
+ */
+export function coverOf(path: DirectPath, candidates: readonly SanctionedException[]): SanctionedException[] | undefined {
   const ports = path.rule.ports ?? [];
-  return (
-    ports.length > 0 &&
-    ports.every(
-      (p) =>
-        (p.protocol ?? 'TCP') === 'TCP' && portNumber(p.port) === endpoint.port && (p.endPort === undefined || p.endPort === endpoint.port),
-    )
-  );
+  if (ports.length === 0) return undefined;
+  const naming = candidates.filter((e) => {
+    const endpoint = endpointOf(e);
+    return namesWorkload(e, path.workload.object) && endpoint !== undefined && isSingleAddress(path.cidr, endpoint.host);
+  });
+  const used = new Set<SanctionedException>();
+  for (const p of ports) {
+    const port = portNumber(p.port);
+    if ((p.protocol ?? 'TCP') !== 'TCP' || port === undefined || (p.endPort !== undefined && p.endPort !== port)) return undefined;
+    const e = naming.find((x) => endpointOf(x)?.port === port);
+    if (e === undefined) return undefined;
+    used.add(e);
+  }
+  return [...used];
 }
 
 /** What the rule admits on the way out, as people write it. */
