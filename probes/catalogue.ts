@@ -8,7 +8,7 @@ import { CatalogueError, UsageError } from '../src/base/errors.js';
 import { readPackageFile } from '../src/base/package-root.js';
 import { parseYaml } from '../src/base/yaml.js';
 import { urlEndpoint } from './base/endpoint.js';
-import type { Check, Companion, OriginEvidence, ProbePlan, ProxyHttpsCheck, TunnelProof } from './base/model.js';
+import type { CanarySecret, Check, Companion, OriginEvidence, ProbePlan, ProxyHttpsCheck, TunnelProof } from './base/model.js';
 import type { SanctionedException } from './exceptions.js';
 import { validatePlan } from './plan.js';
 
@@ -59,6 +59,26 @@ export interface Catalogue {
   receipts?: { require?: boolean; format?: string };
   /** Destinations one named workload may reach directly (probes/exceptions.ts). */
   exceptions?: SanctionedException[];
+  /** The enforcement canary: requests the companion's policy must refuse. */
+  mustDeny?: MustDeny[];
+}
+
+export interface MustDeny {
+  name: string;
+  url: string;
+  origin?: OriginEvidence;
+  secret?: Partial<CanarySecret> & Pick<CanarySecret, 'in'>;
+}
+
+/**
+ * AWS's documented example access key id: shaped like a real one, so a scanner's credential rule
+ * catches it, and valid nowhere.
+ */
+export const CANARY_SECRET_VALUE = 'AKIAIOSFODNN7EXAMPLE';
+
+function canarySecret(s: MustDeny['secret']): CanarySecret | undefined {
+  if (s === undefined) return undefined;
+  return { in: s.in, name: s.name ?? (s.in === 'header' ? 'x-api-key' : 'api_key'), value: s.value ?? CANARY_SECRET_VALUE };
 }
 
 // The catalogue's hosts and URLs are the plan's ($ref into its schema): one definition of each.
@@ -97,6 +117,7 @@ export function extendCatalogue(base: Catalogue, extra: Catalogue): Catalogue {
   const internal = cat(base.internal, extra.internal);
   const application = cat(base.application, extra.application);
   const exceptions = cat(base.exceptions, extra.exceptions);
+  const mustDeny = cat(base.mustDeny, extra.mustDeny);
   return {
     ...merged,
     ...(outside && { outside }),
@@ -105,6 +126,7 @@ export function extendCatalogue(base: Catalogue, extra: Catalogue): Catalogue {
     ...(internal && { internal }),
     ...(application && { application }),
     ...(exceptions && { exceptions }),
+    ...(mustDeny && { mustDeny }),
   };
 }
 
@@ -292,6 +314,19 @@ export function expandCatalogue(catalogue: Catalogue, companion: Companion, comp
       expect: 'reachable',
       url,
       ...(catalogue.applicationOrigin && { origin: catalogue.applicationOrigin }),
+    });
+  }
+  for (const canary of catalogue.mustDeny ?? []) {
+    const secret = canarySecret(canary.secret);
+    checks.push({
+      ...base,
+      id: `canary/${canary.name}`,
+      kind: 'canary',
+      expect: 'blocked',
+      url: canary.url,
+      companion,
+      ...(canary.origin && { origin: canary.origin }),
+      ...(secret && { secret }),
     });
   }
   return validatePlan({ version: 1, ...(companionCa && { companionCa }), checks }, 'catalogue');

@@ -7,6 +7,7 @@
 import { type Endpoint, urlEndpoint } from './base/endpoint.js';
 import type { Check, CheckKind, Observation } from './base/model.js';
 import { parsePorts } from './base/ports.js';
+import { runCanary } from './checks/canary.js';
 import { runCurl } from './checks/curl.js';
 import { runDns } from './checks/dns.js';
 import { runIcmp } from './checks/icmp.js';
@@ -151,6 +152,20 @@ export const KINDS: { [K in CheckKind]: Kind<K> } = {
     literals: none,
     urls: (c) => [['url', c.url]],
     control: true,
+    direct: never,
+  },
+  canary: {
+    run: runCanary,
+    describe: (c) => `${c.url}${c.secret === undefined ? '' : ` with a canary secret in the ${c.secret.in}`} refused by ${c.companion.url}`,
+    endpoint: (c) => urlEndpoint(c.url),
+    literals: none,
+    urls: (c) => [['url', c.url], ...companionUrl(c)],
+    validate: (c) => {
+      if (c.control !== undefined || c.controlFrom !== undefined)
+        throw new Error("a canary passes on the companion's refusal alone: it takes no control");
+    },
+    // A refusal proves nothing reachable: it can stand as no other check's control.
+    control: false,
     direct: never,
   },
 };

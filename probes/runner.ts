@@ -88,6 +88,7 @@ export function judge(
     const traits = {
       controlOnly: check.purpose === 'control',
       udpSilentUnknown: check.kind === 'udp' && check.responder !== true,
+      canary: check.kind === 'canary',
     };
     const control = controlState(check, byId, observations, direct);
     const { verdict, reason } =
@@ -102,7 +103,8 @@ export function judge(
       reason: observation.finding?.failing ? `${reason}: ${observation.finding.message}` : reason,
       observation,
       ...(check.control === undefined ? {} : { control: check.control }),
-      ...(check.expect === 'blocked' ? { controlSource: controlSource(control) } : {}),
+      // A canary rests on the companion's refusal, never on a control.
+      ...(check.expect === 'blocked' && check.kind !== 'canary' ? { controlSource: controlSource(control) } : {}),
       ...(observation.finding === undefined ? {} : { finding: observation.finding }),
     };
   });

@@ -55,6 +55,14 @@ const ROWS: Row[] = [
   ['blocked', 'indeterminate', 'no-ipv6', 'proven-direct', undefined, 'skip'],
   ['blocked', 'indeterminate', 'no-ipv6', 'proven-port', undefined, 'skip'],
   ['reachable', 'indeterminate', 'no-ipv6', 'absent', undefined, 'skip', { controlOnly: true }],
+  // The enforcement canary: only the companion's own refusal passes, and it needs no control.
+  ['blocked', 'blocked', 'proxy-refused', 'absent', undefined, 'pass', { canary: true }],
+  ['blocked', 'reached', 'http-response', 'absent', undefined, 'fail', { canary: true }],
+  ['blocked', 'blocked', 'proxy-unreachable', 'absent', undefined, 'inconclusive', { canary: true }],
+  ['blocked', 'blocked', 'timeout', 'proven-direct', undefined, 'inconclusive', { canary: true }],
+  ['blocked', 'indeterminate', 'upstream-error', 'absent', undefined, 'inconclusive', { canary: true }],
+  ['blocked', 'indeterminate', 'proxy-refused', 'absent', undefined, 'inconclusive', { canary: true }],
+  ['blocked', 'error', 'probe-error', 'absent', undefined, 'error', { canary: true }],
 ];
 
 t.test('every truth-table row decides as documented', async (t) => {
@@ -84,6 +92,25 @@ t.test('a blocked observation never passes without a proven control', async (t) 
       t.not(decide('blocked', obs('blocked', outcome), control).verdict, 'pass', `${outcome}/${control}`);
     }
   }
+});
+
+t.test('a canary never passes on anything but a refusal', async (t) => {
+  const outcomes: Outcome[] = [
+    'timeout',
+    'refused',
+    'unreachable',
+    'reset',
+    'proxy-unreachable',
+    'upstream-error',
+    'origin-unproven',
+    'tls-error',
+  ];
+  const controls: ControlState[] = ['proven-direct', 'proven-port', 'proven-host', 'not-proven', 'absent', 'awaiting-direct'];
+  for (const outcome of outcomes)
+    for (const cls of ['blocked', 'indeterminate', 'reached'] as const)
+      for (const control of controls)
+        t.not(decide('blocked', obs(cls, outcome), control, { canary: true }).verdict, 'pass', `${cls}/${outcome}/${control}`);
+  t.equal(decide('blocked', obs('reached', 'http-response'), 'absent', { canary: true }).verdict, 'fail', 'the origin answered');
 });
 
 t.test('a combination the table does not know is inconclusive, never pass', async (t) => {

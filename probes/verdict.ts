@@ -29,6 +29,8 @@ export interface CheckTraits {
   controlOnly?: boolean;
   /** A UDP check whose target the catalogue does not declare answers datagrams. */
   udpSilentUnknown?: boolean;
+  /** An enforcement canary: only the companion's own refusal is a block. */
+  canary?: boolean;
 }
 
 export interface TruthRow {
@@ -57,6 +59,36 @@ export const TRUTH_TABLE: readonly TruthRow[] = [
   // Never a pass: a pod that cannot send IPv6 says nothing about what the policy does to IPv6.
   { expect: 'blocked', observed: 'indeterminate', outcomes: ['no-ipv6'], verdict: 'skip', reason: SKIP_REASON },
   { expect: 'blocked', observed: 'error', verdict: 'error', reason: 'the probe could not run the check' },
+  // The canary's rows come before the controls': its evidence is the companion's refusal itself.
+  {
+    expect: 'blocked',
+    observed: 'reached',
+    traits: { canary: true },
+    verdict: 'fail',
+    reason: 'not enforced: the origin answered a request the companion must refuse',
+  },
+  {
+    expect: 'blocked',
+    observed: 'blocked',
+    outcomes: ['proxy-refused'],
+    traits: { canary: true },
+    verdict: 'pass',
+    reason: 'enforced: the companion refused the request with its own answer',
+  },
+  {
+    expect: 'blocked',
+    observed: 'blocked',
+    traits: { canary: true },
+    verdict: 'inconclusive',
+    reason: 'the request did not reach the companion, so its policy was never asked',
+  },
+  {
+    expect: 'blocked',
+    observed: 'indeterminate',
+    traits: { canary: true },
+    verdict: 'inconclusive',
+    reason: 'neither a refusal nor the origin: the companion could not reach the origin, or its answer is unsigned',
+  },
   { expect: 'blocked', observed: 'reached', verdict: 'fail', reason: 'bypass: the target answered on a path that must be blocked' },
   {
     // The same packet answered from a pod the policies leave alone, so the target is up and the
@@ -163,7 +195,8 @@ export function decide(
   const failing = observation.finding?.failing === true;
   const hasTraits = (want: CheckTraits): boolean =>
     (want.controlOnly === undefined || want.controlOnly === (traits.controlOnly ?? false)) &&
-    (want.udpSilentUnknown === undefined || want.udpSilentUnknown === (traits.udpSilentUnknown ?? false));
+    (want.udpSilentUnknown === undefined || want.udpSilentUnknown === (traits.udpSilentUnknown ?? false)) &&
+    (want.canary === undefined || want.canary === (traits.canary ?? false));
   const row = TRUTH_TABLE.find(
     (r) =>
       r.expect === expect &&

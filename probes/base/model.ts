@@ -175,6 +175,28 @@ export interface ProxyEnvCheck extends CheckBase {
   receipt?: string;
 }
 
+/** Where a canary request carries the secret the companion's policy must catch. */
+export interface CanarySecret {
+  in: 'header' | 'query' | 'body';
+  /** The header or query parameter's name; the form field's for 'body'. */
+  name: string;
+  value: string;
+}
+
+/**
+ * A request through the companion that its policy must refuse: to a destination it denies, or
+ * carrying a canary secret. Only the companion's own refusal passes; an answer from the origin
+ * is a fail, and an origin it could not reach proves nothing.
+ */
+export interface CanaryCheck extends CheckBase {
+  kind: 'canary';
+  url: string;
+  companion: Companion;
+  /** What the origin's own answer looks like, so that it is never taken for a refusal. */
+  origin?: OriginEvidence;
+  secret?: CanarySecret;
+}
+
 export type Check =
   | TcpCheck
   | TcpSweepCheck
@@ -184,7 +206,8 @@ export type Check =
   | DnsCheck
   | ProxyHttpsCheck
   | ProxyConnectCheck
-  | ProxyEnvCheck;
+  | ProxyEnvCheck
+  | CanaryCheck;
 
 export type CheckKind = Check['kind'];
 

@@ -40,13 +40,7 @@ export function judgeAnswer(a: HttpAnswer, evidence: OriginEvidence = DEFAULT_OR
   if (statusDeclared(a.status, evidence.status) && marker === undefined) {
     return { outcome: 'http-response', class: 'reached', detail: `HTTP ${a.status} from the origin`, facts };
   }
-  const proxyHeader = PROXY_PAGE_HEADERS.find((h) => header(a, h) !== undefined);
-  const byProxy =
-    proxyHeader !== undefined
-      ? `${proxyHeader}: ${header(a, proxyHeader)}`
-      : PROXY_SERVERS.test(header(a, 'server') ?? '')
-        ? `server: ${header(a, 'server')}`
-        : undefined;
+  const byProxy = proxySignature(a);
   const why =
     byProxy === undefined
       ? (marker ?? `status ${a.status} is not one the origin is declared to send`)
@@ -63,6 +57,56 @@ export function judgeAnswer(a: HttpAnswer, evidence: OriginEvidence = DEFAULT_OR
     outcome: 'origin-unproven',
     class: 'indeterminate',
     detail: `HTTP ${a.status}, ${why}: not proven to come from the origin`,
+    facts,
+  };
+}
+
+/** The header that shows the companion made this page itself, as "name: value"; undefined without one. */
+function proxySignature(a: HttpAnswer): string | undefined {
+  const proxyHeader = PROXY_PAGE_HEADERS.find((h) => header(a, h) !== undefined);
+  if (proxyHeader !== undefined) return `${proxyHeader}: ${header(a, proxyHeader)}`;
+  return PROXY_SERVERS.test(header(a, 'server') ?? '') ? `server: ${header(a, 'server')}` : undefined;
+}
+
+/**
+ * Pure: what the answer to a request the companion must refuse (the enforcement canary) proves.
+ * Only a refusal the companion made passes: its signature is on it, or it lacks the marker the
+ * catalogue declares for the origin. The origin's own answer, whatever its status, is a fail;
+ * the companion not reaching the origin says nothing about its policy.
+ */
+export function judgeRefusal(a: HttpAnswer, evidence: OriginEvidence = DEFAULT_ORIGIN): Omit<Observation, 'durationMs'> {
+  const facts = { httpStatus: a.status };
+  const marked = hasMarker(evidence);
+  // With a marker declared, the marker alone says the origin answered: its 403 is no refusal.
+  const fromOrigin = marked ? markerMissing(a, evidence) === undefined : statusDeclared(a.status, evidence.status);
+  if (fromOrigin) {
+    return { outcome: 'http-response', class: 'reached', detail: `HTTP ${a.status} from the origin: the companion let it through`, facts };
+  }
+  const byProxy = proxySignature(a);
+  const why = byProxy === undefined ? (marked ? 'without the declared origin marker' : 'unsigned') : `made by the companion (${byProxy})`;
+  if (a.status >= 500) {
+    return {
+      outcome: 'upstream-error',
+      class: 'indeterminate',
+      detail: `HTTP ${a.status}, ${why}: the origin was not reached, nothing was refused`,
+      facts,
+    };
+  }
+  if ((a.status === 403 || a.status === 451) && (byProxy !== undefined || marked)) {
+    return { outcome: 'proxy-refused', class: 'blocked', detail: `HTTP ${a.status}, ${why}: the companion refused`, facts };
+  }
+  if (a.status === 401 || a.status === 407) {
+    return {
+      outcome: 'proxy-refused',
+      class: 'indeterminate',
+      detail: `HTTP ${a.status}, ${why}: a demand for credentials, not the policy's refusal`,
+      facts,
+    };
+  }
+  return {
+    outcome: 'origin-unproven',
+    class: 'indeterminate',
+    detail: `HTTP ${a.status}, ${why}: neither the origin's answer nor the companion's refusal`,
     facts,
   };
 }

@@ -158,7 +158,7 @@ export async function runProxyHttps(check: ProxyHttpsCheck, signal: AbortSignal,
   }
 }
 
-function handshake(socket: Socket, host: string, ca: string | undefined, signal: AbortSignal): Promise<TLSSocket> {
+export function handshake(socket: Socket, host: string, ca: string | undefined, signal: AbortSignal): Promise<TLSSocket> {
   return new Promise((resolve, reject) => {
     // The chain is judged below, not by OpenSSL's accept/reject, so an untrusted one is recorded.
     // `authorized` then reflects the chain alone; the name is checked separately, below.
@@ -228,24 +228,30 @@ function distinguishedName(name: Record<string, string | string[] | undefined> |
  * agent, so it would otherwise add the default port of plain HTTP (`Host: name:80`), and a proxy
  * that rebuilds the URL from Host (Squid after bumping) would then dial port 80.
  */
-function fetchAnswer(
+export function fetchAnswer(
   request: typeof httpsRequest,
   url: string,
   socket: Socket,
   signal: AbortSignal,
   headers: Record<string, string> = {},
+  form?: string,
 ): Promise<HttpAnswer> {
   return new Promise((resolve, reject) => {
     const req = request(url, {
-      method: 'GET',
+      method: form === undefined ? 'GET' : 'POST',
       createConnection: () => socket.resume(),
       signal,
-      headers: { ...headers, host: new URL(url).host, 'user-agent': 'egress-verify' },
+      headers: {
+        ...headers,
+        ...(form !== undefined && { 'content-type': 'application/x-www-form-urlencoded' }),
+        host: new URL(url).host,
+        'user-agent': 'egress-verify',
+      },
     });
     req.once('response', (res: IncomingMessage) => {
       bodyPrefix(res).then((body) => resolve({ status: res.statusCode ?? 0, headers: res.headers, body }), reject);
     });
     req.once('error', reject);
-    req.end();
+    req.end(form);
   });
 }

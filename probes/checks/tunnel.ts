@@ -133,8 +133,8 @@ function httpConnect(socket: Socket, host: string, port: number, proxy: URL): Pr
       finish(
         failed(
           status >= 400 && status < 500
-            ? { outcome: 'proxy-refused', class: 'blocked', detail }
-            : { outcome: 'upstream-error', class: 'indeterminate', detail },
+            ? { outcome: 'proxy-refused', class: 'blocked', detail, facts: { connectStatus: status } }
+            : { outcome: 'upstream-error', class: 'indeterminate', detail, facts: { connectStatus: status } },
         ),
       );
     };
@@ -259,8 +259,8 @@ function socksConnect(socket: Socket, host: string, port: number, proxy: URL, pr
       finish(
         failed(
           code === 2
-            ? { outcome: 'proxy-refused', class: 'blocked', detail }
-            : { outcome: 'upstream-error', class: 'indeterminate', detail },
+            ? { outcome: 'proxy-refused', class: 'blocked', detail, facts: { socksReply: code } }
+            : { outcome: 'upstream-error', class: 'indeterminate', detail, facts: { socksReply: code } },
         ),
       );
     };
