@@ -8,15 +8,17 @@ import { existsSync } from 'node:fs';
 import { chmod, mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { fileURLToPath } from 'node:url';
 import { type Daemon, LabError, runChecked } from './process.js';
 import { COMPANION_PORTS, LAB_ADDR, LAB_NAMES } from './topology.js';
 
 /**
  * 'deployed': as the article deploys it (a bumping companion intercepts TLS, the others tunnel);
  * 'passthrough': a bumping companion tunnels TLS untouched; 'deny': the companion refuses the
- * outside site (and only it).
+ * outside site (and only it); 'enforce': deployed, with the egress-guardian policy addon
+ * (ENFORCE_DENY_HOSTS, ENFORCE_PATTERN), only where the definition `enforces`.
  */
-export type CompanionRunMode = 'deployed' | 'passthrough' | 'deny';
+export type CompanionRunMode = 'deployed' | 'passthrough' | 'deny' | 'enforce';
 
 export interface CompanionContext {
   /** A fresh directory for this start, readable by the user the companion drops to. */
@@ -44,6 +46,8 @@ export interface CompanionDef {
   readonly socks: boolean;
   /** Can require credentials (CompanionContext.auth). */
   readonly auth: boolean;
+  /** Can run the egress-guardian policy addon ('enforce'). */
+  readonly enforces: boolean;
   /** Starts it; resolves with its processes and the file of the CA it signs with. */
   start(ctx: CompanionContext, mode: CompanionRunMode): Promise<StartedCompanion>;
 }
@@ -115,6 +119,15 @@ async function startSquid(ctx: CompanionContext, mode: CompanionRunMode, bump: b
   };
 }
 
+/** The lab companion's policy addon, the same file the lab cluster's companion image runs. */
+export const ENFORCE_ADDON = fileURLToPath(new URL('../../lab/cluster/companion/enforce.py', import.meta.url));
+/**
+ * What 'enforce' refuses: CONNECT to the outside site's bare address (its name stays allowed, so
+ * the lab's allowed path still works) and any request carrying an AWS access key id.
+ */
+export const ENFORCE_DENY_HOSTS = [LAB_ADDR.outsideHttps];
+export const ENFORCE_PATTERN = 'AKIA[0-9A-Z]{16}';
+
 const MITM_CA_FILE = 'mitmproxy-ca-cert.pem';
 /** Written last by mitmproxy when it creates its CA store. */
 const MITM_STORE_DONE = 'mitmproxy-dhparam.pem';
@@ -149,6 +162,16 @@ async function startMitmproxy(ctx: CompanionContext, mode: CompanionRunMode): Pr
       ...(ctx.auth ? ['--set', `proxyauth=${ctx.auth.user}:${ctx.auth.password}`] : []),
       ...(mode === 'passthrough' ? ['--ignore-hosts', '.*'] : []),
       ...(mode === 'deny' ? ['--set', `block_list=:~d ^${DENIED.replaceAll('.', '\\.')}$:403`] : []),
+      ...(mode === 'enforce'
+        ? [
+            '-s',
+            ENFORCE_ADDON,
+            '--set',
+            `egress_deny_hosts=${ENFORCE_DENY_HOSTS.join(',')}`,
+            '--set',
+            `egress_deny_pattern=${ENFORCE_PATTERN}`,
+          ]
+        : []),
     ]);
   const regular = mitm('regular', COMPANION_PORTS.http);
   // Two mitmdumps started together each make their own CA; the second must find the
@@ -163,13 +186,14 @@ async function startMitmproxy(ctx: CompanionContext, mode: CompanionRunMode): Pr
 }
 
 export const COMPANIONS: Readonly<Record<CompanionKind, CompanionDef>> = {
-  mitmproxy: { intercepts: true, socks: true, auth: true, start: startMitmproxy },
-  'squid-bump': { intercepts: true, socks: false, auth: false, start: (ctx, mode) => startSquid(ctx, mode, true) },
-  squid: { intercepts: false, socks: false, auth: false, start: (ctx, mode) => startSquid(ctx, mode, false) },
+  mitmproxy: { intercepts: true, socks: true, auth: true, enforces: true, start: startMitmproxy },
+  'squid-bump': { intercepts: true, socks: false, auth: false, enforces: false, start: (ctx, mode) => startSquid(ctx, mode, true) },
+  squid: { intercepts: false, socks: false, auth: false, enforces: false, start: (ctx, mode) => startSquid(ctx, mode, false) },
   smokescreen: {
     intercepts: false,
     socks: false,
     auth: false,
+    enforces: false,
     async start(ctx, mode) {
       const allowed = mode === 'deny' ? [LAB_NAMES.resolverHttps] : [LAB_NAMES.outside, LAB_NAMES.resolverHttps];
       const acl = join(ctx.dir, 'acl.yaml');
@@ -207,6 +231,7 @@ export const COMPANIONS: Readonly<Record<CompanionKind, CompanionDef>> = {
     intercepts: false,
     socks: false,
     auth: true,
+    enforces: false,
     async start(ctx, mode) {
       const filter = join(ctx.dir, 'filter');
       await writeFile(filter, `^${DENIED.replaceAll('.', '\\.')}$\n`);

@@ -49,9 +49,10 @@ export { LabError } from './process.js';
 
 /**
  * 'intercept': the companion as deployed (only bumping companions intercept TLS);
- * 'passthrough': it tunnels TLS untouched; 'deny': it refuses the outside site; 'down': no proxy.
+ * 'passthrough': it tunnels TLS untouched; 'deny': it refuses the outside site; 'enforce': as
+ * deployed, with the policy addon the enforcement canary meets (mitmproxy); 'down': no proxy.
  */
-export type CompanionMode = 'intercept' | 'passthrough' | 'deny' | 'down';
+export type CompanionMode = 'intercept' | 'passthrough' | 'deny' | 'enforce' | 'down';
 
 export interface ExecOptions {
   env?: NodeJS.ProcessEnv;
@@ -552,6 +553,7 @@ class NetnsLab implements Lab {
       return;
     }
     if (!this.outsideCa || !this.companionCaFile) throw new LabError('lab CAs not made yet');
+    if (mode === 'enforce' && !def.enforces) throw new LabError(`the lab's ${this.companion} has no policy addon to enforce`);
     const started = await def.start(
       {
         dir: await companionDir(this.dir, this.companion, ++this.companionStarts),
