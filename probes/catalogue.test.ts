@@ -1,9 +1,11 @@
+import { readFileSync } from 'node:fs';
 import { isIPv6 } from 'node:net';
 import t from 'tap';
 import { CatalogueError } from '../src/base/errors.js';
-import { defaultCatalogue, expandCatalogue, extendCatalogue, parseCatalogue } from './catalogue.js';
+import { CANARY_SECRET_VALUE, defaultCatalogue, expandCatalogue, extendCatalogue, parseCatalogue } from './catalogue.js';
 import { ipv6OnlyChecks, sendsIpv6 } from './ipv6.js';
 import { endpointOf } from './kinds.js';
+import { validatePlan } from './plan.js';
 import { controlCovers } from './verdict.js';
 
 const companion = { url: 'http://egress-guardian-svc:8080' };
@@ -162,4 +164,33 @@ t.test("the companion's CA travels once per plan, whatever the number of checks 
   t.equal(plan.companionCa, chain);
   t.ok(plan.checks.filter((c) => c.kind === 'proxy-https' || c.kind === 'proxy-connect').length > 10);
   t.ok(Buffer.byteLength(json) < 64 * 1024, `${Buffer.byteLength(json)} bytes`);
+});
+
+t.test('mustDeny: one canary per entry, the secret defaulted to a fake AWS key, no control', async (t) => {
+  const extra = parseCatalogue(readFileSync(new URL('../test/cluster/canary.yaml', import.meta.url), 'utf8'), 'canary.yaml');
+  const cat = parseCatalogue(
+    'version: 1\nmustDeny:\n  - { name: metadata, url: "http://169.254.169.254/" }\n  - { name: form, url: "https://203.0.113.10/", secret: { in: body } }\n',
+    'm.yaml',
+  );
+  const canaries = expandCatalogue(extendCatalogue(cat, extra), companion).checks.filter((c) => c.kind === 'canary');
+  t.match(canaries, [
+    { id: 'canary/metadata', expect: 'blocked', url: 'http://169.254.169.254/', companion },
+    { id: 'canary/form', secret: { in: 'body', name: 'api_key', value: CANARY_SECRET_VALUE } },
+    { id: 'canary/aws-key-in-header', secret: { in: 'header', name: 'x-api-key' }, origin: { body: 'egress-verify outside site' } },
+    { id: 'canary/aws-key-in-query', secret: { in: 'query', name: 'aws_access_key_id' } },
+  ]);
+  t.equal(canaries.length, 4);
+  t.ok(
+    canaries.every((c) => c.control === undefined && c.controlFrom === undefined),
+    "a canary's evidence is the refusal",
+  );
+  t.throws(
+    () => parseCatalogue('version: 1\nmustDeny: [{ name: x, url: "https://a.test/", secret: { in: cookie } }]', 'x.yaml'),
+    CatalogueError,
+  );
+  t.throws(
+    () => validatePlan({ version: 1, checks: [{ ...canaries[0], expect: 'reachable' }] }, 'p'),
+    /invalid plan/,
+    'a canary expects blocked',
+  );
 });

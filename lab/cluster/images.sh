@@ -7,6 +7,7 @@
 #   localhost/ev-tools:<v>      busybox-static + host curl and its libraries
 #   localhost/ev-companion:<v>  Debian bookworm (debootstrap minbase) + mitmproxy, the
 #                               egress-guardian companion (HTTP CONNECT :8080, socks5 :1080)
+#                               and its policy addon (companion/enforce.py, opt-in)
 #   localhost/ev-companion:proxies-<v>  Debian bookworm + Squid 5.7 (squid-openssl), tinyproxy
 #                               and Smokescreen: the other companions (EV_COMPANION, see
 #                               apply-reference.sh), HTTP CONNECT :8080 only
@@ -28,7 +29,7 @@ log() { printf '[images %s] %s\n' "$(date +%T)" "$*"; }
 PAUSE_IMAGE="localhost/ev-pause:1"
 COREDNS_IMAGE="localhost/ev-coredns:${COREDNS_VERSION}-1"
 TOOLS_IMAGE="localhost/ev-tools:1"
-COMPANION_IMAGE="localhost/ev-companion:mitmproxy-8.1.1-2"
+COMPANION_IMAGE="localhost/ev-companion:mitmproxy-8.1.1-3"
 PROXIES_IMAGE="localhost/ev-companion:proxies-4"
 ALL_IMAGES=("$PAUSE_IMAGE" "$COREDNS_IMAGE" "$TOOLS_IMAGE" "$COMPANION_IMAGE" "$PROXIES_IMAGE")
 
@@ -142,6 +143,7 @@ build_companion() {
 	debootstrap_rootfs mitmproxy mitmproxy,python3-cffi-backend,ca-certificates
 	companion_context mitmproxy
 	install -m 0755 "$HERE/companion/egress-guardian.sh" "$ctx/rootfs/usr/local/bin/egress-guardian"
+	install -D -m 0644 "$HERE/companion/enforce.py" "$ctx/rootfs/usr/local/lib/egress-guardian/enforce.py"
 	cat >"$ctx/Containerfile" <<'EOF'
 FROM scratch
 COPY rootfs/ /

@@ -396,3 +396,25 @@ export function installControlNamespace(): () => void {
     kubectl(['delete', '-f', CONTROL_MANIFEST, '--ignore-not-found', '--wait=true', '--timeout=90s'], { timeoutMs: 100_000 });
   };
 }
+
+/** lab/cluster/apply-reference.sh: the reference as shipped, `env` choosing its companion (EV_COMPANION). */
+export function applyReference(env: Record<string, string> = {}): void {
+  const vars = Object.entries(env).map(([k, v]) => `${k}=${v}`);
+  const r = run('env', [...vars, 'bash', resolve(REPO_ROOT, 'lab/cluster/apply-reference.sh')], { timeoutMs: 300_000 });
+  if (r.code !== 0) throw new Error(`apply-reference.sh ${vars.join(' ')} failed: ${r.stdout}${r.stderr}`);
+}
+
+/**
+ * Sets (`NAME=value`) or removes (`NAME-`) the reference companion's environment variables, and
+ * waits until only the new pod is left: the old pod's log or policy must not answer for it.
+ */
+export function setCompanionEnv(changes: readonly string[], ns = REFERENCE_NS): void {
+  kc(['-n', ns, 'set', 'env', 'deployment/egress-guardian', ...changes]);
+  kc(['-n', ns, 'rollout', 'status', 'deployment/egress-guardian', '--timeout=120s'], { timeoutMs: 130_000 });
+  for (let i = 0; i < 60; i++) {
+    const pods = kc(['-n', ns, 'get', 'pods', '-l', 'app=egress-guardian', '-o', 'jsonpath={.items[*].metadata.name}']);
+    if (pods.trim().split(/\s+/).length === 1) return;
+    run('sleep', ['1']);
+  }
+  throw new Error('the old companion pod did not go away');
+}

@@ -17,6 +17,7 @@ import { join } from 'node:path';
 import { dump } from 'js-yaml';
 import t from 'tap';
 import {
+  applyReference,
   type CliRun,
   CONTROL_NS,
   exitIfClusterSkipped,
@@ -27,8 +28,6 @@ import {
   OUTSIDE_NAME,
   probePods,
   REFERENCE_NS,
-  REPO_ROOT,
-  run,
   runCli,
 } from './cluster.js';
 
@@ -61,11 +60,6 @@ writeFileSync(
   }),
 );
 
-function applyReference(env: Record<string, string> = {}): void {
-  const vars = Object.entries(env).map(([k, v]) => `${k}=${v}`);
-  const r = run('env', [...vars, 'bash', join(REPO_ROOT, 'lab/cluster/apply-reference.sh')], { timeoutMs: 300_000 });
-  if (r.code !== 0) throw new Error(`apply-reference.sh ${vars.join(' ')} failed: ${r.stdout}${r.stderr}`);
-}
 const removeControlNamespace = installControlNamespace();
 t.teardown(() => {
   applyReference();

@@ -8,7 +8,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import t from 'tap';
-import { type CliRun, exitIfClusterSkipped, kc, probePods, REFERENCE_NS, REPO_ROOT, run, runEgressVerify } from './cluster.js';
+import { applyReference, type CliRun, exitIfClusterSkipped, probePods, REFERENCE_NS, runEgressVerify, setCompanionEnv } from './cluster.js';
 
 t.setTimeout(900_000);
 exitIfClusterSkipped(t);
@@ -16,27 +16,9 @@ exitIfClusterSkipped(t);
 const scratch = mkdtempSync(join(tmpdir(), 'ev-receipts-'));
 const WORKLOAD = ['-n', REFERENCE_NS, '--workload', 'deployment/data-processor'];
 
-/** The reference as shipped, with the companion image that logs each request whole. */
-function applyReference(): void {
-  const r = run('bash', [join(REPO_ROOT, 'lab/cluster/apply-reference.sh')], { timeoutMs: 300_000 });
-  if (r.code !== 0) throw new Error(`apply-reference.sh failed: ${r.stdout}${r.stderr}`);
-}
-
-function setFlowLog(value: 'off' | undefined): void {
-  kc(['-n', REFERENCE_NS, 'set', 'env', 'deployment/egress-guardian', value === undefined ? 'FLOW_LOG-' : `FLOW_LOG=${value}`]);
-  kc(['-n', REFERENCE_NS, 'rollout', 'status', 'deployment/egress-guardian', '--timeout=120s'], { timeoutMs: 130_000 });
-  // The old pod's log must not answer for the new one: wait until only one companion pod is left.
-  for (let i = 0; i < 60; i++) {
-    const pods = kc(['-n', REFERENCE_NS, 'get', 'pods', '-l', 'app=egress-guardian', '-o', 'jsonpath={.items[*].metadata.name}']);
-    if (pods.trim().split(/\s+/).length === 1) return;
-    run('sleep', ['1']);
-  }
-  throw new Error('the old companion pod did not go away');
-}
-
 applyReference();
 t.teardown(() => {
-  setFlowLog(undefined);
+  setCompanionEnv(['FLOW_LOG-']);
   rmSync(scratch, { recursive: true, force: true });
 });
 
@@ -60,7 +42,7 @@ t.test('the reference run shows a receipt for every proxied request', async (t) 
 });
 
 t.test("the companion's request log off: inspection-not-logged", async (t) => {
-  setFlowLog('off');
+  setCompanionEnv(['FLOW_LOG=off']);
   const asked = runEgressVerify(scratch, [...WORKLOAD, '--receipts']);
   t.equal(asked.code, 1, `receipts asked for: exit 1 (${lastLine(asked)})`);
   t.match(asked.report?.findings, [

@@ -9,6 +9,10 @@
 # UPSTREAM_CA_PATH: optional PEM bundle the proxy trusts for upstream servers.
 # FLOW_LOG:   "off" stops the per-request log (mitmdump flow_detail=0), as a companion run
 #             without request logging would: no inspection receipt can then be seen.
+# DENY_HOSTS, DENY_PATTERN: the policy addon (enforce.py, beside this script in the image), on
+#             only when either is set: hosts refused at CONNECT (comma-separated, a name covers
+#             its subdomains), and a regular expression no request may carry (URL, headers,
+#             body). Refusals are 403 with a Proxy-Status header naming egress-guardian.
 set -euo pipefail
 # Each request's flow line is the inspection receipt egress-verify reads through pods/log:
 # unbuffered (Python buffers a pipe in 8 KiB blocks), and URLs whole (at flow_detail 1 mitmdump
@@ -28,6 +32,10 @@ if [[ -n "${TLS_CA_PATH:-}" ]]; then
 fi
 opts=(--set "confdir=$CONF")
 [[ "${FLOW_LOG:-on}" == off ]] && opts+=(--set flow_detail=0)
+if [[ -n "${DENY_HOSTS:-}${DENY_PATTERN:-}" ]]; then
+	opts+=(-s "${ENFORCE_ADDON:-/usr/local/lib/egress-guardian/enforce.py}"
+		--set "egress_deny_hosts=${DENY_HOSTS:-}" --set "egress_deny_pattern=${DENY_PATTERN:-}")
+fi
 if [[ -n "${UPSTREAM_CA_PATH:-}" && -s "$UPSTREAM_CA_PATH" ]]; then
 	opts+=(--set "ssl_verify_upstream_trusted_ca=$UPSTREAM_CA_PATH")
 fi
