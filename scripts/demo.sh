@@ -4,8 +4,8 @@
 # builds Kubernetes from source, ~30 min on 2 cores; later ~2 min), builds the project's image
 # from its Dockerfile, and runs the main job, `egress-verify run`, against the reference
 # workload, writing an evidence bundle to reports/ and verifying it. Targets are the lab's
-# outside hosts (test/cluster/catalogue.yaml): nothing else is ever dialled. Tear down with
-# `npm run cluster:down`.
+# outside hosts (test/cluster/catalogue.yaml, with the enforcement canary of canary.yaml):
+# nothing else is ever dialled. Tear down with `npm run cluster:down`.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
@@ -20,7 +20,7 @@ node dist/src/cli.js run \
   --kubeconfig /var/lib/egress-verify-cluster/admin.kubeconfig \
   -n production-agents --workload deployment/data-processor \
   --companion-ca secret/guardian-tls-ca:ca.pem \
-  --catalogue test/cluster/catalogue.yaml \
+  --catalogue test/cluster/catalogue.yaml --extend test/cluster/canary.yaml \
   --image "localhost/egress-verify:$(node -p 'require("./package.json").version')" --image-pull-policy Never \
   --evidence "$bundle" || status=$?
 if [[ -d $bundle ]]; then
