@@ -156,7 +156,8 @@ export const KINDS: { [K in CheckKind]: Kind<K> } = {
   },
   canary: {
     run: runCanary,
-    describe: (c) => `${c.url}${c.secret === undefined ? '' : ` with a canary secret in the ${c.secret.in}`} refused by ${c.companion.url}`,
+    describe: (c) =>
+      `${c.url}${c.secret === undefined ? '' : ` with a canary secret in the ${c.secret.in}`}, to be refused by ${c.companion.url}`,
     endpoint: (c) => urlEndpoint(c.url),
     literals: none,
     urls: (c) => [['url', c.url], ...companionUrl(c)],
