@@ -2,6 +2,7 @@ import { request as httpsRequest } from 'node:https';
 import { SocksProxyAgent } from 'socks-proxy-agent';
 import { EnvHttpProxyAgent, request, errors as undiciErrors } from 'undici';
 import type { Observation, ProxyEnvCheck } from '../base/model.js';
+import { noProxyOf, proxyForUrl } from '../base/proxy-env.js';
 import { markedUrl, receiptHeaders } from '../base/receipt.js';
 import { abortable } from './deadline.js';
 import { bodyPrefix, type HttpAnswer, judgeAnswer } from './origin.js';
@@ -10,23 +11,20 @@ import { reachCompanion } from './tunnel.js';
 
 type Partial = Omit<Observation, 'durationMs'>;
 
-/** The proxy an application would pick for `url` from the environment, as curl and undici read it. */
-export function proxyFromEnv(url: string, env: NodeJS.ProcessEnv): string | undefined {
-  const names = new URL(url).protocol === 'https:' ? ['https_proxy', 'HTTPS_PROXY'] : ['http_proxy', 'HTTP_PROXY'];
-  return [...names, 'all_proxy', 'ALL_PROXY'].map((n) => env[n]).find((v) => v !== undefined && v !== '');
-}
-
 /**
  * A request exactly as the application makes it: HTTPS_PROXY / NO_PROXY from the pod's
  * environment, through undici's EnvHttpProxyAgent (or a SOCKS agent for socks5 proxies).
  */
 export async function runProxyEnv(check: ProxyEnvCheck, signal: AbortSignal, ca: string | undefined): Promise<Partial> {
-  const proxy = proxyFromEnv(check.url, process.env);
-  const facts = { proxy: proxy ?? 'none', noProxy: process.env.no_proxy ?? process.env.NO_PROXY ?? '' };
+  const proxy = proxyForUrl(check.url, process.env);
+  const facts = { proxy: proxy ?? 'none', noProxy: noProxyOf(process.env) ?? '' };
   try {
     // Whether the companion accepts connections at all tells a broken path from a slow origin.
     const companionUp = proxy === undefined ? Promise.resolve(false) : accepts(proxy, signal);
-    const answer = await abortable(proxy?.startsWith('socks') ? socksGet(check, proxy, ca, signal) : undiciGet(check, ca, signal), signal);
+    const answer = await abortable(
+      proxy?.startsWith('socks') ? socksGet(check, proxy, ca, signal) : undiciGet(check, proxy, facts.noProxy, ca, signal),
+      signal,
+    );
     if (answer === 'deadline') {
       if (await companionUp) {
         return {
@@ -50,9 +48,17 @@ export async function runProxyEnv(check: ProxyEnvCheck, signal: AbortSignal, ca:
   }
 }
 
-async function undiciGet(check: ProxyEnvCheck, ca: string | undefined, signal: AbortSignal): Promise<HttpAnswer> {
+async function undiciGet(
+  check: ProxyEnvCheck,
+  proxy: string | undefined,
+  noProxy: string,
+  ca: string | undefined,
+  signal: AbortSignal,
+): Promise<HttpAnswer> {
   const tls = ca === undefined ? {} : { ca };
-  const dispatcher = new EnvHttpProxyAgent({ connect: tls, requestTls: tls });
+  // The proxy chosen above, not undici's own reading of the environment (which ignores ALL_PROXY
+  // and takes HTTP_PROXY): the request goes where the facts say. '' is undici's "no proxy".
+  const dispatcher = new EnvHttpProxyAgent({ httpProxy: proxy ?? '', httpsProxy: proxy ?? '', noProxy, connect: tls, requestTls: tls });
   try {
     const res = await request(markedUrl(check.url, check.receipt), {
       dispatcher,

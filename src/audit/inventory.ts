@@ -5,10 +5,12 @@
  * policies): rules then only look things up.
  */
 import type { V1Container, V1NetworkPolicy, V1PodSpec, V1Service } from '@kubernetes/client-node';
+import { noProxyOf, proxyFor } from '../../probes/base/proxy-env.js';
 import { isExpired, type SanctionedException } from '../../probes/exceptions.js';
 import { policyKindOf } from '../kube/policy-kinds.js';
 import type { Labels } from '../kube/selector.js';
 import { matchesSelector } from '../kube/selector.js';
+import { serviceNamed } from '../kube/service-name.js';
 import { hasWideRule, type PodIdentity } from './egress.js';
 import { isRecord, type ManifestObject, TEMPLATE_PATHS } from './manifests.js';
 import { type ForeignEgress, type ForeignPolicy, foreignEgress } from './policy-paths.js';
@@ -105,11 +107,12 @@ export function longRunningContainers(spec: V1PodSpec): V1Container[] {
 
 export const arr = <T>(v: T[] | undefined): T[] => (Array.isArray(v) ? v : []);
 
-export function envValue(containers: readonly V1Container[], names: readonly string[]): string | undefined {
-  for (const name of names)
-    for (const c of containers)
-      for (const e of arr(c.env)) if (e.name === name && typeof e.value === 'string' && e.value !== '') return e.value;
-  return undefined;
+/** Each variable as the first container that sets it (to a literal) has it. */
+function proxyEnvironment(containers: readonly V1Container[]): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const c of containers)
+    for (const e of arr(c.env)) if (typeof e.value === 'string' && e.value !== '' && !(e.name in env)) env[e.name] = e.value;
+  return env;
 }
 
 const DEFAULT_PORTS: Record<string, number> = { 'http:': 80, 'https:': 443, 'socks5:': 1080, 'socks5h:': 1080, 'socks:': 1080 };
@@ -127,15 +130,10 @@ export function parseProxy(raw: string): ProxySetting | undefined {
   return { raw, host, port, isLocalhost };
 }
 
-/** name, name.ns, name.ns.svc, name.ns.svc.cluster.local → the Service key, if it is one. */
+/** The Service key (namespace/name) a proxy host names, if it names one (kube/service-name.ts). */
 export function serviceKeyFor(host: string, fromNamespace: string): string | undefined {
-  const labels = host.split('.');
-  const [name, namespace, svc, ...rest] = labels;
-  if (name === undefined || name === '' || /^\d+$/.test(name)) return undefined;
-  if (namespace === undefined) return key(fromNamespace, name);
-  if (svc !== undefined && svc !== 'svc') return undefined;
-  if (rest.length > 0 && rest.join('.') !== 'cluster.local') return undefined;
-  return key(namespace, name);
+  const svc = serviceNamed(host, fromNamespace);
+  return svc === undefined ? undefined : key(svc.namespace, svc.name);
 }
 
 /** How many objects the rules judge: pod templates, Services, NetworkPolicies (a Namespace alone says nothing). */
@@ -196,9 +194,11 @@ export function buildInventory(objects: readonly ManifestObject[], sanctions: re
     const labels = stringLabels(at(template, ['metadata'])?.labels);
     const spec = template.spec as V1PodSpec;
     const containers = arr(spec.containers);
-    const proxyRaw = envValue(containers, ['HTTPS_PROXY', 'https_proxy', 'HTTP_PROXY', 'http_proxy']);
+    const env = proxyEnvironment(containers);
+    // The proxy of the application's HTTPS traffic (probes/base/proxy-env.ts).
+    const proxyRaw = proxyFor('https', env);
     const proxy = proxyRaw === undefined ? undefined : parseProxy(proxyRaw);
-    const noProxy = envValue(containers, ['NO_PROXY', 'no_proxy']);
+    const noProxy = noProxyOf(env);
     const serviceKey = proxy === undefined || proxy.isLocalhost ? undefined : serviceKeyFor(proxy.host, namespace);
     const service = serviceKey === undefined ? undefined : services.get(serviceKey);
     const egressPolicies = (policiesByNamespace.get(namespace) ?? []).filter(

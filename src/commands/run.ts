@@ -29,6 +29,7 @@ import {
   IN_POD_PERMISSIONS,
   recordPermissions,
 } from '../controller/preflight.js';
+import { probeKube } from '../controller/probe-kube.js';
 import { collectReceipts, DEFAULT_LOG_FORMAT, parseLogFormat, RECEIPT_PERMISSIONS, type ReceiptSettings } from '../controller/receipts.js';
 import { probeIdentity, type RunOutcome, requireCompanion, runProbes } from '../controller/run.js';
 import { parseWorkload, resolveWorkload, type WorkloadTarget } from '../controller/target.js';
@@ -268,7 +269,7 @@ export async function runCommand(opts: RunOptions, signal: AbortSignal): Promise
       // never with --in-pod, where each workload's probe runs inside that workload's own pod.
       const classes = twinClasses(r.workloads, opts.grouping && !opts.inPod);
       const probesStarted = new Date();
-      const probed = await runProbes(kube, {
+      const probed = await runProbes(probeKube(kube), {
         workloads: classes.map((c) => c.representative),
         image,
         imagePullPolicy: opts.imagePullPolicy as 'Always' | 'IfNotPresent' | 'Never',
@@ -279,6 +280,8 @@ export async function runCommand(opts: RunOptions, signal: AbortSignal): Promise
         settleMs,
         staleAfterMs,
         signal,
+        now: () => new Date(),
+        env: process.env,
         onProgress: (pod, state) => {
           if (interactive) process.stderr.write(`  ${pod}: ${state}\n`);
           else log.info({ pod, state }, 'probe pod');

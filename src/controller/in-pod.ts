@@ -8,8 +8,9 @@ import type { V1Pod } from '@kubernetes/client-node';
 import type { ProbePlan } from '../../probes/base/model.js';
 import { InfrastructureError } from '../base/errors.js';
 import { log } from '../base/log.js';
-import { apiStatus, type Kube, kubeCall, kubeError } from '../kube/client.js';
+import { apiStatus, kubeCall, kubeError } from '../kube/client.js';
 import { ephemeralProgress, type PodState, type Probe } from './pod-progress.js';
+import type { ProbeKube } from './probe-kube.js';
 import { buildEphemeralProbe, RUN_LABEL } from './probe-pod.js';
 import type { WorkloadTarget } from './target.js';
 
@@ -24,7 +25,7 @@ export interface InPodSettings {
 }
 
 /** The live pods to join: the first running one, or with --per-node the first on each node. */
-async function livePods(kube: Kube, target: WorkloadTarget, perNode: boolean): Promise<V1Pod[]> {
+async function livePods(kube: ProbeKube, target: WorkloadTarget, perNode: boolean): Promise<V1Pod[]> {
   const list = await kubeCall(`listing the pods of ${target.description} for --in-pod`, () =>
     kube.core.listNamespacedPod({ namespace: target.namespace, labelSelector: target.liveSelector }),
   );
@@ -42,7 +43,7 @@ const MAX_CONFLICTS = 3;
 
 /** Adds the probe to each live pod; a write that lost a race with another one is retried (bounded). */
 export async function attachProbes(
-  kube: Kube,
+  kube: ProbeKube,
   settings: InPodSettings,
   run: { runId: string; index: number; target: WorkloadTarget; plan: ProbePlan; planJson: string },
 ): Promise<Probe[]> {
@@ -84,7 +85,7 @@ const POLL_MS = 1000;
  * one could change which policies select them).
  */
 export async function waitForEphemeral(
-  kube: Kube,
+  kube: ProbeKube,
   namespace: string,
   probes: ReadonlyMap<string, Probe>,
   settings: InPodSettings,

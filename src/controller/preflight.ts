@@ -8,6 +8,7 @@ import { isNotFound, type Kube, kubeCall, kubeError } from '../kube/client.js';
 import type { PolicyRead } from '../kube/policies.js';
 import { type Endpoint, egressPoliciesFor, POLICY_KINDS } from '../kube/policy-kinds.js';
 import type { Labels } from '../kube/selector.js';
+import { serviceNamed } from '../kube/service-name.js';
 import type { WorkloadTarget } from './target.js';
 import { liveDifferences, type TwinDifference } from './twin.js';
 
@@ -118,16 +119,12 @@ export async function checkPermissions(kube: Kube, namespace: string, permission
     throw new InfrastructureError(`RBAC denies what a run needs in namespace ${namespace}: ${denied.sort().join(', ')}`);
 }
 
-/** The companion named by a URL like http://egress-guardian-svc:8080 or ...svc.ns.svc.cluster.local. */
+/** The companion Service a URL like http://egress-guardian-svc:8080 names, with its port (kube/service-name.ts). */
 export function companionService(url: string, namespace: string): { name: string; namespace: string; port: number } | undefined {
   const u = new URL(url);
-  const parts = u.hostname.split('.');
-  if (/^[0-9.]+$/.test(u.hostname) || u.hostname.includes(':')) return undefined;
-  const port = u.port !== '' ? Number(u.port) : u.protocol === 'http:' ? 80 : 1080;
-  if (parts.length === 1) return { name: u.hostname, namespace, port };
-  if (parts.length >= 2 && (parts.length === 2 || parts[2] === 'svc'))
-    return { name: parts[0] ?? '', namespace: parts[1] ?? namespace, port };
-  return undefined;
+  const svc = serviceNamed(u.hostname, namespace);
+  if (svc === undefined) return undefined;
+  return { ...svc, port: u.port !== '' ? Number(u.port) : u.protocol === 'http:' ? 80 : 1080 };
 }
 
 /** The API sends `endpoints: null` for a Service with no pods (scaled to 0), whatever the type says. */

@@ -1,5 +1,14 @@
 import t from 'tap';
-import { controllerPodOwner } from './run.js';
+import type { Observation, ProbePlan } from '../../probes/base/model.js';
+import { judge } from '../../probes/runner.js';
+import { renderJsonLines, renderTerminationMessage } from '../../probes/wire.js';
+import { FakeKube, until } from '../../test/fake-kube.js';
+import { podStatus } from '../../test/pod-status.js';
+import { toolVersion } from '../base/package-root.js';
+import { RUN_LABEL } from './probe-pod.js';
+import { controllerPodOwner, type ProbeRunSettings, runProbes } from './run.js';
+import type { WorkloadTarget } from './target.js';
+import { networkTwin } from './twin.js';
 
 t.test('the controller pod owns the run object only from the same namespace', async (t) => {
   const env = { EGRESS_VERIFY_POD_NAME: 'audit-1', EGRESS_VERIFY_POD_UID: 'u-1', EGRESS_VERIFY_POD_NAMESPACE: 'egress-verify-system' };
@@ -7,4 +16,133 @@ t.test('the controller pod owns the run object only from the same namespace', as
   t.equal(controllerPodOwner('production-agents', env), undefined);
   t.same(controllerPodOwner('egress-verify-system', env), { apiVersion: 'v1', kind: 'Pod', name: 'audit-1', uid: 'u-1' });
   t.equal(controllerPodOwner('production-agents', { ...env, EGRESS_VERIFY_POD_NAMESPACE: undefined }), undefined);
+});
+
+const NS = 'production-agents';
+const target: WorkloadTarget = {
+  namespace: NS,
+  description: 'deployment/data-processor',
+  labels: { app: 'data-processor' },
+  proxyEnv: [{ name: 'HTTPS_PROXY', value: 'http://egress-guardian-svc:8080' }],
+  liveSelector: 'app=data-processor',
+  twin: networkTwin({}),
+};
+const companion = { url: 'http://egress-guardian-svc:8080' };
+const plan: ProbePlan = {
+  version: 1,
+  checks: [
+    { id: 'direct', kind: 'tcp', expect: 'blocked', host: '203.0.113.10', port: 443, deadlineMs: 1000, control: 'via' },
+    {
+      id: 'via',
+      kind: 'proxy-connect',
+      proof: 'banner',
+      expect: 'reachable',
+      host: '203.0.113.10',
+      port: 443,
+      deadlineMs: 1000,
+      companion,
+    },
+  ],
+};
+const observed = (direct: Observation['class']): Map<string, Observation> =>
+  new Map<string, Observation>([
+    ['direct', { outcome: direct === 'reached' ? 'connected' : 'timeout', class: direct, durationMs: 9, detail: 'd' }],
+    ['via', { outcome: 'connected', class: 'reached', durationMs: 4, detail: 'v' }],
+  ]);
+/** What the probe in the pod prints: its results as JSON lines. */
+const probeLog = (direct: Observation['class']): string =>
+  renderJsonLines({ tool: { name: 'egress-verify', version: toolVersion }, results: judge(plan, observed(direct)) });
+
+const now = new Date('2026-12-01T03:00:00Z');
+function settings(extra: Partial<ProbeRunSettings> = {}): ProbeRunSettings {
+  return {
+    workloads: [{ target, plan }],
+    image: 'localhost/egress-verify:dev',
+    imagePullPolicy: 'Never',
+    perNode: false,
+    inPod: false,
+    startTimeoutMs: 5000,
+    settleMs: 0,
+    staleAfterMs: 600_000,
+    signal: new AbortController().signal,
+    now: () => now,
+    env: {},
+    ...extra,
+  };
+}
+const probePods = (kube: FakeKube): string[] => kube.podNames(NS).filter((p) => p.startsWith('egress-verify-'));
+
+t.test('a run: stale pods swept, a probe pod per workload, its log read back as results, everything deleted', async (t) => {
+  const kube = new FakeKube(() => now);
+  kube.seedPod(NS, 'egress-verify-killed-0', { [RUN_LABEL]: 'killed' }, 3_600_000);
+  kube.seedPod(NS, 'data-processor-abc', { app: 'data-processor' }, 3_600_000);
+  const run = runProbes(kube, settings());
+  await until(() => probePods(kube).length === 1 && kube.openWatches() === 1, 'the probe pod and the watch');
+  const [pod = ''] = probePods(kube);
+  t.match(kube.pods.get(`${NS}/${pod}`)?.metadata?.labels, { app: 'data-processor', [RUN_LABEL]: /./ }, "the workload's identity");
+  t.equal(kube.configMaps.size, 1, 'the run object holds the plan');
+  kube.logs.set(`${NS}/${pod}/probe`, probeLog('reached'));
+  kube.setStatus(NS, pod, podStatus.running());
+  kube.setStatus(NS, pod, podStatus.exited(1));
+  const outcome = await run;
+  t.same(
+    outcome.results.map((r) => [r.id, r.verdict, r.pod]),
+    [
+      ['direct', 'fail', pod],
+      ['via', 'pass', pod],
+    ],
+    'the bypass is read back as a fail',
+  );
+  t.same(outcome.pods, [{ name: pod, node: 'node-a', outcome: 'exited 1' }]);
+  t.same(outcome.warnings, ['swept 1 probe pod(s) left behind by an earlier run']);
+  t.same(kube.podNames(NS), ['data-processor-abc'], 'the probe pod and the swept one are gone, the workload stays');
+  t.equal(kube.configMaps.size, 0, 'the run object is gone');
+});
+
+t.test('without a log the termination message is read', async (t) => {
+  const kube = new FakeKube(() => now);
+  const run = runProbes(kube, settings());
+  await until(() => probePods(kube).length === 1 && kube.openWatches() === 1, 'the probe pod');
+  const [pod = ''] = probePods(kube);
+  kube.setStatus(NS, pod, podStatus.exited(0, renderTerminationMessage(judge(plan, observed('blocked')))));
+  t.same(
+    (await run).results.map((r) => [r.id, r.verdict]),
+    [
+      ['direct', 'pass'],
+      ['via', 'pass'],
+    ],
+  );
+});
+
+t.test('a stuck probe pod: every check an error that names the Kubernetes reason, never a pass', async (t) => {
+  const kube = new FakeKube(() => now);
+  const run = runProbes(kube, settings({ startTimeoutMs: 100 }));
+  await until(() => probePods(kube).length === 1 && kube.openWatches() === 1, 'the probe pod');
+  const [pod = ''] = probePods(kube);
+  kube.setStatus(NS, pod, podStatus.waiting('ImagePullBackOff', 'Back-off pulling image "localhost/egress-verify:dev"'));
+  const outcome = await run;
+  t.same(
+    outcome.results.map((r) => r.verdict),
+    ['error', 'error'],
+  );
+  t.match(outcome.results[0]?.reason, /did not run: ImagePullBackOff: Back-off pulling image/);
+  t.match(outcome.pods[0]?.outcome, /^did not run: ImagePullBackOff/);
+  t.same(probePods(kube), [], 'deleted all the same');
+});
+
+t.test('interrupted (the CLI aborts on SIGINT and SIGTERM): the probe pods and run object it created are deleted', async (t) => {
+  const kube = new FakeKube(() => now);
+  kube.seedPod(NS, 'egress-verify-other-run-0', { [RUN_LABEL]: 'other-run' }, 1000);
+  kube.seedPod(NS, 'data-processor-a', { app: 'data-processor' }, 0);
+  kube.setStatus(NS, 'data-processor-a', podStatus.running(), 'node-a');
+  kube.seedPod(NS, 'data-processor-b', { app: 'data-processor' }, 0);
+  kube.setStatus(NS, 'data-processor-b', podStatus.running(), 'node-b');
+  const interrupt = new AbortController();
+  const run = runProbes(kube, settings({ signal: interrupt.signal, perNode: true }));
+  await until(() => probePods(kube).length === 3 && kube.openWatches() === 1, 'a probe pod per node');
+  interrupt.abort();
+  await t.rejects(run, { name: 'InfrastructureError', message: /^interrupted/ });
+  t.same(probePods(kube), ['egress-verify-other-run-0'], "this run's pods are gone; a younger run's stays");
+  t.equal(kube.configMaps.size, 0);
+  t.equal(kube.deletes.filter((d) => d.startsWith('pod ')).length, 2);
 });

@@ -3,18 +3,19 @@
  * read back through the API (logs, termination message), and cleanup on every path out.
  */
 import { randomBytes } from 'node:crypto';
-import { type V1OwnerReference, type V1Pod, Watch } from '@kubernetes/client-node';
+import type { V1OwnerReference, V1Pod } from '@kubernetes/client-node';
 import type { CheckResult, Observation, ProbePlan } from '../../probes/base/model.js';
+import { proxyFor } from '../../probes/base/proxy-env.js';
 import { markPlan } from '../../probes/base/receipt.js';
 import { controlPlan } from '../../probes/control-plan.js';
-import { errorResults, type PodRef, resultsFromLog, resultsFromTerminationMessage } from '../../probes/wire.js';
+import type { PodRef } from '../../probes/wire.js';
+import type { Environment } from '../base/environment.js';
 import { InfrastructureError, UsageError } from '../base/errors.js';
-import { log } from '../base/log.js';
-import { apiStatus, isNotFound, type Kube, kubeCall, kubeError } from '../kube/client.js';
-import { summarize } from '../report/report.js';
+import { kubeCall } from '../kube/client.js';
 import { buildControlPod } from './control-pod.js';
 import { attachProbes, waitForEphemeral } from './in-pod.js';
-import { type PodProgress, type PodState, type Probe, podProgress } from './pod-progress.js';
+import type { PodState, Probe } from './pod-progress.js';
+import type { ProbeKube } from './probe-kube.js';
 import {
   buildProbePod,
   buildRunObject,
@@ -24,9 +25,12 @@ import {
   RUN_LABEL,
   RUN_OBJECT_MAX_BYTES,
 } from './probe-pod.js';
+import { collect, describe, verdictLine } from './results.js';
+import { cleanup, sweepStale } from './sweep.js';
 import type { WorkloadTarget } from './target.js';
+import { watchUntilDone } from './watch.js';
 
-export interface RunSettings {
+export interface ProbeRunSettings {
   /** One or more workloads of one namespace, each with the plan for its companion. */
   workloads: { target: WorkloadTarget; plan: ProbePlan }[];
   image: string;
@@ -43,6 +47,10 @@ export interface RunSettings {
   staleAfterMs: number;
   signal: AbortSignal;
   onProgress?: (pod: string, state: string) => void;
+  /** The clock: the run id, and which earlier runs are stale. */
+  now: () => Date;
+  /** The controller's environment: its own pod, when it runs in one (controllerPodOwner). */
+  env: Environment;
 }
 
 export interface RunOutcome {
@@ -63,40 +71,13 @@ export interface RunOutcome {
  * in the run's namespace: the garbage collector treats an owner in another namespace as absent
  * and would delete the run object, and its probe pods, at once.
  */
-export function controllerPodOwner(namespace: string, env: NodeJS.ProcessEnv = process.env): V1OwnerReference | undefined {
+export function controllerPodOwner(namespace: string, env: Environment): V1OwnerReference | undefined {
   const { EGRESS_VERIFY_POD_NAME: name, EGRESS_VERIFY_POD_UID: uid, EGRESS_VERIFY_POD_NAMESPACE: own } = env;
   return name && uid && own === namespace ? { apiVersion: 'v1', kind: 'Pod', name, uid } : undefined;
 }
 
-/** Deletes probe pods and run objects left by runs killed before their cleanup. */
-export async function sweepStale(kube: Kube, namespace: string, staleAfterMs: number): Promise<number> {
-  const cutoff = Date.now() - staleAfterMs;
-  const old = (t: Date | undefined): boolean => t !== undefined && new Date(t).getTime() < cutoff;
-  const [pods, maps] = await Promise.all([
-    kubeCall('listing probe pods to sweep', () => kube.core.listNamespacedPod({ namespace, labelSelector: RUN_LABEL })),
-    kubeCall('listing run objects to sweep', () => kube.core.listNamespacedConfigMap({ namespace, labelSelector: RUN_LABEL })),
-  ]);
-  const stalePods = pods.items.filter((p) => old(p.metadata?.creationTimestamp));
-  const staleMaps = maps.items.filter((m) => old(m.metadata?.creationTimestamp));
-  await Promise.all([
-    ...stalePods.map((p) =>
-      deleteQuietly(() => kube.core.deleteNamespacedPod({ name: p.metadata?.name ?? '', namespace, gracePeriodSeconds: 0 })),
-    ),
-    ...staleMaps.map((m) => deleteQuietly(() => kube.core.deleteNamespacedConfigMap({ name: m.metadata?.name ?? '', namespace }))),
-  ]);
-  return stalePods.length;
-}
-
-async function deleteQuietly(call: () => Promise<unknown>): Promise<void> {
-  try {
-    await call();
-  } catch (err) {
-    if (!isNotFound(err)) log.warn({ err: apiStatus(err) ?? String(err) }, 'cleanup: delete failed');
-  }
-}
-
 /** --per-node: every node that runs a pod of the workload (other nodes may route differently, but the workload is not there). */
-async function workloadNodes(kube: Kube, target: WorkloadTarget): Promise<string[]> {
+async function workloadNodes(kube: ProbeKube, target: WorkloadTarget): Promise<string[]> {
   const pods = await kubeCall(`listing the pods of ${target.description} for --per-node`, () =>
     kube.core.listNamespacedPod({ namespace: target.namespace, labelSelector: target.liveSelector }),
   );
@@ -105,14 +86,14 @@ async function workloadNodes(kube: Kube, target: WorkloadTarget): Promise<string
   return [...new Set(nodes)].sort();
 }
 
-export async function runProbes(kube: Kube, settings: RunSettings): Promise<RunOutcome> {
+export async function runProbes(kube: ProbeKube, settings: ProbeRunSettings): Promise<RunOutcome> {
   const namespace = settings.workloads[0]?.target.namespace;
   if (namespace === undefined) throw new UsageError('no workload to probe');
   const warnings: string[] = [];
-  const swept = await sweepStale(kube, namespace, settings.staleAfterMs);
+  const swept = await sweepStale(kube, namespace, settings.staleAfterMs, settings.now());
   if (swept > 0) warnings.push(`swept ${swept} probe pod(s) left behind by an earlier run`);
 
-  const runId = `${Date.now().toString(36)}-${randomBytes(3).toString('hex')}`;
+  const runId = `${settings.now().getTime().toString(36)}-${randomBytes(3).toString('hex')}`;
   const workloads = settings.workloads.map((w, i) => ({ ...w, plan: markPlan(w.plan, runId, i) }));
   const longestCheckMs = Math.max(...workloads.flatMap((w) => w.plan.checks.map((c) => c.deadlineMs)));
   // The probe retries must-succeed checks within their deadline; the rest is start-up slack.
@@ -128,7 +109,10 @@ export async function runProbes(kube: Kube, settings: RunSettings): Promise<RunO
     );
 
   const runObject = await kubeCall(`creating the run object in ${namespace}`, () =>
-    kube.core.createNamespacedConfigMap({ namespace, body: buildRunObject(runId, namespace, plans, controllerPodOwner(namespace)) }),
+    kube.core.createNamespacedConfigMap({
+      namespace,
+      body: buildRunObject(runId, namespace, plans, controllerPodOwner(namespace, settings.env)),
+    }),
   );
   const owner = { name: runObject.metadata?.name ?? '', uid: runObject.metadata?.uid ?? '' };
   // Recorded before each create, so that cleanup deletes whatever a cut-off create left.
@@ -240,7 +224,12 @@ interface ControlRun {
  * One control pod per distinct control plan (the workloads of one catalogue share it), with a run
  * object of its own in the control namespace: a pod mounts its plan, and has its owner, there.
  */
-async function startControlPods(kube: Kube, settings: RunSettings, runId: string, activeDeadlineSeconds: number): Promise<ControlRun> {
+async function startControlPods(
+  kube: ProbeKube,
+  settings: ProbeRunSettings,
+  runId: string,
+  activeDeadlineSeconds: number,
+): Promise<ControlRun> {
   const namespace = settings.controlNamespace ?? '';
   const planJson = settings.workloads.map((w) => {
     const direct = controlPlan(w.plan);
@@ -252,7 +241,7 @@ async function startControlPods(kube: Kube, settings: RunSettings, runId: string
   const created = await kubeCall(`creating the control run object in ${namespace}`, () =>
     kube.core.createNamespacedConfigMap({
       namespace,
-      body: buildRunObject(`${runId}-control`, namespace, distinct, controllerPodOwner(namespace)),
+      body: buildRunObject(`${runId}-control`, namespace, distinct, controllerPodOwner(namespace, settings.env)),
     }),
   );
   run.runObject = created.metadata?.name ?? '';
@@ -276,165 +265,14 @@ async function startControlPods(kube: Kube, settings: RunSettings, runId: string
   return run;
 }
 
-/** "verdicts: 8 pass, 2 fail": what one probe pod found, for the progress lines. */
-function verdictLine(results: readonly CheckResult[]): string {
-  const counts = summarize(results);
-  const parts = (['pass', 'fail', 'inconclusive', 'error', 'skip'] as const)
-    .filter((v) => (counts[v] ?? 0) > 0)
-    .map((v) => `${counts[v]} ${v}`);
-  return `verdicts: ${parts.join(', ') || 'none'}`;
-}
-
-function describe(p: PodProgress): string {
-  switch (p.state) {
-    case 'done':
-      return `exited ${p.exitCode}`;
-    case 'stuck':
-      return `did not run: ${p.reason}`;
-    case 'running':
-      return 'still running at the deadline';
-    case 'pending':
-      return `never started${p.reason ? `: ${p.reason}` : ''}`;
-  }
-}
-
-async function cleanup(kube: Kube, namespace: string, pods: readonly string[], runObjectName: string): Promise<void> {
-  // Pods first and explicitly: the garbage collector would get them via the run object, later
-  // (and gets any whose creation was cut off before its name was recorded).
-  await Promise.all(pods.map((name) => deleteQuietly(() => kube.core.deleteNamespacedPod({ name, namespace, gracePeriodSeconds: 0 }))));
-  await deleteQuietly(() => kube.core.deleteNamespacedConfigMap({ name: runObjectName, namespace }));
-}
-
-/**
- * One watch on the run's pods until every pod is done or cannot run. A pod still pending when
- * the start timeout passes is reported with its last Kubernetes reason; the run deadline bounds
- * everything. A watch the server closes early is resumed a bounded number of times.
- */
-function watchUntilDone(
-  kube: Kube,
-  namespace: string,
-  runId: string,
-  podNames: readonly string[],
-  settings: RunSettings,
-  runDeadlineMs: number,
-): Promise<Map<string, PodState>> {
-  const states = new Map<string, PodState>();
-  const watch = new Watch(kube.config);
-  const MAX_REWATCH = 5;
-  return new Promise((resolve, reject) => {
-    let request: AbortController | undefined;
-    let rewatches = 0;
-    let settled = false;
-    const terminal = (s: PodState): boolean => s.progress.state === 'done' || s.progress.state === 'stuck';
-    const finish = (error?: Error): void => {
-      if (settled) return;
-      settled = true;
-      clearTimeout(startTimer);
-      clearTimeout(runTimer);
-      settings.signal.removeEventListener('abort', onAbort);
-      // Aborting inside the watch callback crashed client-node 1.4 on Node 20: defer it.
-      setImmediate(() => request?.abort());
-      if (error) reject(error);
-      else resolve(states);
-    };
-    const onAbort = (): void => finish(new InfrastructureError('interrupted: probe pods deleted, no report'));
-    settings.signal.addEventListener('abort', onAbort, { once: true });
-    /**
-     * One read of each pod not yet running, so the reason reported is the latest, and a pod
-     * whose events the watch has not (yet) delivered is still accounted for.
-     */
-    const onStartTimeout = async (): Promise<void> => {
-      for (const name of podNames) {
-        const known = states.get(name);
-        if (known !== undefined && known.progress.state !== 'pending') continue;
-        let latest: PodState = known ?? { progress: { state: 'pending' } };
-        try {
-          const pod = await kube.core.readNamespacedPod({ name, namespace });
-          const node = pod.spec?.nodeName;
-          latest = { ...(node ? { node } : {}), progress: podProgress(pod), object: pod };
-        } catch (err) {
-          log.info({ pod: name, err: apiStatus(err) ?? String(err) }, 'probe pod unreadable at the start timeout');
-        }
-        if (settled) return;
-        const p = latest.progress;
-        states.set(
-          name,
-          p.state === 'pending'
-            ? { ...latest, progress: { state: 'stuck', reason: p.reason ?? 'not started before the start timeout' } }
-            : latest,
-        );
-      }
-      if ([...states.values()].every(terminal)) finish();
-    };
-    const startTimer = setTimeout(() => void onStartTimeout(), settings.startTimeoutMs);
-    const runTimer = setTimeout(() => finish(), runDeadlineMs);
-    const onEvent = (type: string, pod: V1Pod): void => {
-      const name = pod.metadata?.name;
-      // The run's control pods carry its label too, and may share the namespace.
-      if (name === undefined || !podNames.includes(name) || type === 'DELETED' || settled) return;
-      const before = states.get(name);
-      // A pod declared stuck at the start timeout stays stuck unless it finished after all.
-      const progress = podProgress(pod);
-      if (before && terminal(before) && progress.state !== 'done') return;
-      const node = pod.spec?.nodeName;
-      states.set(name, { ...(node ? { node } : {}), progress, object: pod });
-      if (before?.progress.state !== progress.state) {
-        settings.onProgress?.(
-          name,
-          `${progress.state}${node ? ` on ${node}` : ''}${'reason' in progress && progress.reason ? ` (${progress.reason})` : ''}`,
-        );
-      }
-      if (states.size === podNames.length && [...states.values()].every(terminal)) finish();
-    };
-    const start = (): void => {
-      watch
-        .watch(`/api/v1/namespaces/${namespace}/pods`, { labelSelector: `${RUN_LABEL}=${runId}` }, onEvent, (err: unknown) => {
-          if (settled) return;
-          if (rewatches++ < MAX_REWATCH) start();
-          else finish(kubeError('watching probe pods', err ?? new Error('the watch kept closing')));
-        })
-        .then(
-          (controller) => {
-            request = controller;
-            if (settled) setImmediate(() => controller.abort());
-          },
-          (err: unknown) => finish(kubeError('watching probe pods', err)),
-        );
-    };
-    start();
-  });
-}
-
-async function collect(
-  kube: Kube,
-  namespace: string,
-  plan: ProbePlan,
-  where: PodRef,
-  progress: PodProgress,
-  container: string,
-  direct?: ReadonlyMap<string, Observation>,
-): Promise<CheckResult[]> {
-  if (progress.state !== 'done') return errorResults(plan, where, `probe pod ${describe(progress)}`);
-  let logText: string | undefined;
-  try {
-    logText = await kube.core.readNamespacedPodLog({ name: where.pod, namespace, container });
-  } catch (err) {
-    log.warn({ pod: where.pod, err: apiStatus(err) ?? String(err) }, 'probe log unavailable; using the termination message');
-  }
-  const read = direct === undefined ? {} : { direct };
-  if (logText !== undefined && logText.trim() !== '') return resultsFromLog(logText, plan, where, read);
-  if (progress.terminationMessage !== undefined) return resultsFromTerminationMessage(progress.terminationMessage, plan, where, read);
-  return errorResults(plan, where, `probe pod exited ${progress.exitCode} with neither a log nor a termination message`);
-}
-
 export function probeIdentity(target: WorkloadTarget): Record<string, string> {
   return probeLabels(target, 'preflight');
 }
 
 export function requireCompanion(target: WorkloadTarget, companion: string | undefined): string {
   if (companion !== undefined) return companion;
-  const fromEnv = target.proxyEnv.find((e) => e.name === 'HTTPS_PROXY' || e.name === 'https_proxy')?.value;
-  if (fromEnv === undefined || fromEnv === '') {
+  const fromEnv = proxyFor('https', Object.fromEntries(target.proxyEnv.map((e) => [e.name, e.value])));
+  if (fromEnv === undefined) {
     throw new UsageError(`${target.description} sets no HTTPS_PROXY: name the companion with --companion URL`);
   }
   return fromEnv;

@@ -1,0 +1,143 @@
+import t from 'tap';
+import { FakeKube, until } from '../../test/fake-kube.js';
+import { podStatus } from '../../test/pod-status.js';
+import { InfrastructureError } from '../base/errors.js';
+import type { PodState } from './pod-progress.js';
+import { RUN_LABEL } from './probe-pod.js';
+import { watchUntilDone } from './watch.js';
+
+const NS = 'apps';
+const labels = { [RUN_LABEL]: 'r1' };
+
+function setup(startTimeoutMs = 5000) {
+  const kube = new FakeKube();
+  const progress: string[] = [];
+  const abort = new AbortController();
+  const settings = { startTimeoutMs, signal: abort.signal, onProgress: (pod: string, state: string) => progress.push(`${pod}: ${state}`) };
+  return { kube, progress, abort, settings };
+}
+
+const created = async (kube: FakeKube, ...names: string[]): Promise<void> => {
+  for (const name of names) await kube.core.createNamespacedPod({ namespace: NS, body: { metadata: { name, labels } } });
+};
+const summary = (states: Map<string, PodState>): Record<string, unknown> =>
+  Object.fromEntries([...states].map(([name, s]) => [name, { node: s.node, ...s.progress }]));
+
+t.test('pod phases through the watch: pending, running, exited; done when every pod is', async (t) => {
+  const { kube, progress, settings } = setup();
+  await created(kube, 'p0', 'p1');
+  const done = watchUntilDone(kube, NS, 'r1', ['p0', 'p1'], settings, 10_000);
+  await until(() => kube.openWatches() === 1, 'the watch');
+  kube.setStatus(NS, 'p0', podStatus.waiting('ContainerCreating', ''));
+  kube.setStatus(NS, 'p0', podStatus.running());
+  kube.setStatus(NS, 'p1', podStatus.running(), 'node-b');
+  kube.setStatus(NS, 'p0', podStatus.exited(0, '{"observations":[]}'));
+  kube.setStatus(NS, 'p1', podStatus.exited(1));
+  t.same(summary(await done), {
+    p0: { node: 'node-a', state: 'done', exitCode: 0, terminationMessage: '{"observations":[]}' },
+    p1: { node: 'node-b', state: 'done', exitCode: 1 },
+  });
+  t.same(progress, [
+    'p0: pending on node-a (ContainerCreating)',
+    'p0: running on node-a',
+    'p1: running on node-b',
+    'p0: done on node-a',
+    'p1: done on node-b',
+  ]);
+  await until(() => kube.openWatches() === 0, 'the watch to be stopped');
+});
+
+t.test('a pod that cannot start ends the wait at once with its Kubernetes reason', async (t) => {
+  const { kube, settings } = setup();
+  await created(kube, 'p0');
+  const done = watchUntilDone(kube, NS, 'r1', ['p0'], settings, 10_000);
+  await until(() => kube.openWatches() === 1, 'the watch');
+  kube.setStatus(NS, 'p0', podStatus.waiting('ErrImageNeverPull', 'Container image "probe:dev" is not present'));
+  t.same(summary(await done).p0, {
+    node: 'node-a',
+    state: 'stuck',
+    reason: 'ErrImageNeverPull: Container image "probe:dev" is not present',
+  });
+});
+
+t.test('stuck pods: image pull back-off and unschedulable are reported at the start timeout, with the reason', async (t) => {
+  const { kube, settings } = setup(100);
+  await created(kube, 'pull', 'sched', 'silent');
+  const done = watchUntilDone(kube, NS, 'r1', ['pull', 'sched', 'silent', 'never-created'], settings, 10_000);
+  await until(() => kube.openWatches() === 1, 'the watch');
+  kube.setStatus(NS, 'pull', podStatus.waiting('ImagePullBackOff', 'Back-off pulling image "probe:dev"'));
+  kube.setStatus(NS, 'sched', podStatus.unschedulable('0/3 nodes are available: 3 Insufficient cpu.'));
+  const started = Date.now();
+  const states = summary(await done);
+  t.ok(Date.now() - started < 5000, 'well before the run deadline');
+  t.same(states, {
+    pull: { node: 'node-a', state: 'stuck', reason: 'ImagePullBackOff: Back-off pulling image "probe:dev"' },
+    sched: { state: 'stuck', reason: 'Unschedulable: 0/3 nodes are available: 3 Insufficient cpu.' },
+    silent: { state: 'stuck', reason: 'not started before the start timeout' },
+    'never-created': { state: 'stuck', reason: 'not started before the start timeout' },
+  });
+});
+
+t.test('a pod declared stuck that finishes after all counts as done', async (t) => {
+  const { kube, settings } = setup(50);
+  await created(kube, 'p0', 'p1');
+  const done = watchUntilDone(kube, NS, 'r1', ['p0', 'p1'], settings, 10_000);
+  await until(() => kube.openWatches() === 1, 'the watch');
+  kube.setStatus(NS, 'p1', podStatus.running());
+  kube.setStatus(NS, 'p0', podStatus.waiting('ImagePullBackOff', 'slow registry'));
+  await new Promise((resolve) => setTimeout(resolve, 150));
+  kube.setStatus(NS, 'p0', podStatus.running());
+  kube.setStatus(NS, 'p0', podStatus.exited(0));
+  kube.setStatus(NS, 'p1', podStatus.exited(0));
+  const states = summary(await done);
+  t.match(states.p0, { state: 'done', exitCode: 0 }, 'running after stuck is ignored, done is not');
+});
+
+t.test('the run deadline ends the wait with the pods as last seen', async (t) => {
+  const { kube, settings } = setup();
+  await created(kube, 'p0');
+  const done = watchUntilDone(kube, NS, 'r1', ['p0'], settings, 150);
+  await until(() => kube.openWatches() === 1, 'the watch');
+  kube.setStatus(NS, 'p0', podStatus.running());
+  t.match(summary(await done).p0, { state: 'running' });
+});
+
+t.test('other pods of the namespace, and deletions, are not the run', async (t) => {
+  const { kube, settings } = setup();
+  await created(kube, 'p0', 'control-0');
+  const done = watchUntilDone(kube, NS, 'r1', ['p0'], settings, 10_000);
+  await until(() => kube.openWatches() === 1, 'the watch');
+  kube.setStatus(NS, 'control-0', podStatus.exited(0));
+  kube.setStatus(NS, 'p0', podStatus.exited(0));
+  t.same([...(await done).keys()], ['p0']);
+});
+
+t.test('a watch the server closes is resumed, a bounded number of times', async (t) => {
+  const { kube, settings } = setup();
+  await created(kube, 'p0');
+  const resumed = watchUntilDone(kube, NS, 'r1', ['p0'], settings, 10_000);
+  await until(() => kube.openWatches() === 1, 'the watch');
+  kube.closeWatches();
+  await until(() => kube.openWatches() === 1, 'the watch again');
+  kube.setStatus(NS, 'p0', podStatus.exited(0));
+  t.match(summary(await resumed).p0, { state: 'done' });
+
+  const failing = watchUntilDone(kube, NS, 'r1', ['p0'], settings, 10_000);
+  for (let i = 0; i < 6; i++) {
+    await until(() => kube.openWatches() === 1, `watch ${i + 1}`);
+    kube.closeWatches(new Error('connection reset'));
+  }
+  await t.rejects(failing, { name: 'InfrastructureError', message: /^watching probe pods: connection reset/ });
+});
+
+t.test('an abort (SIGINT, SIGTERM) ends the wait with an error, before or during the watch', async (t) => {
+  const { kube, abort, settings } = setup();
+  await created(kube, 'p0');
+  const waiting = watchUntilDone(kube, NS, 'r1', ['p0'], settings, 10_000);
+  await until(() => kube.openWatches() === 1, 'the watch');
+  abort.abort();
+  await t.rejects(waiting, new InfrastructureError('interrupted: probe pods deleted, no report'));
+  await until(() => kube.openWatches() === 0, 'the watch to be stopped');
+  await t.rejects(watchUntilDone(kube, NS, 'r1', ['p0'], settings, 10_000), { message: /^interrupted/ }, 'already aborted');
+  t.equal(kube.openWatches(), 0, 'no watch was started');
+});
