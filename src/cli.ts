@@ -11,7 +11,7 @@ import { log } from './base/log.js';
 import { toolVersion } from './base/package-root.js';
 import type { AuditOptions } from './commands/audit.js';
 import { DEFAULT_HISTORY_LENGTH } from './history/history.js';
-import { FORMATS } from './report/output.js';
+import { FORMATS } from './report/formats.js';
 import { TAP_VERSIONS } from './report/tap.js';
 
 const collect = (value: string, previous: string[]): string[] => [...previous, value];

@@ -6,7 +6,8 @@ import t from 'tap';
 import { sampleRunReport } from '../../test/html/sample-report.js';
 import { writeBundle } from '../evidence/bundle.js';
 import type { ObjectList } from '../evidence/snapshot.js';
-import { FORMATS, render } from '../report/output.js';
+import { FORMATS } from '../report/formats.js';
+import { render } from '../report/output.js';
 import { redactUrlCredentials } from './redact.js';
 
 const PROXY = 'http://agent:s3cr3t-pass@egress-guardian-svc:8080';

@@ -11,8 +11,8 @@ import { readInput } from '../base/input.js';
 import { printable } from '../base/terminal.js';
 import { verifyingKey } from '../evidence/keys.js';
 import { type Verification, verifyBundle } from '../evidence/manifest.js';
+import { readReport } from '../report/read.js';
 import { countsText } from '../report/report.js';
-import { readReport } from './report.js';
 
 export interface EvidenceVerifyOptions {
   key?: string;

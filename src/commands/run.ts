@@ -44,11 +44,12 @@ import { connectKube, type Kube } from '../kube/client.js';
 import { type PolicyRead, readPolicies } from '../kube/policies.js';
 import type { KindedPolicy } from '../kube/policy-kinds.js';
 import { isSecretSpec, readSecretValue } from '../kube/secret.js';
+import { checkPem, readCompanionCa } from '../plan/companion-ca.js';
+import { checkCompanionUrl, type LocalPlan, loadCatalogue, planFor } from '../plan/local-plan.js';
 import { diffRuns, runVerdicts } from '../report/diff.js';
 import { parseOutputs, summarizeOnTerminal, writeOutputs } from '../report/output.js';
 import { parsePushgateway, pushAfterRun } from '../report/pushgateway.js';
 import { buildReport, exitCodeFor, type Report, runVerdict, type TwinReport } from '../report/report.js';
-import { checkCompanionUrl, checkPem, type LocalPlan, loadCatalogue, planFor, readCompanionCa } from './probe.js';
 
 export interface RunOptions {
   namespace?: string;

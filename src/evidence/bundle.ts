@@ -7,7 +7,8 @@ import { existsSync, mkdirSync, readdirSync, statSync, writeFileSync } from 'nod
 import { dirname, join } from 'node:path';
 import { UsageError } from '../base/errors.js';
 import { redactUrlCredentials } from '../base/redact.js';
-import { checkWritable, type Format, render } from '../report/output.js';
+import type { Format } from '../report/formats.js';
+import { checkWritable, render } from '../report/output.js';
 import type { Report } from '../report/report.js';
 import { buildManifest, MANIFEST, type Manifest, SIGNATURE, serializeManifest, signManifest } from './manifest.js';
 import type { ClusterIdentity, Snapshot } from './snapshot.js';

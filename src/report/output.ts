@@ -7,6 +7,7 @@ import { dirname, resolve } from 'node:path';
 import { renderJsonLines } from '../../probes/wire.js';
 import { InfrastructureError, UsageError } from '../base/errors.js';
 import { redactCredentialsIn } from '../base/redact.js';
+import { FORMATS, type Format } from './formats.js';
 import { renderHtml } from './html.js';
 import { renderJunit } from './junit.js';
 import { renderMarkdown } from './markdown.js';
@@ -15,9 +16,6 @@ import type { Report } from './report.js';
 import { renderSarif } from './sarif.js';
 import { type Destination, renderHumanSummary } from './summary.js';
 import { renderTap, TAP_VERSIONS, type TapVersion } from './tap.js';
-
-export const FORMATS = ['tap', 'json', 'jsonl', 'junit', 'sarif', 'html', 'md', 'openmetrics'] as const;
-export type Format = (typeof FORMATS)[number];
 
 export interface OutputSpec {
   format: Format;

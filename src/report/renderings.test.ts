@@ -4,8 +4,8 @@ import t from 'tap';
 import { Parser } from 'tap-parser';
 import type { CheckResult, Verdict } from '../../probes/base/model.js';
 import type { AuditFinding } from '../audit/finding.js';
-import { reportValidator } from '../commands/report.js';
 import { renderJunit } from './junit.js';
+import { reportValidator } from './read.js';
 import { buildReport, overallVerdict, runVerdict, verdictFromRows } from './report.js';
 import { renderTap } from './tap.js';
 

@@ -7,9 +7,9 @@ import addFormats from 'ajv-formats';
 import t from 'tap';
 import { renderJsonLines } from '../../probes/wire.js';
 import { packageRoot, readPackageFile } from '../base/package-root.js';
-import { reportValidator } from '../commands/report.js';
 import { verifyingKey } from '../evidence/keys.js';
 import { verifyBundle } from '../evidence/manifest.js';
+import { reportValidator } from './read.js';
 import type { Report } from './report.js';
 
 const SAMPLES = join(packageRoot, 'reports/samples');

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import t, { type Test } from 'tap';
 import type { CheckResult, Observation, ProbePlan, Verdict } from '../../probes/base/model.js';
 import { judge } from '../../probes/runner.js';
-import { reportValidator } from '../../src/commands/report.js';
+import { reportValidator } from '../../src/report/read.js';
 import { exitCodeFor, overallVerdict, type Report } from '../../src/report/report.js';
 import type { CompanionKind } from './companions.js';
 import { builtCli, labSuite, probeInLab } from './harness.js';

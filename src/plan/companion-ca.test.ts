@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import t from 'tap';
 import { throwawayCa } from '../../test/throwaway-ca.js';
 import { UsageError } from '../base/errors.js';
-import { checkPem } from './probe.js';
+import { checkPem } from './companion-ca.js';
 
 t.test('a CA bundle with its private key keeps only the certificates', async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'ev-pem-'));
