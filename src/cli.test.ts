@@ -7,7 +7,7 @@ import { cli, repoRoot } from '../test/cli.js';
 import { ExitCode } from './base/errors.js';
 import { probeCommand } from './commands/probe.js';
 import { reportDiffCommand, reportRenderCommand } from './commands/report.js';
-import { type RunOptions, runCommand } from './commands/run.js';
+import { parseRunSettings, type RunOptions } from './commands/run-settings.js';
 
 // Some tests start the binary: on a loaded shared machine that takes minutes.
 t.setTimeout(900_000);
@@ -58,9 +58,9 @@ const runOpts = (extra: Partial<RunOptions>): RunOptions => ({
   receipts: false,
   ...extra,
 });
-/** In-process: a run that got past its local checks would reject with exit 4 (API unreachable). */
-async function runRefused(t: Test, extra: Partial<RunOptions>, names: RegExp): Promise<void> {
-  await t.rejects(runCommand(runOpts(extra), new AbortController().signal), { exitCode: ExitCode.usage, message: names });
+/** In-process: every local input is checked while the settings are parsed, before the cluster. */
+function runRefused(t: Test, extra: Partial<RunOptions>, names: RegExp): void {
+  t.throws(() => parseRunSettings(runOpts(extra), { env: {}, now: () => new Date() }), { exitCode: ExitCode.usage, message: names });
 }
 
 function usage(t: Test, r: ReturnType<typeof cli>, names: RegExp): void {
@@ -70,22 +70,22 @@ function usage(t: Test, r: ReturnType<typeof cli>, names: RegExp): void {
 }
 
 t.test('run checks every local input before it contacts the cluster', async (t) => {
-  await runRefused(t, { catalogue: join(scratch, 'none.yaml') }, /cannot read catalogue .*none\.yaml: ENOENT/);
-  await runRefused(t, { extend: [aFile] }, /a-file: invalid catalogue/);
-  await runRefused(t, { companionCa: join(scratch, 'ca.pem') }, /cannot read companion CA .*ca\.pem/);
-  await runRefused(t, { companionCa: aFile }, /companion CA .*a-file is not a PEM certificate/);
-  await runRefused(t, { evidence: join(scratch, 'bundle'), evidenceKey: join(scratch, 'key.pem') }, /cannot read evidence key .*key\.pem/);
-  await runRefused(t, { workload: ['foo'] }, /--workload "foo" must be KIND\/NAME/);
-  await runRefused(t, { receiptFormat: 'GET (\\S+)' }, /--receipt-format: the regular expression needs a named group/);
-  await runRefused(t, { workload: ['deployment/Not_A_Name'] }, /--workload "deployment\/Not_A_Name"/);
-  await runRefused(t, { workload: [], selector: '!!!' }, /-l\/--selector: cannot parse selector term "!!!"/);
-  await runRefused(
+  runRefused(t, { catalogue: join(scratch, 'none.yaml') }, /cannot read catalogue .*none\.yaml: ENOENT/);
+  runRefused(t, { extend: [aFile] }, /a-file: invalid catalogue/);
+  runRefused(t, { companionCa: join(scratch, 'ca.pem') }, /cannot read companion CA .*ca\.pem/);
+  runRefused(t, { companionCa: aFile }, /companion CA .*a-file is not a PEM certificate/);
+  runRefused(t, { evidence: join(scratch, 'bundle'), evidenceKey: join(scratch, 'key.pem') }, /cannot read evidence key .*key\.pem/);
+  runRefused(t, { workload: ['foo'] }, /--workload "foo" must be KIND\/NAME/);
+  runRefused(t, { receiptFormat: 'GET (\\S+)' }, /--receipt-format: the regular expression needs a named group/);
+  runRefused(t, { workload: ['deployment/Not_A_Name'] }, /--workload "deployment\/Not_A_Name"/);
+  runRefused(t, { workload: [], selector: '!!!' }, /-l\/--selector: cannot parse selector term "!!!"/);
+  runRefused(
     t,
     { workload: [], selector: 'a=b', namespace: undefined, namespaceSelector: '!!!' },
     /--namespace-selector: cannot parse selector term "!!!"/,
   );
-  await runRefused(t, { ports: 'http' }, /--ports: /);
-  await runRefused(t, { companion: 'not a url' }, /companion "not a url" is not a URL/);
+  runRefused(t, { ports: 'http' }, /--ports: /);
+  runRefused(t, { companion: 'not a url' }, /companion "not a url" is not a URL/);
 });
 
 t.test('output paths are checked before any work, for probe, run and report render', async (t) => {
@@ -95,9 +95,9 @@ t.test('output paths are checked before any work, for probe, run and report rend
     exitCode: ExitCode.usage,
     message: /a-file\/x\.xml: a part of it is not a directory/,
   });
-  await runRefused(t, { output: [`json=${aDir}`] }, /is a directory/);
-  await runRefused(t, { reportDir: join(aFile, 'reports') }, /a part of it is not a directory/);
-  await runRefused(t, { evidence: join(aFile, 'bundle') }, /--evidence .*a part of it is not a directory/);
+  runRefused(t, { output: [`json=${aDir}`] }, /is a directory/);
+  runRefused(t, { reportDir: join(aFile, 'reports') }, /a part of it is not a directory/);
+  runRefused(t, { evidence: join(aFile, 'bundle') }, /--evidence .*a part of it is not a directory/);
   const sample = join(repoRoot, 'reports/samples/run-pass.json');
   t.throws(() => reportRenderCommand(sample, [`sarif=${aDir}`]), { exitCode: ExitCode.usage, message: /is a directory/ });
   t.throws(() => reportRenderCommand(sample, [`tap=${join(aFile, 'deep', 'r.tap')}`]), { message: /a part of it is not a directory/ });

@@ -108,15 +108,13 @@ function program(): Command {
     .option('--history <runs>', 'with --record: how many runs the history ConfigMap keeps', String(DEFAULT_HISTORY_LENGTH))
     .option('--pushgateway <url>', PUSHGATEWAY_HELP)
     .action(async (opts) => {
-      const interrupt = new AbortController();
-      const onSignal = (): void => interrupt.abort();
-      process.once('SIGINT', onSignal).once('SIGTERM', onSignal);
-      try {
-        const { runCommand } = await import('./commands/run.js');
-        process.exitCode = await runCommand(opts, interrupt.signal);
-      } finally {
-        process.off('SIGINT', onSignal).off('SIGTERM', onSignal);
-      }
+      const [{ runCommand }, { parseRunSettings }, { processContext }] = await Promise.all([
+        import('./commands/run.js'),
+        import('./commands/run-settings.js'),
+        import('./commands/run-context.js'),
+      ]);
+      const context = processContext();
+      process.exitCode = await runCommand(parseRunSettings(opts, context), context);
     });
 
   cli

@@ -3,7 +3,7 @@ import type { CheckResult, Verdict } from '../../probes/base/model.js';
 import type { WorkloadTarget } from '../controller/target.js';
 import { networkTwin } from '../controller/twin.js';
 import { diffRuns, runVerdicts } from '../report/diff.js';
-import { buildReport, type Report } from '../report/report.js';
+import { buildReport, type RunReport } from '../report/report.js';
 import {
   appendHistory,
   entryVerdicts,
@@ -41,7 +41,7 @@ const result = (id: string, verdict: Verdict, workload = 'deployment/data-proces
   workload,
 });
 
-const report = (results: CheckResult[], startedAt = '2026-11-27T01:00:00.000Z'): Report => ({
+const report = (results: CheckResult[], startedAt = '2026-11-27T01:00:00.000Z'): RunReport => ({
   ...buildReport('run', results, new Date(startedAt), new Date(startedAt)),
   subject: { runId: 'r1', namespace: 'production-agents' },
 });

@@ -6,7 +6,7 @@ import { createHash } from 'node:crypto';
 import type { Verdict } from '../../probes/base/model.js';
 import type { WorkloadTarget } from '../controller/target.js';
 import { type KeyedVerdict, keyedVerdicts, type RunVerdicts, runVerdicts } from '../report/diff.js';
-import { overallVerdict, type Report, type ReportDiff, type Summary, summarize } from '../report/report.js';
+import { overallVerdict, type ReportDiff, type RunReport, type Summary, summarize } from '../report/report.js';
 
 export const HISTORY_LABEL = 'egress-verify.dev/history';
 export const DEFAULT_HISTORY_LENGTH = 10;
@@ -49,7 +49,7 @@ export function historyName(targets: readonly Pick<WorkloadTarget, 'description'
   return `egress-verify-${digest}`;
 }
 
-export function historyEntry(report: Report, evidence?: HistoryEntry['evidence']): HistoryEntry {
+export function historyEntry(report: RunReport, evidence?: HistoryEntry['evidence']): HistoryEntry {
   const { checks, ...run } = runVerdicts(report);
   return {
     ...run,
@@ -112,7 +112,7 @@ function listKeys(title: string, checks: readonly { key: string }[]): string {
   return checks.length === 0 ? '' : ` ${title}: ${checks.map((c) => c.key).join(', ')}.`;
 }
 
-export function eventNote(report: Report, checks: readonly KeyedVerdict[], changes?: ReportDiff, chain?: string): string {
+export function eventNote(report: RunReport, checks: readonly KeyedVerdict[], changes?: ReportDiff, chain?: string): string {
   const s = report.summary;
   let note = `run ${report.subject?.runId ?? ''}: ${report.verdict.toUpperCase()}, ${s.pass}/${s.total} passed.`;
   note += listKeys(
@@ -151,7 +151,7 @@ export interface EventBody {
 /** Normal on pass; Warning on anything else, naming the checks that failed or proved nothing. */
 export function workloadEvent(
   target: WorkloadTarget & { ref: NonNullable<WorkloadTarget['ref']> },
-  report: Report,
+  report: RunReport,
   changes: ReportDiff | undefined,
   chain: string | undefined,
   instance: string,
@@ -187,7 +187,7 @@ type PolicyResult = 'pass' | 'fail' | 'warn' | 'error' | 'skip';
 const POLICY_RESULT: Record<Verdict, PolicyResult> = { pass: 'pass', fail: 'fail', inconclusive: 'warn', error: 'error', skip: 'skip' };
 
 /** A wgpolicyk8s.io/v1alpha2 PolicyReport, one result per check, as Kyverno and netchecks write them. */
-export function policyReport(name: string, targets: readonly WorkloadTarget[], report: Report, now: Date): Record<string, unknown> {
+export function policyReport(name: string, targets: readonly WorkloadTarget[], report: RunReport, now: Date): Record<string, unknown> {
   const refOf = (workload: string | undefined) => {
     const t = targets.find((x) => x.description === workload) ?? (targets.length === 1 ? targets[0] : undefined);
     return t?.ref ? [{ ...t.ref, namespace: t.namespace }] : [];

@@ -7,7 +7,7 @@ import { ApisApi, CustomObjectsApi, EventsV1Api, type EventsV1Event, type V1Conf
 import type { WorkloadTarget } from '../controller/target.js';
 import { apiStatus, isNotFound, type Kube, kubeCall, kubeError } from '../kube/client.js';
 import { renderMarkdown } from '../report/markdown.js';
-import type { Report, ReportDiff } from '../report/report.js';
+import type { ReportDiff, RunReport } from '../report/report.js';
 import { appendHistory, HISTORY_LABEL, type HistoryEntry, historyEntry, parseHistory, policyReport, workloadEvent } from './history.js';
 
 const POLICY_GROUP = 'wgpolicyk8s.io';
@@ -34,7 +34,7 @@ export async function readHistory(kube: Kube, namespace: string, name: string): 
   }
 }
 
-function historyConfigMap(namespace: string, history: History, entry: HistoryEntry, limit: number, report: Report): V1ConfigMap {
+function historyConfigMap(namespace: string, history: History, entry: HistoryEntry, limit: number, report: RunReport): V1ConfigMap {
   const { verdicts, ...latest } = entry;
   const keys = (wanted: string[]): string[] => Object.keys(verdicts).filter((k) => wanted.includes(verdicts[k] ?? ''));
   return {
@@ -56,7 +56,7 @@ function historyConfigMap(namespace: string, history: History, entry: HistoryEnt
 }
 
 /** Read-modify-write with the resourceVersion; a concurrent writer costs a re-read, at most twice. */
-async function writeHistory(kube: Kube, namespace: string, history: History, entry: HistoryEntry, limit: number, report: Report) {
+async function writeHistory(kube: Kube, namespace: string, history: History, entry: HistoryEntry, limit: number, report: RunReport) {
   let current = history;
   for (let attempt = 0; ; attempt++) {
     const body = historyConfigMap(namespace, current, entry, limit, report);
@@ -100,7 +100,7 @@ export interface RecordInput {
   history: History;
   limit: number;
   targets: readonly WorkloadTarget[];
-  report: Report;
+  report: RunReport;
   changes?: ReportDiff;
   evidence?: HistoryEntry['evidence'];
 }

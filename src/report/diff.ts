@@ -51,9 +51,21 @@ export function keyedVerdicts(results: readonly CheckResult[]): KeyedVerdict[] {
   });
 }
 
+/** Only a `run` has a run id; a probe's and an audit's verdicts compare without one. */
+function runIdOf(report: Report): string | undefined {
+  switch (report.command) {
+    case 'run':
+      return report.subject?.runId;
+    case 'probe':
+    case 'audit':
+      return undefined;
+  }
+}
+
 export function runVerdicts(report: Report): RunVerdicts {
+  const runId = runIdOf(report);
   return {
-    ...(report.subject?.runId && { runId: report.subject.runId }),
+    ...(runId && { runId }),
     startedAt: report.startedAt,
     verdict: report.verdict,
     checks: keyedVerdicts(report.results),

@@ -7,6 +7,7 @@
  * refuses them), and `# EOF`, which the Prometheus parser reads as a comment.
  */
 import type { CheckResult, Verdict } from '../../probes/base/model.js';
+import type { AuditFinding } from '../audit/finding.js';
 import { overallVerdict, type Report } from './report.js';
 
 /** What a run or a group of checks can come to: a skip alone is inconclusive. */
@@ -54,12 +55,24 @@ function byWorkloadKind(results: readonly CheckResult[]): Map<string, Group> {
 
 const seconds = (ms: number): number => Math.round(ms) / 1000;
 
+/** A probe finds nothing; a run's findings are its live audit's; an audit's are the report. */
+function findingsOf(report: Report): readonly AuditFinding[] {
+  switch (report.command) {
+    case 'probe':
+      return [];
+    case 'run':
+      return report.findings ?? [];
+    case 'audit':
+      return report.findings;
+  }
+}
+
 export function metricFamilies(report: Report): Family[] {
   const finished = Date.parse(report.finishedAt);
   const command = { command: report.command };
   const groups = [...byWorkloadKind(report.results).values()];
   const findings = new Map<string, { labels: Labels; value: number }>();
-  for (const f of report.findings ?? []) {
+  for (const f of findingsOf(report)) {
     const labels = { rule: f.ruleId, severity: f.severity };
     const key = JSON.stringify(labels);
     findings.set(key, { labels, value: (findings.get(key)?.value ?? 0) + 1 });

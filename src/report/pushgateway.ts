@@ -24,8 +24,14 @@ export function parsePushgateway(value: string): URL {
 
 /** What the run was about, so that each CronJob's push replaces its own group and no other's. */
 export function pushTarget(report: Report): string {
-  if (report.subject?.namespace === undefined) return report.command;
-  return [report.subject.namespace, report.subject.workload].filter(Boolean).join('/');
+  switch (report.command) {
+    case 'run':
+      if (report.subject?.namespace === undefined) return report.command;
+      return [report.subject.namespace, report.subject.workload].filter(Boolean).join('/');
+    case 'probe':
+    case 'audit':
+      return report.command;
+  }
 }
 
 /**

@@ -3,6 +3,7 @@
  * verdict, the counts, every check that did not pass with its reason, the findings that decided
  * the verdict, and where each report went. Never on a pipe: there the files are the output.
  */
+import type { AuditFinding } from '../audit/finding.js';
 import { printable } from '../base/terminal.js';
 import { countsText, needsNoAttention, type Report } from './report.js';
 
@@ -12,9 +13,20 @@ export interface Destination {
   where: string;
 }
 
+/** A run's findings that bound its verdict (AuditFinding.decides); an audit's verdict is its findings' severities. */
+function decidingFindings(report: Report): AuditFinding[] {
+  switch (report.command) {
+    case 'run':
+      return (report.findings ?? []).filter((f) => f.decides !== undefined);
+    case 'probe':
+    case 'audit':
+      return [];
+  }
+}
+
 export function renderHumanSummary(report: Report, destinations: readonly Destination[]): string {
   const lines = [`egress-verify ${report.command}: ${report.verdict.toUpperCase()} (${countsText(report.summary)})`];
-  const deciding = (report.findings ?? []).filter((f) => f.decides !== undefined);
+  const deciding = decidingFindings(report);
   if (deciding.length > 0) {
     lines.push('decided by:');
     for (const f of deciding) lines.push(`  ${f.decides} ${f.ruleId} ${f.object.kind}/${f.object.name}: ${f.message}`);
