@@ -5,11 +5,7 @@
  */
 import { hostname } from 'node:os';
 import type { Environment } from '../base/environment.js';
-
-export interface OutputStream {
-  write(text: string): unknown;
-  readonly isTTY?: boolean;
-}
+import type { OutputStream } from '../base/stream.js';
 
 export interface RunContext {
   readonly env: Environment;

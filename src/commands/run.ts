@@ -137,9 +137,9 @@ async function run(settings: RunSettings, ctx: RunContext, signal: AbortSignal):
       findings,
       subject: { cluster: kube.server, namespace, workload: targets.map(named).join(', '), twins: twinReports(targets, named) },
     };
-    writeOutputs(outputs, report);
-    summarizeOnTerminal(outputs, report);
-    return pushAfterRun(pushgateway, report, exitCodeFor(report.verdict));
+    writeOutputs(outputs, report, ctx.stdout);
+    summarizeOnTerminal(outputs, report, [], ctx.stderr);
+    return pushAfterRun(pushgateway, report, exitCodeFor(report.verdict), ctx.stderr);
   }
   const history = settings.record ? historyName(targets) : undefined;
   const extra = [...(history ? recordPermissions(history) : []), ...(settings.evidence ? EVIDENCE_PERMISSIONS : [])];
@@ -247,14 +247,14 @@ async function run(settings: RunSettings, ctx: RunContext, signal: AbortSignal):
           last?.evidence?.chain,
         )
       : undefined;
-  writeOutputs(outputs, report);
-  const code = await pushAfterRun(pushgateway, report, exitCodeFor(report.verdict));
+  writeOutputs(outputs, report, ctx.stdout);
+  const code = await pushAfterRun(pushgateway, report, exitCodeFor(report.verdict), ctx.stderr);
   const kept = [
     ...(settings.evidence ? [{ what: 'evidence bundle', where: settings.evidence.dir }] : []),
     ...(history ? [{ what: 'history', where: `configmap/${history} in ${namespace}, and Events on the workload` }] : []),
   ];
   if (past === undefined) {
-    summarizeOnTerminal(outputs, report, kept);
+    summarizeOnTerminal(outputs, report, kept, ctx.stderr);
     return code;
   }
   const problems = await recordOutcome(kube, {
@@ -268,7 +268,7 @@ async function run(settings: RunSettings, ctx: RunContext, signal: AbortSignal):
   });
   // The verdict stands; a CronJob that could not record it must still not look green.
   for (const p of problems) ctx.stderr.write(`egress-verify: --record: ${p}\n`);
-  summarizeOnTerminal(outputs, report, kept);
+  summarizeOnTerminal(outputs, report, kept, ctx.stderr);
   return problems.length > 0 && code !== ExitCode.fail ? ExitCode.infrastructure : code;
 }
 

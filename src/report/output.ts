@@ -7,6 +7,7 @@ import { dirname, resolve } from 'node:path';
 import { renderJsonLines } from '../../probes/wire.js';
 import { InfrastructureError, UsageError } from '../base/errors.js';
 import { redactCredentialsIn } from '../base/redact.js';
+import type { OutputStream } from '../base/stream.js';
 import { FORMATS, type Format } from './formats.js';
 import { renderHtml } from './html.js';
 import { renderJunit } from './junit.js';
@@ -100,11 +101,11 @@ export function render(format: Format, unredacted: Report, tapVersion?: TapVersi
   }
 }
 
-export function writeOutputs(specs: readonly OutputSpec[], report: Report): void {
+export function writeOutputs(specs: readonly OutputSpec[], report: Report, stdout: OutputStream = process.stdout): void {
   for (const spec of specs) {
     const text = render(spec.format, report, spec.tapVersion);
     if (spec.file === undefined) {
-      process.stdout.write(text);
+      stdout.write(text);
       continue;
     }
     try {
@@ -121,10 +122,15 @@ export function writeOutputs(specs: readonly OutputSpec[], report: Report): void
  * beside the progress lines, and only when stderr is a terminal, so stdout and pipes stay the
  * reports' alone.
  */
-export function summarizeOnTerminal(specs: readonly OutputSpec[], report: Report, more: readonly Destination[] = []): void {
-  if (process.stderr.isTTY !== true || specs.some((s) => s.file === undefined)) return;
+export function summarizeOnTerminal(
+  specs: readonly OutputSpec[],
+  report: Report,
+  more: readonly Destination[] = [],
+  stderr: OutputStream = process.stderr,
+): void {
+  if (stderr.isTTY !== true || specs.some((s) => s.file === undefined)) return;
   const files = specs.map((s) => ({ what: s.format, where: s.file ?? '' }));
-  process.stderr.write(renderHumanSummary(redactCredentialsIn(report), [...files, ...more]));
+  stderr.write(renderHumanSummary(redactCredentialsIn(report), [...files, ...more]));
 }
 
 /**

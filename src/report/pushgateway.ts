@@ -4,6 +4,7 @@
  */
 import { basicAuthorization } from '../../probes/base/credentials.js';
 import { ExitCode, InfrastructureError, oneLine, UsageError } from '../base/errors.js';
+import type { OutputStream } from '../base/stream.js';
 import { renderOpenMetrics } from './openmetrics.js';
 import type { Report } from './report.js';
 
@@ -79,13 +80,18 @@ export async function pushMetrics(base: URL, report: Report, fetchImpl: typeof f
  * unless the run failed anyway. The verdict stands, but an audit that alerting never heard of must
  * not look green.
  */
-export async function pushAfterRun(base: URL | undefined, report: Report, code: number): Promise<number> {
+export async function pushAfterRun(
+  base: URL | undefined,
+  report: Report,
+  code: number,
+  stderr: OutputStream = process.stderr,
+): Promise<number> {
   if (base === undefined) return code;
   try {
     await pushMetrics(base, report);
     return code;
   } catch (err) {
-    process.stderr.write(`${oneLine(err)}\n`);
+    stderr.write(`${oneLine(err)}\n`);
     return code === ExitCode.fail ? code : ExitCode.infrastructure;
   }
 }
