@@ -115,7 +115,7 @@ export async function runProbes(kube: ProbeKube, settings: ProbeRunSettings): Pr
     }),
   );
   const owner = { name: runObject.metadata?.name ?? '', uid: runObject.metadata?.uid ?? '' };
-  // Recorded before each create, so that cleanup deletes whatever a cut-off create left.
+  // Filled before each create (startProbes), so that cleanup deletes whatever a cut-off create left.
   const probes = new Map<string, Probe>();
   /** Each probe's workload, by index into settings.workloads. */
   const workloadOf = new Map<string, number>();
@@ -123,35 +123,17 @@ export async function runProbes(kube: ProbeKube, settings: ProbeRunSettings): Pr
   try {
     if (settings.controlNamespace !== undefined)
       Object.assign(controls, await startControlPods(kube, settings, runId, activeDeadlineSeconds));
-    for (const [w, { target, plan }] of workloads.entries()) {
-      const planJson = plans[w] ?? '';
-      if (settings.inPod) {
-        for (const probe of await attachProbes(kube, settings, { runId, index: probes.size, target, plan, planJson })) {
-          probes.set(`${probe.pod}/${probe.container}`, probe);
-          workloadOf.set(`${probe.pod}/${probe.container}`, w);
-        }
-        continue;
-      }
-      const nodes: (string | undefined)[] = settings.perNode ? await workloadNodes(kube, target) : [undefined];
-      for (const node of nodes) {
-        const pod = buildProbePod({
-          runId,
-          index: probes.size,
-          target,
-          image: settings.image,
-          imagePullPolicy: settings.imagePullPolicy,
-          planKey: planKey(w),
-          runObject: owner,
-          activeDeadlineSeconds,
-          settleMs: settings.settleMs,
-          ...(node ? { node } : {}),
-        });
-        const name = pod.metadata?.name ?? '';
-        probes.set(name, { pod: name, container: 'probe', plan, workload: target.description });
-        workloadOf.set(name, w);
-        await kubeCall(`creating probe pod ${name}`, () => kube.core.createNamespacedPod({ namespace, body: pod }));
-      }
-    }
+    for (const [w, workload] of workloads.entries())
+      await startProbes(
+        kube,
+        settings,
+        { runId, owner, activeDeadlineSeconds },
+        { ...workload, index: w, planJson: plans[w] ?? '' },
+        {
+          probes,
+          workloadOf,
+        },
+      );
     const [finished, controlsFinished] = await Promise.all([
       settings.inPod
         ? waitForEphemeral(kube, namespace, probes, settings, activeDeadlineSeconds * 1000)
@@ -208,6 +190,49 @@ export async function runProbes(kube: ProbeKube, settings: ProbeRunSettings): Pr
     await cleanup(kube, namespace, settings.inPod ? [] : [...probes.keys()], owner.name);
     if (controls.namespace !== undefined && controls.runObject !== undefined)
       await cleanup(kube, controls.namespace, [...controls.pods.keys()], controls.runObject);
+  }
+}
+
+/**
+ * One workload's probes: a probe pod (one per node with --per-node), or an ephemeral container
+ * in its live pods (--in-pod). Each is recorded in `started` before it is created, so that
+ * cleanup deletes whatever a cut-off create left.
+ */
+async function startProbes(
+  kube: ProbeKube,
+  settings: ProbeRunSettings,
+  run: { runId: string; owner: { name: string; uid: string }; activeDeadlineSeconds: number },
+  workload: { target: WorkloadTarget; plan: ProbePlan; index: number; planJson: string },
+  started: { probes: Map<string, Probe>; workloadOf: Map<string, number> },
+): Promise<void> {
+  const { runId } = run;
+  const { target, plan, index: w } = workload;
+  const { probes, workloadOf } = started;
+  if (settings.inPod) {
+    for (const probe of await attachProbes(kube, settings, { runId, index: probes.size, target, plan, planJson: workload.planJson })) {
+      probes.set(`${probe.pod}/${probe.container}`, probe);
+      workloadOf.set(`${probe.pod}/${probe.container}`, w);
+    }
+    return;
+  }
+  const nodes: (string | undefined)[] = settings.perNode ? await workloadNodes(kube, target) : [undefined];
+  for (const node of nodes) {
+    const pod = buildProbePod({
+      runId,
+      index: probes.size,
+      target,
+      image: settings.image,
+      imagePullPolicy: settings.imagePullPolicy,
+      planKey: planKey(w),
+      runObject: run.owner,
+      activeDeadlineSeconds: run.activeDeadlineSeconds,
+      settleMs: settings.settleMs,
+      ...(node ? { node } : {}),
+    });
+    const name = pod.metadata?.name ?? '';
+    probes.set(name, { pod: name, container: 'probe', plan, workload: target.description });
+    workloadOf.set(name, w);
+    await kubeCall(`creating probe pod ${name}`, () => kube.core.createNamespacedPod({ namespace: target.namespace, body: pod }));
   }
 }
 
