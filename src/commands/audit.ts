@@ -13,10 +13,10 @@ import { UsageError } from '../base/errors.js';
 import { log } from '../base/log.js';
 import { checkNamespace } from '../controller/preflight.js';
 import { connectKube } from '../kube/client.js';
+import { loadCatalogue } from '../plan/local-plan.js';
 import { parseOutputs, writeOutputs } from '../report/output.js';
 import { parsePushgateway, pushAfterRun } from '../report/pushgateway.js';
 import { buildAuditReport, exitCodeFor } from '../report/report.js';
-import { loadCatalogue } from './probe.js';
 
 export interface AuditOptions {
   file: string[];
