@@ -48,6 +48,11 @@ interface Kind<K extends CheckKind> {
    * (control-plan.ts). Lookups through the pod's resolver and proxy checks follow the sender's path.
    */
   direct: (check: Of<K>) => boolean;
+  /**
+   * Whether the check holds a tunnel through the companion, and so takes one of the pod's
+   * companion slots while it runs. A sweep bounds its own tunnels (companionConcurrency).
+   */
+  companion: (check: Of<K>) => boolean;
 }
 
 const none = (): [] => [];
@@ -66,6 +71,7 @@ export const KINDS: { [K in CheckKind]: Kind<K> } = {
     urls: none,
     control: false,
     direct: always,
+    companion: never,
   },
   'tcp-sweep': {
     run: runTcpSweep,
@@ -83,6 +89,7 @@ export const KINDS: { [K in CheckKind]: Kind<K> } = {
     },
     control: false,
     direct: never,
+    companion: never,
   },
   udp: {
     run: runUdp,
@@ -92,6 +99,7 @@ export const KINDS: { [K in CheckKind]: Kind<K> } = {
     urls: none,
     control: false,
     direct: always,
+    companion: never,
   },
   icmp: {
     run: runIcmp,
@@ -101,6 +109,7 @@ export const KINDS: { [K in CheckKind]: Kind<K> } = {
     urls: none,
     control: false,
     direct: always,
+    companion: never,
   },
   curl: {
     run: runCurl,
@@ -111,6 +120,7 @@ export const KINDS: { [K in CheckKind]: Kind<K> } = {
     urls: (c) => [['url', c.url]],
     control: false,
     direct: always,
+    companion: never,
   },
   dns: {
     run: runDns,
@@ -126,6 +136,7 @@ export const KINDS: { [K in CheckKind]: Kind<K> } = {
     urls: none,
     control: false,
     direct: (c) => c.mode === 'direct',
+    companion: never,
   },
   'proxy-https': {
     run: runProxyHttps,
@@ -135,6 +146,7 @@ export const KINDS: { [K in CheckKind]: Kind<K> } = {
     urls: (c) => [['url', c.url], ...companionUrl(c)],
     control: true,
     direct: never,
+    companion: always,
   },
   'proxy-connect': {
     run: runProxyConnect,
@@ -144,6 +156,7 @@ export const KINDS: { [K in CheckKind]: Kind<K> } = {
     urls: companionUrl,
     control: true,
     direct: never,
+    companion: always,
   },
   'proxy-env': {
     run: runProxyEnv,
@@ -153,6 +166,7 @@ export const KINDS: { [K in CheckKind]: Kind<K> } = {
     urls: (c) => [['url', c.url]],
     control: true,
     direct: never,
+    companion: always,
   },
   canary: {
     run: runCanary,

@@ -4,6 +4,8 @@
  */
 
 import type { Check, CheckKind, CheckResult, Observation, ProbePlan } from './base/model.js';
+import { GRACE_MS } from './checks/deadline.js';
+import { Slots, throughCompanion } from './companion-slots.js';
 import { ipv6OnlyChecks, ownIpv6Addresses } from './ipv6.js';
 import { describeTarget, KINDS, type Runner } from './kinds.js';
 import { judgeSweep } from './sweep.js';
@@ -14,8 +16,6 @@ type Partial = Omit<Observation, 'durationMs'>;
 /** Must-succeed checks may retry within their deadline; bounded so a flapping path cannot spin. */
 const MAX_ATTEMPTS = 5;
 const RETRY_PAUSE_MS = 200;
-/** Past the deadline a check module has this long to return before the runner gives up on it. */
-const GRACE_MS = 1000;
 
 export async function observe(check: Check, companionCa?: string): Promise<Observation> {
   const started = performance.now();
@@ -155,9 +155,12 @@ export async function runPlan(plan: ProbePlan, ownIpv6: readonly string[] = ownI
     durationMs: 0,
     detail: 'not dialled: the probe pod has no IPv6 address (loopback and link-local aside)',
   };
+  const slots = plan.companionSlots === undefined ? undefined : new Slots(plan.companionSlots);
+  const dial = (c: Check): Promise<Observation> =>
+    slots !== undefined && throughCompanion(c) ? slots.run(() => observe(c, plan.companionCa)) : observe(c, plan.companionCa);
   // A sweep's thousand sockets would crowd the checks with tight deadlines: it runs after them.
   const observeAll = (checks: readonly Check[]) =>
-    Promise.all(checks.map(async (c) => [c.id, skipped.has(c.id) ? notDialled : await observe(c, plan.companionCa)] as const));
+    Promise.all(checks.map(async (c) => [c.id, skipped.has(c.id) ? notDialled : await dial(c)] as const));
   const observed = await observeAll(plan.checks.filter((c) => c.kind !== 'tcp-sweep'));
   observed.push(...(await observeAll(plan.checks.filter((c) => c.kind === 'tcp-sweep'))));
   return judge(plan, new Map(observed));

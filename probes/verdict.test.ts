@@ -46,6 +46,8 @@ const ROWS: Row[] = [
   ['reachable', 'blocked', 'nxdomain', 'absent', undefined, 'fail'],
   ['reachable', 'indeterminate', 'upstream-error', 'absent', undefined, 'inconclusive'],
   ['reachable', 'indeterminate', 'origin-unproven', 'absent', undefined, 'inconclusive'],
+  // A companion too slow to answer proves nothing either way, and says so.
+  ['reachable', 'indeterminate', 'companion-slow', 'absent', undefined, 'inconclusive'],
   ['blocked', 'blocked', 'timeout', 'awaiting-direct', undefined, 'inconclusive'],
   ['blocked', 'blocked', 'timeout', 'proven-host', undefined, 'inconclusive', { udpSilentUnknown: true }],
   ['blocked', 'blocked', 'timeout', 'proven-host', undefined, 'pass', { udpSilentUnknown: false }],

@@ -181,6 +181,14 @@ export const TRUTH_TABLE: readonly TruthRow[] = [
   {
     expect: 'reachable',
     observed: 'indeterminate',
+    outcomes: ['companion-slow'],
+    verdict: 'inconclusive',
+    reason:
+      'the companion accepted the connection but answered nothing before the deadline: too slow to judge (lower --companion-concurrency or raise the deadline)',
+  },
+  {
+    expect: 'reachable',
+    observed: 'indeterminate',
     verdict: 'inconclusive',
     reason: 'the companion answered but the origin did not: the allowed path is not proven either way',
   },

@@ -219,6 +219,11 @@ export interface ProbePlan {
    * a pod's environment variable can hold.
    */
   companionCa?: string;
+  /**
+   * Tunnels through the companion this probe may hold at once: its share of the run's
+   * `--companion-concurrency` (probes/companion-slots.ts). Absent: no bound.
+   */
+  companionSlots?: number;
   checks: Check[];
 }
 
@@ -246,6 +251,7 @@ export type Outcome =
   | 'proxy-unreachable'
   | 'proxy-refused'
   | 'upstream-error'
+  | 'companion-slow'
   | 'origin-unproven'
   | 'no-ipv6'
   | 'probe-error';

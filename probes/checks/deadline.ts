@@ -1,3 +1,6 @@
+/** Past its deadline a check module has this long to return before the runner gives up on it. */
+export const GRACE_MS = 1000;
+
 /**
  * Settles with 'deadline' when the signal aborts first. For work that cannot be cancelled
  * (getaddrinfo, a proxy tunnel being set up inside a library): the check returns at its

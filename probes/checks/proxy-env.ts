@@ -28,7 +28,7 @@ export async function runProxyEnv(check: ProxyEnvCheck, signal: AbortSignal, ca:
     if (answer === 'deadline') {
       if (await companionUp) {
         return {
-          outcome: 'upstream-error',
+          outcome: 'companion-slow',
           class: 'indeterminate',
           detail: `${proxy} accepted the connection but no response came before the deadline`,
           facts,

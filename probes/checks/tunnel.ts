@@ -44,9 +44,9 @@ export async function openTunnel(companion: Companion, host: string, port: numbe
           proxy.protocol !== 'http:' && !socks.greeted
             ? notSocks(withoutCredentials(proxy), 'it never answered the SOCKS5 greeting')
             : {
-                outcome: 'upstream-error',
+                outcome: 'companion-slow',
                 class: 'indeterminate',
-                detail: `the companion did not open a tunnel to ${host}:${port} before the deadline`,
+                detail: `the companion accepted the connection but did not open a tunnel to ${host}:${port} before the deadline`,
               },
         ),
       );

@@ -1,0 +1,125 @@
+import { once } from 'node:events';
+import { createServer, type Socket } from 'node:net';
+import t from 'tap';
+import type { Check, ProbePlan, ProxyConnectCheck, TcpCheck, TcpSweepCheck } from './base/model.js';
+import { planDurationMs, Slots, throughCompanion, withCompanionSlots } from './companion-slots.js';
+import { runPlan } from './runner.js';
+
+const tcp = (id: string, deadlineMs: number): TcpCheck => ({ id, kind: 'tcp', expect: 'blocked', host: '127.0.0.1', port: 9, deadlineMs });
+const tunnel = (id: string, deadlineMs: number, url = 'http://127.0.0.1:1'): ProxyConnectCheck => ({
+  id,
+  kind: 'proxy-connect',
+  expect: 'reachable',
+  host: '127.0.0.1',
+  port: 443,
+  deadlineMs,
+  companion: { url },
+  proof: 'banner',
+});
+const sweep: TcpSweepCheck = {
+  id: 'sweep',
+  kind: 'tcp-sweep',
+  expect: 'blocked',
+  host: '127.0.0.1',
+  ports: '1-10',
+  companion: { url: 'http://127.0.0.1:1' },
+  portDeadlineMs: 1000,
+  concurrency: 1024,
+  companionConcurrency: 8,
+  deadlineMs: 4000,
+};
+const plan = (checks: Check[], companionSlots?: number): ProbePlan => ({
+  version: 1,
+  checks,
+  ...(companionSlots === undefined ? {} : { companionSlots }),
+});
+
+t.test('Slots: never more at once than its size, served in arrival order', async (t) => {
+  const slots = new Slots(2);
+  let inFlight = 0;
+  let peak = 0;
+  const order: number[] = [];
+  await Promise.all(
+    Array.from({ length: 7 }, (_, i) =>
+      slots.run(async () => {
+        order.push(i);
+        peak = Math.max(peak, ++inFlight);
+        await new Promise((r) => setTimeout(r, 10));
+        inFlight--;
+      }),
+    ),
+  );
+  t.equal(peak, 2);
+  t.same(order, [0, 1, 2, 3, 4, 5, 6]);
+  // A failing job gives its slot back.
+  await t.rejects(slots.run(() => Promise.reject(new Error('boom'))));
+  t.equal(await slots.run(async () => 'still two slots'), 'still two slots');
+  t.throws(() => new Slots(0), /at least 1/);
+});
+
+t.test('only the kinds that hold a tunnel take a slot', async (t) => {
+  t.equal(throughCompanion(tunnel('a', 1000)), true);
+  t.equal(throughCompanion(tcp('b', 1000)), false);
+  // The sweep bounds its own tunnels with companionConcurrency.
+  t.equal(throughCompanion(sweep), false);
+});
+
+t.test('planDurationMs: proxied checks queue over the slots, the rest run at once, sweeps after', async (t) => {
+  const checks = [tcp('d', 3000), ...['a', 'b', 'c', 'e', 'f'].map((id) => tunnel(id, 1000))];
+  // Unbounded: everything at once, each with its 1 s grace.
+  t.equal(planDurationMs(plan(checks)), 4000);
+  // Two slots: five tunnels of 2 s worst case in three rounds (6 s) outlast the 4 s direct check.
+  t.equal(planDurationMs(plan(checks, 2)), 6000);
+  t.equal(planDurationMs(plan(checks, 5)), 4000);
+  t.equal(planDurationMs(plan([...checks, sweep], 2)), 6000 + 5000);
+  t.equal(planDurationMs(plan([tcp('only', 500)], 1)), 1500);
+});
+
+t.test("withCompanionSlots: the plan's share, and sweeps' tunnels kept within it", async (t) => {
+  const shared = withCompanionSlots(plan([tunnel('a', 1000), sweep]), 3);
+  t.equal(shared.companionSlots, 3);
+  t.match(shared.checks.find((c) => c.id === 'sweep'), { companionConcurrency: 3 });
+  t.match(withCompanionSlots(plan([sweep]), 50).checks[0], { companionConcurrency: 8 });
+});
+
+t.test('runPlan keeps to companionSlots against a real CONNECT proxy on loopback, and the wait does not eat deadlines', async (t) => {
+  // CONNECTs the proxy is working on: counted from the request to the answer (a socket's close
+  // reaches the server a moment after the client has moved on).
+  let working = 0;
+  let peak = 0;
+  // Answers each CONNECT after 150 ms with a 200 and a banner "from the origin".
+  const server = createServer((s: Socket) => {
+    s.on('error', () => undefined);
+    s.once('data', () => {
+      peak = Math.max(peak, ++working);
+      setTimeout(() => {
+        working--;
+        s.end('HTTP/1.1 200 Connection established\r\n\r\nSSH-2.0-origin\r\n');
+      }, 150);
+    });
+  }).listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  t.teardown(() => server.close());
+  const url = `http://127.0.0.1:${(server.address() as { port: number }).port}`;
+  // Six tunnels of 400 ms each over two slots take three rounds of ~150 ms: only a deadline
+  // that starts at the slot lets the last round pass.
+  const checks = Array.from({ length: 6 }, (_, i) => tunnel(`t${i}`, 400, url));
+  const bounded = await runPlan(plan(checks, 2), []);
+  t.equal(peak, 2, 'never more than two tunnels open at once');
+  t.same(
+    bounded.map((r) => r.verdict),
+    Array(6).fill('pass'),
+  );
+  peak = 0;
+  await runPlan(plan(checks), []);
+  t.equal(peak, 6, 'without a share, every tunnel at once');
+});
+
+t.test('a companion that accepts but never answers is companion-slow: inconclusive, never a pass', async (t) => {
+  const server = createServer((s) => s.on('error', () => undefined)).listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  t.teardown(() => server.close());
+  const url = `http://127.0.0.1:${(server.address() as { port: number }).port}`;
+  const [result] = await runPlan(plan([tunnel('slow', 300, url)], 1), []);
+  t.match(result, { verdict: 'inconclusive', observation: { outcome: 'companion-slow' }, reason: /too slow/ });
+});
