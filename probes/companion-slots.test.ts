@@ -78,7 +78,10 @@ t.test('planDurationMs: proxied checks queue over the slots, the rest run at onc
 t.test("withCompanionSlots: the plan's share, and sweeps' tunnels kept within it", async (t) => {
   const shared = withCompanionSlots(plan([tunnel('a', 1000), sweep]), 3);
   t.equal(shared.companionSlots, 3);
-  t.match(shared.checks.find((c) => c.id === 'sweep'), { companionConcurrency: 3 });
+  t.match(
+    shared.checks.find((c) => c.id === 'sweep'),
+    { companionConcurrency: 3 },
+  );
   t.match(withCompanionSlots(plan([sweep]), 50).checks[0], { companionConcurrency: 8 });
 });
 

@@ -4,6 +4,7 @@
  */
 import type { Companion, Observation, Outcome, ProbePlan, TcpSweepCheck, Verdict } from './base/model.js';
 import { DIRECT_FACT, foldPorts, parsePorts, TUNNEL_FACT } from './base/ports.js';
+import { DEFAULT_COMPANION_CONCURRENCY } from './companion-slots.js';
 import { type ControlState, controlStandsFor, decide } from './verdict.js';
 
 const OUTCOME_CLASS: Partial<Record<Outcome, Observation['class']>> = {
@@ -65,8 +66,6 @@ export function judgeSweep(
 
 /** Connects in flight at once: 1,000 ports in about one deadline on an engine that drops. */
 export const SWEEP_CONCURRENCY = 1024;
-/** Tunnels through the companion in flight at once, when `--companion-concurrency` is not given. */
-export const DEFAULT_COMPANION_CONCURRENCY = 8;
 
 /**
  * Adds a tcp-sweep of `ports` to every literal outside address that a positive control of the
