@@ -13,6 +13,7 @@ import {
   NetworkingV1Api,
 } from '@kubernetes/client-node';
 import { InfrastructureError, UsageError } from '../base/errors.js';
+import { log } from '../base/log.js';
 
 export interface KubeOptions {
   kubeconfig?: string;
@@ -30,8 +31,30 @@ export interface Kube {
   server: string;
 }
 
+/**
+ * Counts the requests made with it: every API client and watch authenticates each request
+ * through its KubeConfig. What a run costs the API server is logged at exit (level info), for
+ * operators sizing a cluster-wide audit and for `npm run bench:cluster`.
+ */
+class CountingKubeConfig extends KubeConfig {
+  requests = 0;
+
+  override async applySecurityAuthentication(...args: Parameters<KubeConfig['applySecurityAuthentication']>): Promise<void> {
+    this.requests++;
+    return super.applySecurityAuthentication(...args);
+  }
+
+  override async applyToFetchOptions(
+    ...args: Parameters<KubeConfig['applyToFetchOptions']>
+  ): ReturnType<KubeConfig['applyToFetchOptions']> {
+    this.requests++;
+    return super.applyToFetchOptions(...args);
+  }
+}
+
 export function connectKube(opts: KubeOptions): Kube {
-  const config = new KubeConfig();
+  const config = new CountingKubeConfig();
+  process.once('exit', () => log.info({ apiRequests: config.requests }, 'Kubernetes API requests made'));
   try {
     if (opts.kubeconfig !== undefined) config.loadFromFile(opts.kubeconfig);
     else config.loadFromDefault();
@@ -58,6 +81,9 @@ export function connectKube(opts: KubeOptions): Kube {
     server: cluster.server,
   };
 }
+
+/** Requests made through this connection so far. */
+export const apiRequests = (kube: Pick<Kube, 'config'>): number => (kube.config instanceof CountingKubeConfig ? kube.config.requests : 0);
 
 /** The API's reason (NotFound, Forbidden, ...) and message, from an ApiException's JSON body. */
 export function apiStatus(err: unknown): { code: number; reason: string; message: string } | undefined {
