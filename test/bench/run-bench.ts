@@ -1,63 +1,165 @@
 /**
- * Benchmark on the lab cluster (reference architecture applied, project image imported):
- * a run's wall time against (probe pod start latency + the longest check deadline), what a signed
- * evidence bundle and --record add to it, and how wall time grows with 1, 5 and 20 workloads in
- * one run. Prints figures; asserts nothing.
- * Run: npm run bench:cluster
+ * Benchmark on the lab cluster (reference architecture applied, project image imported). Prints
+ * figures; asserts nothing. Run: npm run bench:cluster [-- N ...] (default 1 20 100)
+ * - the floor: N trivial pods (the probe image with --version) created at once;
+ * - for N workloads, identical twins (one probe stands for all) and distinct ones
+ *   (--no-grouping: a probe each), the run's wall time against floor + settle + longest
+ *   deadline, probe pod peak memory (its memory cgroup), controller peak RSS, and API requests
+ *   per workload (the controller's own count, logged at exit);
+ * - what a signed evidence bundle and --record add;
+ * - a 1,000-port sweep against one port deadline.
  */
-import { spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { generateKeyPairSync } from 'node:crypto';
-import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { load } from 'js-yaml';
-import { apply, CLI, kc, kubectl, LAB_CATALOGUE, LAB_RUN_ARGS, REFERENCE_NS, runVersionPod } from '../cluster/cluster.js';
+import { dump, load } from 'js-yaml';
+import type { RunReport } from '../../src/report/report.js';
+import { apply, CLI, kc, kubectl, LAB_CATALOGUE, LAB_RUN_ARGS, PROBE_IMAGE, REFERENCE_NS } from '../cluster/cluster.js';
 
 const NS = REFERENCE_NS;
+const SIZES = process.argv.slice(2).map(Number);
+const sizes = SIZES.length > 0 ? SIZES : [1, 20, 100];
 const longestDeadline = (load(readFileSync(LAB_CATALOGUE, 'utf8')) as { deadlineMs: number }).deadlineMs;
+/** The run's default --settle (s). */
+const SETTLE_MS = 2000;
+const scratch = mkdtempSync(join(tmpdir(), 'ev-bench-'));
+const mib = (bytes: number): string => (bytes / 2 ** 20).toFixed(0);
 
-function podStartLatencyMs(): number {
-  const name = `ev-bench-start-${Date.now().toString(36)}`;
+/** N pods of the probe image printing its version, created at once: ms until all have Succeeded. */
+function floorMs(n: number): number {
+  const label = `ev-bench-floor=${Date.now().toString(36)}`;
+  const pods = Array.from({ length: n }, (_, i) => ({
+    apiVersion: 'v1',
+    kind: 'Pod',
+    metadata: { name: `ev-bench-floor-${i}`, namespace: NS, labels: { [label.split('=')[0] ?? '']: label.split('=')[1] } },
+    spec: {
+      restartPolicy: 'Never',
+      automountServiceAccountToken: false,
+      securityContext: { runAsNonRoot: true, runAsUser: 1000, seccompProfile: { type: 'RuntimeDefault' } },
+      containers: [
+        {
+          name: 'egress-verify',
+          image: PROBE_IMAGE,
+          imagePullPolicy: 'Never',
+          args: ['--version'],
+          securityContext: { allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: { drop: ['ALL'] } },
+        },
+      ],
+    },
+  }));
   const started = performance.now();
-  runVersionPod(name);
+  apply(dump({ apiVersion: 'v1', kind: 'List', items: pods }));
+  kc(['-n', NS, 'wait', '--for=jsonpath={.status.phase}=Succeeded', 'pod', '-l', label, '--timeout=600s'], { timeoutMs: 610_000 });
   const ms = performance.now() - started;
-  kubectl(['-n', NS, 'delete', 'pod', name, '--wait=false']);
+  kubectl(['-n', NS, 'delete', 'pod', '-l', label, '--wait=false']);
   return ms;
 }
 
-function runWallMs(workloads: string[], extra: string[] = []): { ms: number; code: number } {
-  const args = workloads.flatMap((w) => ['--workload', w]);
+/** Memory cgroups of pods (cgroup v1 or v2), by pod UID. */
+function podCgroups(): Map<string, string> {
+  const found = new Map<string, string>();
+  const roots = ['/sys/fs/cgroup/memory', '/sys/fs/cgroup'].filter((r) => existsSync(r));
+  const walk = (dir: string, depth: number): void => {
+    if (depth > 4) return;
+    let entries: string[];
+    try {
+      entries = readdirSync(dir);
+    } catch {
+      return;
+    }
+    for (const e of entries) {
+      const m = /^pod([0-9a-f_-]{36})(\.slice)?$/.exec(e);
+      if (m?.[1]) found.set(m[1].replaceAll('_', '-'), join(dir, e));
+      else if (/kubepods|burstable|besteffort/.test(e)) walk(join(dir, e), depth + 1);
+    }
+  };
+  for (const r of roots) walk(r, 0);
+  return found;
+}
+
+const peakBytes = (cgroup: string): number => {
+  for (const file of ['memory.max_usage_in_bytes', 'memory.peak']) {
+    try {
+      return Number(readFileSync(join(cgroup, file), 'utf8').trim());
+    } catch {}
+  }
+  return 0;
+};
+
+interface Measured {
+  ms: number;
+  code: number | null;
+  controllerRss: number;
+  apiRequests: number;
+  probePods: number;
+  probePeak: number;
+  report?: RunReport;
+}
+
+/** One run of the CLI under /usr/bin/time, its pods' memory cgroups sampled while it runs. */
+async function measure(args: string[]): Promise<Measured> {
+  const before = new Set(podCgroups().keys());
+  const peaks = new Map<string, number>();
+  const sample = (): void => {
+    for (const [uid, dir] of podCgroups()) if (!before.has(uid)) peaks.set(uid, Math.max(peaks.get(uid) ?? 0, peakBytes(dir)));
+  };
+  const file = join(scratch, `report-${Date.now()}.json`);
   const started = performance.now();
-  const r = spawnSync('node', [CLI, ...LAB_RUN_ARGS, '-n', NS, ...args, '-o', 'json=/dev/null', ...extra], {
-    encoding: 'utf8',
-    timeout: 600_000,
+  const child = spawn('/usr/bin/time', ['-f', 'maxrss_kib=%M', 'node', CLI, ...LAB_RUN_ARGS, '-n', NS, ...args, '-o', `json=${file}`], {
+    env: { ...process.env, EGRESS_VERIFY_LOG_LEVEL: 'info' },
+    stdio: ['ignore', 'ignore', 'pipe'],
   });
-  return { ms: performance.now() - started, code: r.status ?? -1 };
+  let stderr = '';
+  child.stderr.on('data', (b: Buffer) => {
+    stderr += b.toString();
+  });
+  const timer = setInterval(sample, 200);
+  const kill = setTimeout(() => child.kill('SIGTERM'), 900_000);
+  const code = await new Promise<number | null>((resolve) => child.once('close', resolve));
+  clearInterval(timer);
+  clearTimeout(kill);
+  const ms = performance.now() - started;
+  const rss = Number(/maxrss_kib=(\d+)/.exec(stderr)?.[1] ?? 0) * 1024;
+  const apiLine = stderr.split('\n').find((l) => l.includes('"apiRequests"'));
+  const apiRequests = apiLine ? (JSON.parse(apiLine) as { apiRequests: number }).apiRequests : 0;
+  const report = existsSync(file) ? (JSON.parse(readFileSync(file, 'utf8')) as RunReport) : undefined;
+  return {
+    ms,
+    code,
+    controllerRss: rss,
+    apiRequests,
+    probePods: peaks.size,
+    probePeak: Math.max(0, ...peaks.values()),
+    ...(report && { report }),
+  };
 }
 
 /** The same run three times bare and three times with a signed bundle and --record: medians. */
-function evidenceOverhead(): void {
-  const scratch = mkdtempSync(join(tmpdir(), 'ev-bench-evidence-'));
+async function evidenceOverhead(): Promise<void> {
   const key = join(scratch, 'evidence.key');
   writeFileSync(key, generateKeyPairSync('ed25519').privateKey.export({ type: 'pkcs8', format: 'pem' }).toString());
   const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? 0;
-  try {
-    const bare = [0, 1, 2].map(() => runWallMs(['deployment/data-processor']).ms);
-    const sealed = [0, 1, 2].map(
-      (i) => runWallMs(['deployment/data-processor'], ['--evidence', join(scratch, `b${i}`), '--evidence-key', key, '--record']).ms,
+  const bare: number[] = [];
+  const sealed: number[] = [];
+  for (let i = 0; i < 3; i++) {
+    bare.push((await measure(['--workload', 'deployment/data-processor'])).ms);
+    sealed.push(
+      (await measure(['--workload', 'deployment/data-processor', '--evidence', join(scratch, `b${i}`), '--evidence-key', key, '--record']))
+        .ms,
     );
-    const bytes = readdirSync(join(scratch, 'b0'), { recursive: true, withFileTypes: true })
-      .filter((e) => e.isFile())
-      .reduce((sum, e) => sum + statSync(join(e.parentPath, e.name)).size, 0);
-    console.log(
-      `evidence: bare run ${median(bare).toFixed(0)} ms, with a signed bundle and --record ${median(sealed).toFixed(0)} ms (+${(median(sealed) - median(bare)).toFixed(0)} ms); bundle ${(bytes / 1024).toFixed(0)} KiB`,
-    );
-  } finally {
-    rmSync(scratch, { recursive: true, force: true });
   }
+  const bytes = readdirSync(join(scratch, 'b0'), { recursive: true, withFileTypes: true })
+    .filter((e) => e.isFile())
+    .reduce((sum, e) => sum + statSync(join(e.parentPath, e.name)).size, 0);
+  console.log(
+    `evidence: bare run ${median(bare).toFixed(0)} ms, with a signed bundle and --record ${median(sealed).toFixed(0)} ms (+${(median(sealed) - median(bare)).toFixed(0)} ms); bundle ${(bytes / 1024).toFixed(0)} KiB`,
+  );
 }
 
 const template = kc(['-n', NS, 'get', 'deployment', 'data-processor', '-o', 'json']);
+/** A copy of the reference workload: the same pod template, so the same network twin. */
 function benchDeployment(i: number): string {
   const d = JSON.parse(template) as { metadata: Record<string, unknown>; spec: { replicas: number } };
   const name = `ev-bench-${i}`;
@@ -67,22 +169,50 @@ function benchDeployment(i: number): string {
   return `deployment/${name}`;
 }
 
-const latency = podStartLatencyMs();
-console.log(
-  `probe pod start latency (create -> Succeeded, --version): ${latency.toFixed(0)} ms; longest check deadline: ${longestDeadline} ms`,
-);
-const one = runWallMs(['deployment/data-processor']);
-console.log(
-  `1 workload: run wall ${one.ms.toFixed(0)} ms (exit ${one.code}); ratio to start latency + deadline: ${(one.ms / (latency + longestDeadline)).toFixed(2)}`,
-);
-evidenceOverhead();
-const names = Array.from({ length: 20 }, (_, i) => benchDeployment(i));
+const names = Array.from({ length: Math.max(...sizes) }, (_, i) => benchDeployment(i));
 try {
-  console.log('workloads  wall_ms  exit');
-  for (const n of [1, 5, 20]) {
-    const r = runWallMs(names.slice(0, n));
-    console.log(`${String(n).padStart(9)}  ${r.ms.toFixed(0).padStart(7)}  ${r.code}`);
+  console.log(`longest check deadline ${longestDeadline} ms, settle ${SETTLE_MS} ms`);
+  console.log('N    twins      floor_ms  wall_ms  budget_ms  ratio  exit  probe_pods  probe_peak_MiB  controller_MiB  api_req/workload');
+  let identicalOne = 0;
+  const floorOne = floorMs(1);
+  for (const n of sizes) {
+    const floor = floorMs(n);
+    const workloads = names.slice(0, n).flatMap((w) => ['--workload', w]);
+    for (const [twins, extra] of [
+      ['identical', []],
+      ['distinct', ['--no-grouping']],
+    ] as const) {
+      const m = await measure([...workloads, ...extra]);
+      // One probe stands for identical twins: its floor is one pod's.
+      const base = (twins === 'identical' ? floorOne : floor) + SETTLE_MS + longestDeadline;
+      if (twins === 'identical' && n === 1) identicalOne = m.ms;
+      console.log(
+        [
+          String(n).padEnd(4),
+          twins.padEnd(10),
+          floor.toFixed(0).padStart(8),
+          m.ms.toFixed(0).padStart(8),
+          base.toFixed(0).padStart(9),
+          (m.ms / base).toFixed(2).padStart(6),
+          String(m.code).padStart(5),
+          String(m.probePods).padStart(11),
+          mib(m.probePeak).padStart(15),
+          mib(m.controllerRss).padStart(15),
+          (m.apiRequests / n).toFixed(1).padStart(17),
+        ].join(' '),
+      );
+      if (twins === 'identical' && n > 1 && identicalOne > 0)
+        console.log(`     identical twins: ${n} workloads took ${(m.ms / identicalOne).toFixed(2)}x one`);
+    }
   }
+  const swept = await measure(['--workload', 'deployment/data-processor', '--ports', '1-1000']);
+  const sweep = swept.report?.results.find((r) => r.kind === 'tcp-sweep');
+  const sweepMs = sweep?.observation.durationMs ?? 0;
+  console.log(
+    `1,000-port sweep: ${sweepMs} ms against a ${longestDeadline} ms port deadline (${(sweepMs / longestDeadline).toFixed(2)}x), verdict ${sweep?.verdict ?? 'none'}`,
+  );
+  await evidenceOverhead();
 } finally {
-  kubectl(['-n', NS, 'delete', 'deployment', ...names.map((n) => n.replace('deployment/', ''))]);
+  kubectl(['-n', NS, 'delete', 'deployment', ...names.map((n) => n.replace('deployment/', '')), '--wait=false']);
+  rmSync(scratch, { recursive: true, force: true });
 }
