@@ -11,7 +11,8 @@ import { endpointOf, kindOf } from './kinds.js';
 /** Whether the pod itself sends this check's packets to an IPv6 address (not through the companion). */
 export function sendsIpv6(check: Check): boolean {
   const kind = kindOf(check);
-  if (kind.control) return false;
+  // Through the companion, the companion sends the packets.
+  if (kind.companion(check)) return false;
   const host = endpointOf(check)?.host;
   return (host !== undefined && isIPv6(host)) || kind.literals(check).some(([, value]) => isIPv6(value));
 }

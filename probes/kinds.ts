@@ -182,6 +182,7 @@ export const KINDS: { [K in CheckKind]: Kind<K> } = {
     // A refusal proves nothing reachable: it can stand as no other check's control.
     control: false,
     direct: never,
+    companion: always,
   },
 };
 

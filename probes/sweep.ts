@@ -2,9 +2,10 @@
  * The tcp-sweep's judgement and its place in a plan: each port through the truth table, and
  * sweeps added for the addresses a plan's controls reach.
  */
+
+import { DEFAULT_COMPANION_CONCURRENCY } from './base/companion-budget.js';
 import type { Companion, Observation, Outcome, ProbePlan, TcpSweepCheck, Verdict } from './base/model.js';
 import { DIRECT_FACT, foldPorts, parsePorts, TUNNEL_FACT } from './base/ports.js';
-import { DEFAULT_COMPANION_CONCURRENCY } from './companion-slots.js';
 import { type ControlState, controlStandsFor, decide } from './verdict.js';
 
 const OUTCOME_CLASS: Partial<Record<Outcome, Observation['class']>> = {

@@ -48,6 +48,7 @@ const runOpts = (extra: Partial<RunOptions>): RunOptions => ({
   grouping: true,
   hostNetworkProbe: false,
   inPod: false,
+  companionConcurrency: '32',
   startTimeout: '60',
   staleAfter: '600',
   settle: '2',

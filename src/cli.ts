@@ -5,6 +5,7 @@
  */
 import './threadpool.js';
 import { Command, CommanderError, Option } from 'commander';
+import { DEFAULT_COMPANION_CONCURRENCY } from '../probes/base/companion-budget.js';
 import { AUDIT_FAIL_ON } from './audit/finding.js';
 import { ExitCode, oneLine } from './base/errors.js';
 import { log } from './base/log.js';
@@ -89,6 +90,11 @@ function program(): Command {
     .option(
       '--receipt-format <preset|regex>',
       "the companion's log format: mitmproxy (default), squid, envoy, or a regular expression with a (?<marker>...) group",
+    )
+    .option(
+      '--companion-concurrency <tunnels>',
+      'tunnels all probes of the run may hold through the companion at once; more probe pods than that start in waves',
+      String(DEFAULT_COMPANION_CONCURRENCY),
     )
     .option('--start-timeout <seconds>', 'how long a probe pod may take to start', '60')
     .option('--stale-after <seconds>', 'sweep probe pods of killed runs older than this', '600')

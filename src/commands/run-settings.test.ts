@@ -14,6 +14,7 @@ const options = (extra: Partial<RunOptions> = {}): RunOptions => ({
   grouping: true,
   hostNetworkProbe: false,
   inPod: false,
+  companionConcurrency: '32',
   startTimeout: '30s',
   staleAfter: '600',
   settle: '0',

@@ -41,6 +41,7 @@ export interface RunOptions {
   hostNetworkProbe: boolean;
   inPod: boolean;
   controlNamespace?: string;
+  companionConcurrency: string;
   startTimeout: string;
   staleAfter: string;
   settle: string;
@@ -83,6 +84,8 @@ export interface RunSettings {
   hostNetworkProbe: boolean;
   inPod: boolean;
   controlNamespace?: string;
+  /** Tunnels the whole run may hold through one companion at once. */
+  companionConcurrency: number;
   startTimeoutMs: number;
   staleAfterMs: number;
   settleMs: number;
@@ -131,6 +134,9 @@ export function parseRunSettings(opts: RunOptions, ctx: Pick<RunContext, 'env' |
   const startTimeoutMs = seconds(opts.startTimeout, '--start-timeout');
   const staleAfterMs = seconds(opts.staleAfter, '--stale-after');
   const settleMs = opts.settle === '0' ? 0 : seconds(opts.settle, '--settle');
+  const companionConcurrency = Number(opts.companionConcurrency);
+  if (!Number.isInteger(companionConcurrency) || companionConcurrency < 1 || companionConcurrency > 1024)
+    throw new UsageError(`--companion-concurrency "${opts.companionConcurrency}" must be a whole number of tunnels (1-1024)`);
   const historyLength = Number(opts.history);
   if (!Number.isInteger(historyLength) || historyLength < 1 || historyLength > 100)
     throw new UsageError(`--history "${opts.history}" must be a whole number of runs (1-100)`);
@@ -169,6 +175,7 @@ export function parseRunSettings(opts: RunOptions, ctx: Pick<RunContext, 'env' |
     hostNetworkProbe: opts.hostNetworkProbe,
     inPod: opts.inPod,
     ...(opts.controlNamespace !== undefined && { controlNamespace: opts.controlNamespace }),
+    companionConcurrency,
     startTimeoutMs,
     staleAfterMs,
     settleMs,

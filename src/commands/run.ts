@@ -12,6 +12,7 @@ import { ExitCode, UsageError } from '../base/errors.js';
 import { log } from '../base/log.js';
 import { toolVersion } from '../base/package-root.js';
 import { redactCredentialsIn } from '../base/redact.js';
+import { companionGroups } from '../controller/companion-budget.js';
 import { CONTROL_PERMISSIONS, checkControlIdentity } from '../controller/control-pod.js';
 import { discoverWorkloads } from '../controller/discovery.js';
 import { exceptionFindings, exceptionWarnings } from '../controller/exceptions.js';
@@ -170,8 +171,15 @@ async function run(settings: RunSettings, ctx: RunContext, signal: AbortSignal):
   for (const w of new Set(warnings)) log.info({ warning: w }, 'preflight');
 
   const gaps: string[] = [];
-  // A run across namespaces starts probe pods in each (policies are namespaced), all at once.
-  const outcomes = await Promise.all(runs.map((r) => probeNamespace(kube, r, settings, ctx, signal)));
+  // A run across namespaces starts probe pods in each (policies are namespaced) at once, except
+  // where namespaces share a companion: those take turns, so its budget holds.
+  const groups = companionGroups(runs.map((r, index) => ({ ...r, index, companions: r.workloads.map((w) => w.companion) })));
+  const outcomes: NamespaceOutcome[] = [];
+  await Promise.all(
+    groups.map(async (group) => {
+      for (const r of group) outcomes[r.index] = await probeNamespace(kube, r, settings, ctx, signal);
+    }),
+  );
   const outcome = mergeOutcomes(
     outcomes,
     runs.map((r) => r.namespace),
@@ -291,6 +299,7 @@ async function probeNamespace(
     imagePullPolicy: settings.imagePullPolicy,
     perNode: settings.perNode,
     inPod: settings.inPod,
+    companionConcurrency: settings.companionConcurrency,
     ...(settings.controlNamespace !== undefined && { controlNamespace: settings.controlNamespace }),
     startTimeoutMs: settings.startTimeoutMs,
     settleMs: settings.settleMs,

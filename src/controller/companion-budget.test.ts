@@ -1,5 +1,5 @@
 import t from 'tap';
-import { inWaves, shareCompanion } from './companion-budget.js';
+import { companionGroups, inWaves, shareCompanion } from './companion-budget.js';
 
 t.test('pods share the budget evenly; more pods than tunnels start in waves', async (t) => {
   t.same(shareCompanion(1, 32), { waves: 1, perWave: 1, slots: 32 });
@@ -26,4 +26,38 @@ t.test('inWaves cuts in order', async (t) => {
   const pods = ['a', 'b', 'c', 'd', 'e'];
   t.same(inWaves(pods, shareCompanion(5, 2)), [['a', 'b'], ['c', 'd'], ['e']]);
   t.same(inWaves(pods, shareCompanion(5, 10)), [pods]);
+});
+
+t.test('namespaces that share a companion take turns; the others run at once', async (t) => {
+  const ns = (namespace: string, ...companions: string[]) => ({ namespace, companions });
+  const names = (groups: { namespace: string }[][]): string[][] => groups.map((g) => g.map((r) => r.namespace));
+  // Each namespace's own egress-guardian-svc: three companions, three groups.
+  t.same(
+    names(
+      companionGroups([
+        ns('a', 'http://egress-guardian-svc:8080'),
+        ns('b', 'http://egress-guardian-svc:8080'),
+        ns('c', 'http://egress-guardian-svc:8080'),
+      ]),
+    ),
+    [['a'], ['b'], ['c']],
+  );
+  // One central companion, however it is spelt.
+  t.same(
+    names(
+      companionGroups([
+        ns('a', 'http://guardian.security:8080'),
+        ns('b', 'http://guardian.security.svc.cluster.local:8080'),
+        ns('security', 'http://guardian:8080'),
+        ns('c', 'http://guardian.security:3128'),
+      ]),
+    ),
+    [['a', 'b', 'security'], ['c']],
+  );
+  // A namespace with two companions joins the groups of both.
+  t.same(names(companionGroups([ns('a', 'http://x.p:1'), ns('b', 'http://y.q:1'), ns('c', 'http://x.p:1', 'http://y.q:1')])), [
+    ['a', 'b', 'c'],
+  ]);
+  // Outside the cluster: the same host and port.
+  t.same(names(companionGroups([ns('a', 'http://10.0.0.9:3128'), ns('b', 'http://10.0.0.9:3128')])), [['a', 'b']]);
 });

@@ -5,6 +5,8 @@
  * in waves, so that even one tunnel each stays within the bound.
  */
 
+import { serviceNamed } from '../kube/service-name.js';
+
 export interface CompanionShare {
   /** Waves of probe pods, one after another. */
   waves: number;
@@ -28,4 +30,27 @@ export function inWaves<T>(items: readonly T[], share: CompanionShare): T[][] {
   const waves: T[][] = [];
   for (let i = 0; i < items.length; i += share.perWave) waves.push(items.slice(i, i + share.perWave));
   return waves;
+}
+
+/**
+ * The namespaces of a run, in groups that share no companion: the groups run at once, the
+ * namespaces of one group one after another, each with the whole budget. Namespaces share a
+ * companion when any of their companion URLs names the same Service (or the same host and port).
+ */
+export function companionGroups<T extends { namespace: string; companions: readonly string[] }>(runs: readonly T[]): T[][] {
+  const groups: { keys: Set<string>; runs: T[] }[] = [];
+  for (const run of runs) {
+    const keys = new Set(run.companions.map((url) => companionKey(url, run.namespace)));
+    const joined = groups.filter((g) => [...keys].some((k) => g.keys.has(k)));
+    const merged = { keys: new Set([...keys, ...joined.flatMap((g) => [...g.keys])]), runs: [...joined.flatMap((g) => g.runs), run] };
+    for (const g of joined) groups.splice(groups.indexOf(g), 1);
+    groups.push(merged);
+  }
+  return groups.map((g) => g.runs);
+}
+
+function companionKey(url: string, namespace: string): string {
+  const u = new URL(url);
+  const service = serviceNamed(u.hostname, namespace);
+  return `${service ? `${service.name}.${service.namespace}.svc` : u.hostname}:${u.port}`;
 }

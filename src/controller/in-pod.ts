@@ -25,7 +25,7 @@ export interface InPodSettings {
 }
 
 /** The live pods to join: the first running one, or with --per-node the first on each node. */
-async function livePods(kube: ProbeKube, target: WorkloadTarget, perNode: boolean): Promise<V1Pod[]> {
+export async function livePods(kube: ProbeKube, target: WorkloadTarget, perNode: boolean): Promise<V1Pod[]> {
   const list = await kubeCall(`listing the pods of ${target.description} for --in-pod`, () =>
     kube.core.listNamespacedPod({ namespace: target.namespace, labelSelector: target.liveSelector }),
   );
@@ -41,15 +41,16 @@ async function livePods(kube: ProbeKube, target: WorkloadTarget, perNode: boolea
 
 const MAX_CONFLICTS = 3;
 
-/** Adds the probe to each live pod; a write that lost a race with another one is retried (bounded). */
+/** Adds the probe to each of the live pods (livePods); a write that lost a race with another one is retried (bounded). */
 export async function attachProbes(
   kube: ProbeKube,
   settings: InPodSettings,
   run: { runId: string; index: number; target: WorkloadTarget; plan: ProbePlan; planJson: string },
+  lives: readonly V1Pod[],
 ): Promise<Probe[]> {
   const { target } = run;
   const probes: Probe[] = [];
-  for (const live of await livePods(kube, target, settings.perNode)) {
+  for (const live of lives) {
     const pod = live.metadata?.name ?? '';
     const container = buildEphemeralProbe({
       runId: `${run.runId}-${run.index + probes.length}`,

@@ -61,6 +61,7 @@ function settings(extra: Partial<ProbeRunSettings> = {}): ProbeRunSettings {
     imagePullPolicy: 'Never',
     perNode: false,
     inPod: false,
+    companionConcurrency: 32,
     startTimeoutMs: 5000,
     settleMs: 0,
     staleAfterMs: 600_000,
@@ -145,4 +146,46 @@ t.test('interrupted (the CLI aborts on SIGINT and SIGTERM): the probe pods and r
   t.same(probePods(kube), ['egress-verify-other-run-0'], "this run's pods are gone; a younger run's stays");
   t.equal(kube.configMaps.size, 0);
   t.equal(kube.deletes.filter((d) => d.startsWith('pod ')).length, 2);
+});
+
+t.test('more probe pods than the companion budget: they start in waves, each plan carrying its share', async (t) => {
+  const kube = new FakeKube(() => now);
+  const workloads = ['a', 'b', 'c'].map((name) => ({ target: { ...target, description: `deployment/${name}` }, plan }));
+  const run = runProbes(kube, settings({ workloads, companionConcurrency: 2 }));
+  const finish = async (count: number, what: string): Promise<string[]> => {
+    await until(() => probePods(kube).length === count && kube.openWatches() === 1, what);
+    const pods = probePods(kube);
+    for (const pod of pods) {
+      kube.logs.set(`${NS}/${pod}/probe`, probeLog('blocked'));
+      kube.setStatus(NS, pod, podStatus.exited(0));
+    }
+    return pods;
+  };
+  const first = await finish(2, 'the first wave: two pods');
+  // The next wave starts only once the first has finished; the finished pods are still there.
+  const second = (await finish(3, 'the second wave: one more pod')).filter((p) => !first.includes(p));
+  t.equal(second.length, 1);
+  const outcome = await run;
+  t.equal(outcome.pods.length, 3);
+  t.same(
+    outcome.plans.map((p) => p.companionSlots),
+    [1, 1, 1],
+    'two pods at once, one tunnel each',
+  );
+  t.ok(
+    outcome.results.every((r) => r.verdict === 'pass'),
+    'every wave read back',
+  );
+});
+
+t.test('fewer probe pods than the budget: one wave, the budget split between them', async (t) => {
+  const kube = new FakeKube(() => now);
+  const run = runProbes(kube, settings({ companionConcurrency: 8 }));
+  await until(() => probePods(kube).length === 1 && kube.openWatches() === 1, 'the probe pod');
+  const [pod = ''] = probePods(kube);
+  kube.setStatus(NS, pod, podStatus.exited(0, renderTerminationMessage(judge(plan, observed('blocked')))));
+  t.same(
+    (await run).plans.map((p) => p.companionSlots),
+    [8],
+  );
 });

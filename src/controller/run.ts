@@ -7,13 +7,15 @@ import type { V1OwnerReference, V1Pod } from '@kubernetes/client-node';
 import type { CheckResult, Observation, ProbePlan } from '../../probes/base/model.js';
 import { proxyFor } from '../../probes/base/proxy-env.js';
 import { markPlan } from '../../probes/base/receipt.js';
+import { planDurationMs, withCompanionSlots } from '../../probes/companion-slots.js';
 import { controlPlan } from '../../probes/control-plan.js';
 import type { PodRef } from '../../probes/wire.js';
 import type { Environment } from '../base/environment.js';
 import { InfrastructureError, UsageError } from '../base/errors.js';
 import { kubeCall } from '../kube/client.js';
+import { inWaves, shareCompanion } from './companion-budget.js';
 import { buildControlPod } from './control-pod.js';
-import { attachProbes, waitForEphemeral } from './in-pod.js';
+import { attachProbes, livePods, waitForEphemeral } from './in-pod.js';
 import type { PodState, Probe } from './pod-progress.js';
 import type { ProbeKube } from './probe-kube.js';
 import {
@@ -40,6 +42,8 @@ export interface ProbeRunSettings {
   inPod: boolean;
   /** Where a control pod sends the must-fail checks directly (control-pod.ts); none when absent. */
   controlNamespace?: string;
+  /** Tunnels all this run's probes may hold through the companion at once (companion-budget.ts). */
+  companionConcurrency: number;
   /** How long a probe pod may take to start before its Kubernetes reason is reported. */
   startTimeoutMs: number;
   settleMs: number;
@@ -94,10 +98,18 @@ export async function runProbes(kube: ProbeKube, settings: ProbeRunSettings): Pr
   if (swept > 0) warnings.push(`swept ${swept} probe pod(s) left behind by an earlier run`);
 
   const runId = `${settings.now().getTime().toString(36)}-${randomBytes(3).toString('hex')}`;
-  const workloads = settings.workloads.map((w, i) => ({ ...w, plan: markPlan(w.plan, runId, i) }));
-  const longestCheckMs = Math.max(...workloads.flatMap((w) => w.plan.checks.map((c) => c.deadlineMs)));
-  // The probe retries must-succeed checks within their deadline; the rest is start-up slack.
-  const activeDeadlineSeconds = Math.ceil((settings.startTimeoutMs + settings.settleMs + longestCheckMs) / 1000) + 30;
+  // Where every probe goes, before any starts: the companion's budget is shared by all of them.
+  const placements: Placement[] = [];
+  for (const [w, { target }] of settings.workloads.entries()) {
+    if (settings.inPod) for (const live of await livePods(kube, target, settings.perNode)) placements.push({ w, live });
+    else
+      for (const node of settings.perNode ? await workloadNodes(kube, target) : [undefined]) placements.push({ w, ...(node && { node }) });
+  }
+  const share = shareCompanion(placements.length, settings.companionConcurrency);
+  const workloads = settings.workloads.map((w, i) => ({ ...w, plan: withCompanionSlots(markPlan(w.plan, runId, i), share.slots) }));
+  // Checks through the companion queue for their slots; the rest is start-up slack.
+  const longestPlanMs = Math.max(...workloads.map((w) => planDurationMs(w.plan)));
+  const activeDeadlineSeconds = Math.ceil((settings.startTimeoutMs + settings.settleMs + longestPlanMs) / 1000) + 30;
   const plans = workloads.map((w) => JSON.stringify(w.plan));
   const planBytes = plans.reduce((n, p) => n + Buffer.byteLength(p), 0);
   if (planBytes > RUN_OBJECT_MAX_BYTES)
@@ -120,27 +132,35 @@ export async function runProbes(kube: ProbeKube, settings: ProbeRunSettings): Pr
   /** Each probe's workload, by index into settings.workloads. */
   const workloadOf = new Map<string, number>();
   const controls: ControlRun = { pods: new Map(), planOf: [] };
+  const deadlineMs = activeDeadlineSeconds * 1000;
   try {
     if (settings.controlNamespace !== undefined)
       Object.assign(controls, await startControlPods(kube, settings, runId, activeDeadlineSeconds));
-    for (const [w, workload] of workloads.entries())
-      await startProbes(
-        kube,
-        settings,
-        { runId, owner, activeDeadlineSeconds },
-        { ...workload, index: w, planJson: plans[w] ?? '' },
-        {
+    const waves = inWaves(placements, share);
+    const probing = async (): Promise<Map<string, PodState>> => {
+      const finished = new Map<string, PodState>();
+      for (const [i, wave] of waves.entries()) {
+        if (waves.length > 1)
+          settings.onProgress?.(
+            `wave ${i + 1}/${waves.length}`,
+            `${wave.length} probe(s), ${share.slots} companion tunnel(s) each (--companion-concurrency ${settings.companionConcurrency})`,
+          );
+        const started = await startWave(kube, settings, { runId, owner, activeDeadlineSeconds, workloads, plans }, wave, {
           probes,
           workloadOf,
-        },
-      );
+        });
+        const done = settings.inPod
+          ? await waitForEphemeral(kube, namespace, started, settings, deadlineMs)
+          : await watchUntilDone(kube, namespace, runId, [...started.keys()], settings, deadlineMs);
+        for (const [key, state] of done) finished.set(key, state);
+      }
+      return finished;
+    };
     const [finished, controlsFinished] = await Promise.all([
-      settings.inPod
-        ? waitForEphemeral(kube, namespace, probes, settings, activeDeadlineSeconds * 1000)
-        : watchUntilDone(kube, namespace, runId, [...probes.keys()], settings, activeDeadlineSeconds * 1000),
+      probing(),
       controls.namespace === undefined
         ? new Map<string, PodState>()
-        : watchUntilDone(kube, controls.namespace, runId, [...controls.pods.keys()], settings, activeDeadlineSeconds * 1000),
+        : watchUntilDone(kube, controls.namespace, runId, [...controls.pods.keys()], settings, deadlineMs),
     ]);
     const results: CheckResult[] = [];
     const pods: RunOutcome['pods'] = [];
@@ -194,46 +214,65 @@ export async function runProbes(kube: ProbeKube, settings: ProbeRunSettings): Pr
 }
 
 /**
- * One workload's probes: a probe pod (one per node with --per-node), or an ephemeral container
- * in its live pods (--in-pod). Each is recorded in `started` before it is created, so that
- * cleanup deletes whatever a cut-off create left.
+ * One wave's probes: probe pods (on their node with --per-node), or ephemeral containers in the
+ * workloads' live pods (--in-pod). Each is recorded in `all` before it is created, so that
+ * cleanup deletes whatever a cut-off create left; the wave's own are returned.
  */
-async function startProbes(
+async function startWave(
   kube: ProbeKube,
   settings: ProbeRunSettings,
-  run: { runId: string; owner: { name: string; uid: string }; activeDeadlineSeconds: number },
-  workload: { target: WorkloadTarget; plan: ProbePlan; index: number; planJson: string },
-  started: { probes: Map<string, Probe>; workloadOf: Map<string, number> },
-): Promise<void> {
+  run: {
+    runId: string;
+    owner: { name: string; uid: string };
+    activeDeadlineSeconds: number;
+    workloads: readonly { target: WorkloadTarget; plan: ProbePlan }[];
+    plans: readonly string[];
+  },
+  wave: readonly Placement[],
+  all: { probes: Map<string, Probe>; workloadOf: Map<string, number> },
+): Promise<Map<string, Probe>> {
   const { runId } = run;
-  const { target, plan, index: w } = workload;
-  const { probes, workloadOf } = started;
-  if (settings.inPod) {
-    for (const probe of await attachProbes(kube, settings, { runId, index: probes.size, target, plan, planJson: workload.planJson })) {
-      probes.set(`${probe.pod}/${probe.container}`, probe);
-      workloadOf.set(`${probe.pod}/${probe.container}`, w);
+  const { probes, workloadOf } = all;
+  const started = new Map<string, Probe>();
+  const record = (key: string, probe: Probe, w: number): void => {
+    probes.set(key, probe);
+    started.set(key, probe);
+    workloadOf.set(key, w);
+  };
+  for (const placement of wave) {
+    const { target, plan } = run.workloads[placement.w] ?? {};
+    if (target === undefined || plan === undefined) continue;
+    if (placement.live !== undefined) {
+      const attach = { runId, index: probes.size, target, plan, planJson: run.plans[placement.w] ?? '' };
+      for (const probe of await attachProbes(kube, settings, attach, [placement.live]))
+        record(`${probe.pod}/${probe.container}`, probe, placement.w);
+      continue;
     }
-    return;
-  }
-  const nodes: (string | undefined)[] = settings.perNode ? await workloadNodes(kube, target) : [undefined];
-  for (const node of nodes) {
     const pod = buildProbePod({
       runId,
       index: probes.size,
       target,
       image: settings.image,
       imagePullPolicy: settings.imagePullPolicy,
-      planKey: planKey(w),
+      planKey: planKey(placement.w),
       runObject: run.owner,
       activeDeadlineSeconds: run.activeDeadlineSeconds,
       settleMs: settings.settleMs,
-      ...(node ? { node } : {}),
+      ...(placement.node ? { node: placement.node } : {}),
     });
     const name = pod.metadata?.name ?? '';
-    probes.set(name, { pod: name, container: 'probe', plan, workload: target.description });
-    workloadOf.set(name, w);
+    record(name, { pod: name, container: 'probe', plan, workload: target.description }, placement.w);
     await kubeCall(`creating probe pod ${name}`, () => kube.core.createNamespacedPod({ namespace: target.namespace, body: pod }));
   }
+  return started;
+}
+
+/** Where one probe runs: a probe pod (on `node` with --per-node), or with --in-pod the live pod it joins. */
+interface Placement {
+  /** Index into the run's workloads. */
+  w: number;
+  node?: string;
+  live?: V1Pod;
 }
 
 /** The control pods of one run: their plans by pod name, and which pod controls each workload. */

@@ -9,8 +9,8 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { DEFAULT_COMPANION_CONCURRENCY } from '../../probes/base/companion-budget.js';
 import type { ProbePlan, ProxyHttpsCheck } from '../../probes/base/model.js';
-import { DEFAULT_COMPANION_CONCURRENCY } from '../../probes/companion-slots.js';
 import { probeInLab } from '../lab/harness.js';
 import { startLab } from '../lab/lab.js';
 import { labPlan } from '../lab/plan.js';
