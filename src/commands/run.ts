@@ -7,6 +7,7 @@ import type { Receipt } from '../../probes/base/receipt.js';
 import { applyExceptions, type ExceptionRow } from '../../probes/exceptions.js';
 import { auditObjects } from '../audit/audit.js';
 import type { AuditFinding } from '../audit/finding.js';
+import { type Sanction, sanctionsAt } from '../audit/inventory.js';
 import { readLiveObjects } from '../audit/live.js';
 import { ExitCode, UsageError } from '../base/errors.js';
 import { log } from '../base/log.js';
@@ -186,7 +187,8 @@ async function run(settings: RunSettings, ctx: RunContext, signal: AbortSignal):
   );
 
   const workloads = runs.flatMap((r) => r.workloads);
-  const findings = await runFindings(kube, runs, outcome, settings.hostNetworkProbe);
+  const sanctions = sanctionsAt(settings.plan.catalogue.exceptions ?? [], settings.startedAt);
+  const findings = await runFindings(kube, runs, outcome, settings.hostNetworkProbe, sanctions);
   const exceptions = runs.flatMap((r) =>
     r.exceptions.map((e) => (namespaces.length > 1 ? { ...e, workload: `${r.namespace}/${e.workload}` } : e)),
   );
@@ -329,6 +331,7 @@ async function runFindings(
   runs: readonly NamespaceRun[],
   outcome: Omit<NamespaceOutcome, 'plans'>,
   hostNetworkProbe: boolean,
+  sanctions: readonly Sanction[],
 ): Promise<AuditFinding[]> {
   const twinFound = runs.flatMap((r) => r.workloads).flatMap((w) => twinFindings(w.target, hostNetworkProbe));
   const findingKey = (f: AuditFinding): string => `${f.ruleId} ${f.object.kind}/${f.object.namespace ?? ''}/${f.object.name}`;
@@ -341,8 +344,10 @@ async function runFindings(
   for (const r of runs) {
     try {
       // Kinds it could not read were named by preflight already.
-      const audited = auditObjects((await readLiveObjects(kube, r.namespace)).objects);
-      findings.push(...audited.filter((f) => !decided.has(findingKey(f))));
+      // The catalogue's exceptions sanction the holes they name, as in `audit --catalogue`; an
+      // expired one is reported once, by the run's own exception findings above.
+      const audited = auditObjects((await readLiveObjects(kube, r.namespace)).objects, sanctions);
+      findings.push(...audited.filter((f) => !decided.has(findingKey(f)) && f.ruleId !== 'exception-expired'));
     } catch (err) {
       outcome.warnings.push(`live audit of ${r.namespace} skipped: ${(err as Error).message}`);
     }

@@ -122,6 +122,9 @@ t.test('an active exception: the direct path passes as sanctioned, and is listed
       { expect: 'reachable', verdict: 'pass' },
       `${id}: reachable directly, as sanctioned`,
     );
+  const rules = (r.report?.findings ?? []).map((f) => f.ruleId);
+  t.ok(rules.includes('exception-sanctioned'), "the live audit sanctions the policy's hole, naming the exception");
+  t.notOk(rules.includes('direct-egress-allowed'), 'and does not report it as an unsanctioned path');
   const sealed = JSON.parse(readFileSync(join(bundle, 'report.json'), 'utf8')) as Report;
   t.same(sealed.exceptions, r.report?.exceptions, 'the evidence bundle lists it');
   t.same(probePods(), [], 'no probe pod left behind');
@@ -136,6 +139,9 @@ t.test('the same exception expired: flagged, and the open path is a bypass again
     { object: { kind: 'Deployment', name: NAME } },
     'the expired exception is a finding on its workload',
   );
+  const rules = (r.report?.findings ?? []).map((f) => f.ruleId);
+  t.equal(rules.filter((id) => id === 'exception-expired').length, 1, 'reported once, not again by the live audit');
+  t.ok(rules.includes('direct-egress-allowed'), "the policy's hole is unsanctioned again");
   for (const id of DIRECT)
     t.match(
       r.report?.results.find((x) => x.id === id),
