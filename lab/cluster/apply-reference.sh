@@ -41,12 +41,16 @@ companion_manifests() {
 		echo 'images:'
 		echo "  - {name: ${image%:*}, newTag: ${image##*:}}"
 		echo 'patches:'
+		# A strategic merge: env entries merge by name, so the reference's own DENY_HOSTS and
+		# DENY_PATTERN (the mitmproxy policy addon's) are replaced, never duplicated.
 		echo '  - target: {kind: Deployment, name: egress-guardian}'
 		echo '    patch: |-'
-		echo '      - {op: add, path: /spec/template/spec/containers/0/env/-, value: {name: EV_COMPANION, value: '"$COMPANION"'}}'
-		echo '      - {op: add, path: /spec/template/spec/containers/0/env/-, value: {name: DENY_HOSTS, value: "'"$DENY"'"}}'
+		echo '      {apiVersion: apps/v1, kind: Deployment, metadata: {name: egress-guardian}, spec: {template: {spec: {containers: [{name: scanner, env: ['
+		echo '        {name: EV_COMPANION, value: '"$COMPANION"'},'
+		echo '        {name: DENY_HOSTS, value: "'"$DENY"'"},'
+		echo '        {name: DENY_PATTERN, value: ""},'
 		# The lab world's resolver, as a real companion would use a public one (Squid only).
-		echo '      - {op: add, path: /spec/template/spec/containers/0/env/-, value: {name: DNS_SERVERS, value: '"$OUTSIDE_DNS_IP"'}}'
+		echo '        {name: DNS_SERVERS, value: '"$OUTSIDE_DNS_IP"'}]}]}}}}'
 	} >"$dir/kustomization.yaml"
 	kc kustomize "$dir"
 	rm -rf "$dir"
