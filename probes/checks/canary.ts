@@ -9,7 +9,7 @@ import type { Socket } from 'node:net';
 import { urlEndpoint } from '../base/endpoint.js';
 import type { CanaryCheck, CanarySecret, Observation } from '../base/model.js';
 import { judgeRefusal } from './origin.js';
-import { fetchAnswer, handshake } from './proxy.js';
+import { fetchAnswer, handshake, tlsThroughCompanionFailed } from './proxy.js';
 import { errorText } from './socket-outcome.js';
 import { openTunnel } from './tunnel.js';
 
@@ -31,12 +31,7 @@ export async function runCanary(check: CanaryCheck, signal: AbortSignal, ca: str
         socket = await handshake(tunnel.socket, host, ca, signal);
       } catch (err) {
         // An unfinished handshake is no refusal a client can tell from a broken path.
-        return {
-          outcome: 'tls-error',
-          class: 'indeterminate',
-          detail: `TLS through the companion failed: ${errorText(err)}`,
-          error: errorText(err),
-        };
+        return tlsThroughCompanionFailed(err);
       }
     }
     const { target, headers, form } = carrying(check.url, check.secret);

@@ -112,6 +112,16 @@ function banner(socket: Socket, via: string, signal: AbortSignal): Promise<Parti
   });
 }
 
+/** A TLS handshake over a tunnel that did not finish: says nothing about the route either way. */
+export function tlsThroughCompanionFailed(err: unknown): Partial {
+  return {
+    outcome: 'tls-error',
+    class: 'indeterminate',
+    detail: `TLS through the companion failed: ${errorText(err)}`,
+    error: errorText(err),
+  };
+}
+
 /**
  * HTTPS to the origin through the companion. The TLS handshake is done here, over the tunnel, so
  * the certificate the client is shown is the one recorded: with the companion's CA known, it must
@@ -126,12 +136,7 @@ export async function runProxyHttps(check: ProxyHttpsCheck, signal: AbortSignal,
     tls = await handshake(tunnel.socket, host, ca, signal);
   } catch (err) {
     tunnel.socket.destroy();
-    return {
-      outcome: 'tls-error',
-      class: 'indeterminate',
-      detail: `TLS through the companion failed: ${errorText(err)}`,
-      error: errorText(err),
-    };
+    return tlsThroughCompanionFailed(err);
   }
   const finding = interception(tls, host, ca);
   const cert = tls.getPeerCertificate();
