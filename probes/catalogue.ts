@@ -3,7 +3,7 @@
  * positive control that makes its "blocked" mean something.
  */
 import { isIP, isIPv6 } from 'node:net';
-import { Ajv2020 } from 'ajv/dist/2020.js';
+import { Ajv2020, type ValidateFunction } from 'ajv/dist/2020.js';
 import { CatalogueError, UsageError } from '../src/base/errors.js';
 import { readPackageFile } from '../src/base/package-root.js';
 import { parseYaml } from '../src/base/yaml.js';
@@ -81,9 +81,16 @@ function canarySecret(s: MustDeny['secret']): CanarySecret | undefined {
   return { in: s.in, name: s.name ?? (s.in === 'header' ? 'x-api-key' : 'api_key'), value: s.value ?? CANARY_SECRET_VALUE };
 }
 
-// The catalogue's hosts and URLs are the plan's ($ref into its schema): one definition of each.
-const ajv = new Ajv2020({ allErrors: false, strict: false }).addSchema(JSON.parse(readPackageFile('probes/plan.schema.json')));
-const validateCatalogue = ajv.compile<Catalogue>(JSON.parse(readPackageFile('probes/catalogue.schema.json')));
+let validator: ValidateFunction<Catalogue> | undefined;
+
+/** Compiled on first use: a probe pod is given its plan and never reads a catalogue. */
+function catalogueValidator(): ValidateFunction<Catalogue> {
+  // The catalogue's hosts and URLs are the plan's ($ref into its schema): one definition of each.
+  validator ??= new Ajv2020({ allErrors: false, strict: false })
+    .addSchema(JSON.parse(readPackageFile('probes/plan.schema.json')))
+    .compile<Catalogue>(JSON.parse(readPackageFile('probes/catalogue.schema.json')));
+  return validator;
+}
 
 export function parseCatalogue(text: string, source: string): Catalogue {
   let documents: unknown[];
@@ -96,6 +103,7 @@ export function parseCatalogue(text: string, source: string): Catalogue {
   }
   if (documents.length !== 1) throw new CatalogueError(`${source}: a catalogue is one YAML document, not ${documents.length}`);
   const raw = documents[0];
+  const validateCatalogue = catalogueValidator();
   if (!validateCatalogue(raw)) {
     const e = validateCatalogue.errors?.[0];
     throw new CatalogueError(`${source}: invalid catalogue at ${e?.instancePath || '/'}: ${e?.message ?? 'does not match the schema'}`);

@@ -3,6 +3,7 @@
  */
 
 import { writeFileSync } from 'node:fs';
+import { setFlagsFromString } from 'node:v8';
 import type { ProbePlan } from '../../probes/base/model.js';
 import { PLAN_ENV, parsePlan } from '../../probes/plan.js';
 import { runPlan } from '../../probes/runner.js';
@@ -54,6 +55,10 @@ export async function probeCommand(opts: ProbeOptions): Promise<number> {
   // Policy agents program a new pod's rules asynchronously after it gets its address; a dial
   // in that window would report a bypass the steady-state policy does not have.
   await new Promise((resolve) => setTimeout(resolve, settleMs));
+  // undici compiles its HTTP parser (llhttp, WebAssembly) at the first request; V8's optimizing
+  // compile of it held ~35 MiB for a tenth of a second, the probe pod's memory peak. Baseline
+  // (Liftoff) code needs a few MiB and parses a probe's handful of responses as well.
+  setFlagsFromString('--liftoff-only');
   const startedAt = new Date();
   log.info({ checks: plan.checks.length }, 'probe started');
   const results = await runPlan(plan);

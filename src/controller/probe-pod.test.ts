@@ -1,5 +1,13 @@
 import t from 'tap';
-import { buildEphemeralProbe, buildProbePod, buildRunObject, NEVER_READY_GATE, planKey, RUN_LABEL } from './probe-pod.js';
+import {
+  buildEphemeralProbe,
+  buildProbePod,
+  buildRunObject,
+  NEVER_READY_GATE,
+  PROBE_NODE_OPTIONS,
+  planKey,
+  RUN_LABEL,
+} from './probe-pod.js';
 import type { WorkloadTarget } from './target.js';
 import { withoutControllerHashes } from './target.js';
 import { networkTwin } from './twin.js';
@@ -30,7 +38,21 @@ t.test('the probe carries the workload identity and none of its controller hashe
   t.match(pod.metadata?.labels, { role: 'agent-workload', app: 'data-processor', [RUN_LABEL]: 'r1' });
   t.notOk(pod.metadata?.labels?.['pod-template-hash']);
   t.equal(pod.spec?.serviceAccountName, 'data-processor');
-  t.same(pod.spec?.containers[0]?.env, [{ name: 'HTTPS_PROXY', value: 'http://egress-guardian-svc:8080' }]);
+  t.same(pod.spec?.containers[0]?.env, [
+    { name: 'NODE_OPTIONS', value: PROBE_NODE_OPTIONS },
+    { name: 'HTTPS_PROXY', value: 'http://egress-guardian-svc:8080' },
+  ]);
+});
+
+t.test("the probe's Node runs with small semi-spaces, in a probe pod and as an ephemeral probe", async (t) => {
+  t.equal(PROBE_NODE_OPTIONS, '--max-semi-space-size=1', 'MiB: the young generation a short-lived probe needs');
+  const ephemeral = buildEphemeralProbe({ runId: 'r4', target, image: 'i', imagePullPolicy: 'Never', planJson: '{}', settleMs: 0 });
+  for (const env of [pod.spec?.containers[0]?.env, ephemeral.env]) {
+    t.same(
+      env?.filter((e) => e.name === 'NODE_OPTIONS'),
+      [{ name: 'NODE_OPTIONS', value: PROBE_NODE_OPTIONS }],
+    );
+  }
 });
 
 t.test('the plan is mounted read-only from the run object, not carried in the environment', async (t) => {
@@ -123,7 +145,7 @@ t.test('--in-pod: the ephemeral probe is restricted on its own and mounts nothin
     seccompProfile: { type: 'RuntimeDefault' },
   });
   t.notOk(c.volumeMounts, 'no service account token, no volume of the workload');
-  t.match(c.env, [{ name: 'EGRESS_VERIFY_PLAN', value: '{"version":1}' }, { name: 'HTTPS_PROXY' }]);
+  t.match(c.env, [{ name: 'EGRESS_VERIFY_PLAN', value: '{"version":1}' }, { name: 'NODE_OPTIONS' }, { name: 'HTTPS_PROXY' }]);
   t.same(c.args, ['probe', '--termination-log', '/dev/termination-log', '--settle-ms', '2000'], 'the plan comes from the environment');
   t.same(c.securityContext, pod.spec?.containers[0]?.securityContext, 'the same restricted process as in a probe pod');
 });

@@ -62,6 +62,13 @@ export function buildRunObject(runId: string, namespace: string, plans: readonly
   };
 }
 
+/**
+ * Node's young generation grows to 16 MiB semi-spaces, garbage the probe's short life never
+ * needs room for: at 1 MiB its peak heap is about 10 MiB lower. An option NODE_OPTIONS accepts,
+ * so the image's entrypoint stays as it is.
+ */
+export const PROBE_NODE_OPTIONS = '--max-semi-space-size=1';
+
 type ProbeProcessInput = Pick<ProbePodInput, 'target' | 'image' | 'imagePullPolicy' | 'settleMs'>;
 
 /** The probe process as a container: the same in a probe pod and as an ephemeral container (--in-pod). */
@@ -74,7 +81,8 @@ function probeProcess(
     image: input.image,
     imagePullPolicy: input.imagePullPolicy,
     args: ['probe', ...planArgs, '--termination-log', TERMINATION_LOG, '--settle-ms', String(input.settleMs)],
-    env: [...planEnv, ...input.target.proxyEnv],
+    // The workload's proxy variables only (PROXY_VARS), so nothing of its own replaces ours.
+    env: [...planEnv, { name: 'NODE_OPTIONS', value: PROBE_NODE_OPTIONS }, ...input.target.proxyEnv],
     terminationMessagePath: TERMINATION_LOG,
     terminationMessagePolicy: 'File',
     // Restricted on its own: an ephemeral container gets no pod-level defaults of ours.
