@@ -93,7 +93,7 @@ function program(): Command {
     )
     .option(
       '--companion-concurrency <tunnels>',
-      'tunnels all probes of the run may hold through the companion at once; more probe pods than that start in waves',
+      'tunnels all probes of the run may hold through the companion at once; beyond that many probe pods, the next starts as one ends',
       String(DEFAULT_COMPANION_CONCURRENCY),
     )
     .option('--start-timeout <seconds>', 'how long a probe pod may take to start', '60')

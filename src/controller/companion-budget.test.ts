@@ -1,12 +1,12 @@
 import t from 'tap';
 import { companionGroups, inWaves, shareCompanion } from './companion-budget.js';
 
-t.test('pods share the budget evenly; more pods than tunnels start in waves', async (t) => {
-  t.same(shareCompanion(1, 32), { waves: 1, perWave: 1, slots: 32 });
-  t.same(shareCompanion(5, 32), { waves: 1, perWave: 5, slots: 6 });
-  t.same(shareCompanion(32, 32), { waves: 1, perWave: 32, slots: 1 });
-  t.same(shareCompanion(33, 32), { waves: 2, perWave: 17, slots: 1 });
-  t.same(shareCompanion(100, 8), { waves: 13, perWave: 8, slots: 1 });
+t.test('pods share the budget evenly; more pods than tunnels take turns in lanes', async (t) => {
+  t.same(shareCompanion(1, 32), { lanes: 1, slots: 32, rounds: 1 });
+  t.same(shareCompanion(5, 32), { lanes: 5, slots: 6, rounds: 1 });
+  t.same(shareCompanion(32, 32), { lanes: 32, slots: 1, rounds: 1 });
+  t.same(shareCompanion(33, 32), { lanes: 32, slots: 1, rounds: 2 });
+  t.same(shareCompanion(100, 8), { lanes: 8, slots: 1, rounds: 13 });
   t.throws(() => shareCompanion(3, 0), /at least 1/);
 });
 
@@ -15,14 +15,15 @@ t.test('the bound holds and every pod gets a slot, for every pod count and budge
   for (let pods = 1; pods <= 200; pods++)
     for (let budget = 1; budget <= 200; budget++) {
       const s = shareCompanion(pods, budget);
-      const ok = s.slots >= 1 && s.perWave * s.slots <= budget && s.waves * s.perWave >= pods && (s.waves - 1) * s.perWave < pods;
+      const ok =
+        s.slots >= 1 && s.lanes * s.slots <= budget && s.lanes <= pods && s.rounds * s.lanes >= pods && (s.rounds - 1) * s.lanes < pods;
       if (!ok) t.fail(`${pods} pods, budget ${budget}: ${JSON.stringify(s)}`);
       cases++;
     }
   t.equal(cases, 40_000);
 });
 
-t.test('inWaves cuts in order', async (t) => {
+t.test('inWaves cuts in order, a pod per lane', async (t) => {
   const pods = ['a', 'b', 'c', 'd', 'e'];
   t.same(inWaves(pods, shareCompanion(5, 2)), [['a', 'b'], ['c', 'd'], ['e']]);
   t.same(inWaves(pods, shareCompanion(5, 10)), [pods]);

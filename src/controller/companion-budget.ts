@@ -1,34 +1,33 @@
 /**
  * The run's companion budget (`--companion-concurrency`): tunnels all probe pods together may
- * hold open through the companion at once. The pods of one wave share it evenly (each plan
- * carries its share as `companionSlots`); when there are more pods than tunnels, the pods start
- * in waves, so that even one tunnel each stays within the bound.
+ * hold open through the companion at once. The pods alive at once share it evenly (each plan
+ * carries its share as `companionSlots`); when there are more pods than tunnels, a pod starts
+ * only when one before it has ended, so that even one tunnel each stays within the bound.
  */
 
 import { serviceNamed } from '../kube/service-name.js';
 
 export interface CompanionShare {
-  /** Waves of probe pods, one after another. */
-  waves: number;
-  /** Probe pods in a wave (the last may have fewer). */
-  perWave: number;
+  /** Probe pods alive at once: an ended pod's lane goes to the next. */
+  lanes: number;
   /** Tunnels each probe pod may hold at once. */
   slots: number;
+  /** How many pods each lane runs, at most, one after another. */
+  rounds: number;
 }
 
 export function shareCompanion(pods: number, budget: number): CompanionShare {
   if (!Number.isInteger(budget) || budget < 1)
     throw new RangeError(`companion concurrency must be a whole number of at least 1, not ${budget}`);
   const count = Math.max(1, pods);
-  const waves = Math.ceil(count / budget);
-  const perWave = Math.ceil(count / waves);
-  return { waves, perWave, slots: Math.floor(budget / perWave) };
+  const lanes = Math.min(count, budget);
+  return { lanes, slots: Math.floor(budget / lanes), rounds: Math.ceil(count / lanes) };
 }
 
-/** `items` cut into the share's waves, in order. */
+/** `items` cut into waves of one pod per lane, in order (--in-pod, whose probes are not pods of the run). */
 export function inWaves<T>(items: readonly T[], share: CompanionShare): T[][] {
   const waves: T[][] = [];
-  for (let i = 0; i < items.length; i += share.perWave) waves.push(items.slice(i, i + share.perWave));
+  for (let i = 0; i < items.length; i += share.lanes) waves.push(items.slice(i, i + share.lanes));
   return waves;
 }
 

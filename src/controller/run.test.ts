@@ -148,34 +148,43 @@ t.test('interrupted (the CLI aborts on SIGINT and SIGTERM): the probe pods and r
   t.equal(kube.deletes.filter((d) => d.startsWith('pod ')).length, 2);
 });
 
-t.test('more probe pods than the companion budget: they start in waves, each plan carrying its share', async (t) => {
+t.test('more probe pods than the companion budget: a pod starts as one ends, each plan carrying its share', async (t) => {
   const kube = new FakeKube(() => now);
-  const workloads = ['a', 'b', 'c'].map((name) => ({ target: { ...target, description: `deployment/${name}` }, plan }));
-  const run = runProbes(kube, settings({ workloads, companionConcurrency: 2 }));
-  const finish = async (count: number, what: string): Promise<string[]> => {
-    await until(() => probePods(kube).length === count && kube.openWatches() === 1, what);
-    const pods = probePods(kube);
-    for (const pod of pods) {
-      kube.logs.set(`${NS}/${pod}/probe`, probeLog('blocked'));
-      kube.setStatus(NS, pod, podStatus.exited(0));
-    }
-    return pods;
+  const workloads = ['a', 'b', 'c', 'd'].map((name) => ({ target: { ...target, description: `deployment/${name}` }, plan }));
+  const progress: string[] = [];
+  const run = runProbes(
+    kube,
+    settings({ workloads, companionConcurrency: 2, onProgress: (pod, state) => progress.push(`${pod}: ${state}`) }),
+  );
+  const end = (pod: string): void => {
+    kube.logs.set(`${NS}/${pod}/probe`, probeLog('blocked'));
+    kube.setStatus(NS, pod, podStatus.exited(0));
   };
-  const first = await finish(2, 'the first wave: two pods');
-  // The next wave starts only once the first has finished; the finished pods are still there.
-  const second = (await finish(3, 'the second wave: one more pod')).filter((p) => !first.includes(p));
-  t.equal(second.length, 1);
+  await until(() => probePods(kube).length === 2 && kube.openWatches() === 1, 'two pods, one per lane');
+  const [first = '', second = ''] = probePods(kube);
+  kube.setStatus(NS, first, podStatus.running());
+  kube.setStatus(NS, second, podStatus.running());
+  end(first);
+  // The second still runs: only the first one's lane is free.
+  await until(() => probePods(kube).length === 3, 'a third pod in the freed lane');
+  await new Promise((resolve) => setTimeout(resolve, 50));
+  t.equal(probePods(kube).length, 3, 'no fourth while two run');
+  const third = probePods(kube).find((p) => p !== first && p !== second) ?? '';
+  end(third);
+  await until(() => probePods(kube).length === 4, 'the fourth in the lane the third freed');
+  for (const pod of probePods(kube).filter((p) => p !== first && p !== third)) end(pod);
   const outcome = await run;
-  t.equal(outcome.pods.length, 3);
+  t.equal(outcome.pods.length, 4);
   t.same(
     outcome.plans.map((p) => p.companionSlots),
-    [1, 1, 1],
+    [1, 1, 1, 1],
     'two pods at once, one tunnel each',
   );
   t.ok(
     outcome.results.every((r) => r.verdict === 'pass'),
-    'every wave read back',
+    'every pod read back',
   );
+  t.ok(progress.includes('4 probe pods: 2 probe(s) at once, 1 companion tunnel(s) each (--companion-concurrency 2), the next as one ends'));
 });
 
 t.test('fewer probe pods than the budget: one wave, the budget split between them', async (t) => {

@@ -127,7 +127,7 @@ export async function runProbes(kube: ProbeKube, settings: ProbeRunSettings): Pr
     }),
   );
   const owner = { name: runObject.metadata?.name ?? '', uid: runObject.metadata?.uid ?? '' };
-  // Filled before each create (startProbes), so that cleanup deletes whatever a cut-off create left.
+  // Filled before each create, so that cleanup deletes whatever a cut-off create left.
   const probes = new Map<string, Probe>();
   /** Each probe's workload, by index into settings.workloads. */
   const workloadOf = new Map<string, number>();
@@ -136,25 +136,47 @@ export async function runProbes(kube: ProbeKube, settings: ProbeRunSettings): Pr
   try {
     if (settings.controlNamespace !== undefined)
       Object.assign(controls, await startControlPods(kube, settings, runId, activeDeadlineSeconds));
-    const waves = inWaves(placements, share);
     const probing = async (): Promise<Map<string, PodState>> => {
-      const finished = new Map<string, PodState>();
-      for (const [i, wave] of waves.entries()) {
-        if (waves.length > 1)
-          settings.onProgress?.(
-            `wave ${i + 1}/${waves.length}`,
-            `${wave.length} probe(s), ${share.slots} companion tunnel(s) each (--companion-concurrency ${settings.companionConcurrency})`,
-          );
-        const started = await startWave(kube, settings, { runId, owner, activeDeadlineSeconds, workloads, plans }, wave, {
-          probes,
-          workloadOf,
-        });
-        const done = settings.inPod
-          ? await waitForEphemeral(kube, namespace, started, settings, deadlineMs)
-          : await watchUntilDone(kube, namespace, runId, [...started.keys()], settings, deadlineMs);
-        for (const [key, state] of done) finished.set(key, state);
+      if (settings.inPod) {
+        const finished = new Map<string, PodState>();
+        const waves = inWaves(placements, share);
+        for (const [i, wave] of waves.entries()) {
+          if (waves.length > 1) settings.onProgress?.(`wave ${i + 1}/${waves.length}`, budgetLine(wave.length, share.slots, settings));
+          const started = await attachWave(kube, settings, { runId, workloads, plans }, wave, { probes, workloadOf });
+          for (const [key, state] of await waitForEphemeral(kube, namespace, started, settings, deadlineMs)) finished.set(key, state);
+        }
+        return finished;
       }
-      return finished;
+      const pods = new Map<string, V1Pod>();
+      for (const placement of placements) {
+        const { target, plan } = workloads[placement.w] ?? {};
+        if (target === undefined || plan === undefined) continue;
+        const pod = buildProbePod({
+          runId,
+          index: probes.size,
+          target,
+          image: settings.image,
+          imagePullPolicy: settings.imagePullPolicy,
+          planKey: planKey(placement.w),
+          runObject: owner,
+          activeDeadlineSeconds,
+          settleMs: settings.settleMs,
+          ...(placement.node ? { node: placement.node } : {}),
+        });
+        const name = pod.metadata?.name ?? '';
+        pods.set(name, pod);
+        // Recorded before it exists, so that cleanup deletes whatever a cut-off create left.
+        probes.set(name, { pod: name, container: 'probe', plan, workload: target.description });
+        workloadOf.set(name, placement.w);
+      }
+      if (share.lanes < pods.size)
+        settings.onProgress?.(`${pods.size} probe pods`, `${budgetLine(share.lanes, share.slots, settings)}, the next as one ends`);
+      return watchUntilDone(kube, namespace, runId, [...pods.keys()], settings, deadlineMs * share.rounds, {
+        lanes: share.lanes,
+        create: async (name) => {
+          await kubeCall(`creating probe pod ${name}`, () => kube.core.createNamespacedPod({ namespace, body: pods.get(name) ?? {} }));
+        },
+      });
     };
     const [finished, controlsFinished] = await Promise.all([
       probing(),
@@ -214,58 +236,33 @@ export async function runProbes(kube: ProbeKube, settings: ProbeRunSettings): Pr
 }
 
 /**
- * One wave's probes: probe pods (on their node with --per-node), or ephemeral containers in the
- * workloads' live pods (--in-pod). Each is recorded in `all` before it is created, so that
- * cleanup deletes whatever a cut-off create left; the wave's own are returned.
+ * --in-pod: one wave's probes, as ephemeral containers in the workloads' live pods, each recorded
+ * in `all` as it is added; the wave's own are returned.
  */
-async function startWave(
+async function attachWave(
   kube: ProbeKube,
   settings: ProbeRunSettings,
-  run: {
-    runId: string;
-    owner: { name: string; uid: string };
-    activeDeadlineSeconds: number;
-    workloads: readonly { target: WorkloadTarget; plan: ProbePlan }[];
-    plans: readonly string[];
-  },
+  run: { runId: string; workloads: readonly { target: WorkloadTarget; plan: ProbePlan }[]; plans: readonly string[] },
   wave: readonly Placement[],
   all: { probes: Map<string, Probe>; workloadOf: Map<string, number> },
 ): Promise<Map<string, Probe>> {
-  const { runId } = run;
-  const { probes, workloadOf } = all;
   const started = new Map<string, Probe>();
-  const record = (key: string, probe: Probe, w: number): void => {
-    probes.set(key, probe);
-    started.set(key, probe);
-    workloadOf.set(key, w);
-  };
   for (const placement of wave) {
     const { target, plan } = run.workloads[placement.w] ?? {};
-    if (target === undefined || plan === undefined) continue;
-    if (placement.live !== undefined) {
-      const attach = { runId, index: probes.size, target, plan, planJson: run.plans[placement.w] ?? '' };
-      for (const probe of await attachProbes(kube, settings, attach, [placement.live]))
-        record(`${probe.pod}/${probe.container}`, probe, placement.w);
-      continue;
+    if (target === undefined || plan === undefined || placement.live === undefined) continue;
+    const attach = { runId: run.runId, index: all.probes.size, target, plan, planJson: run.plans[placement.w] ?? '' };
+    for (const probe of await attachProbes(kube, settings, attach, [placement.live])) {
+      const key = `${probe.pod}/${probe.container}`;
+      all.probes.set(key, probe);
+      all.workloadOf.set(key, placement.w);
+      started.set(key, probe);
     }
-    const pod = buildProbePod({
-      runId,
-      index: probes.size,
-      target,
-      image: settings.image,
-      imagePullPolicy: settings.imagePullPolicy,
-      planKey: planKey(placement.w),
-      runObject: run.owner,
-      activeDeadlineSeconds: run.activeDeadlineSeconds,
-      settleMs: settings.settleMs,
-      ...(placement.node ? { node: placement.node } : {}),
-    });
-    const name = pod.metadata?.name ?? '';
-    record(name, { pod: name, container: 'probe', plan, workload: target.description }, placement.w);
-    await kubeCall(`creating probe pod ${name}`, () => kube.core.createNamespacedPod({ namespace: target.namespace, body: pod }));
   }
   return started;
 }
+
+const budgetLine = (probes: number, slots: number, settings: ProbeRunSettings): string =>
+  `${probes} probe(s) at once, ${slots} companion tunnel(s) each (--companion-concurrency ${settings.companionConcurrency})`;
 
 /** Where one probe runs: a probe pod (on `node` with --per-node), or with --in-pod the live pod it joins. */
 interface Placement {

@@ -141,3 +141,76 @@ t.test('an abort (SIGINT, SIGTERM) ends the wait with an error, before or during
   await t.rejects(watchUntilDone(kube, NS, 'r1', ['p0'], settings, 10_000), { message: /^interrupted/ }, 'already aborted');
   t.equal(kube.openWatches(), 0, 'no watch was started');
 });
+
+const exited = (kube: FakeKube, ...names: string[]): void => {
+  for (const name of names) kube.setStatus(NS, name, podStatus.exited(0));
+};
+/** A feed that creates the pods in the fake API server, and records the order. */
+function feedOf(kube: FakeKube, lanes: number, fail?: string) {
+  const order: string[] = [];
+  return {
+    order,
+    feed: {
+      lanes,
+      create: async (name: string) => {
+        if (name === fail) throw new InfrastructureError(`creating probe pod ${name}: forbidden`);
+        order.push(name);
+        await created(kube, name);
+      },
+    },
+  };
+}
+
+t.test('a feed: no more pods alive than lanes, the next created as one ends, in order', async (t) => {
+  const { kube, settings } = setup();
+  const { order, feed } = feedOf(kube, 2);
+  const done = watchUntilDone(kube, NS, 'r1', ['p0', 'p1', 'p2', 'p3'], settings, 10_000, feed);
+  await until(() => order.length === 2 && kube.openWatches() === 1, 'two lanes filled');
+  kube.setStatus(NS, 'p0', podStatus.running());
+  await new Promise((resolve) => setTimeout(resolve, 30));
+  t.same(order, ['p0', 'p1'], 'running holds a lane');
+  exited(kube, 'p1');
+  await until(() => order.length === 3, 'p2 in the lane p1 freed');
+  await new Promise((resolve) => setTimeout(resolve, 30));
+  t.same(order, ['p0', 'p1', 'p2'], 'p0 still holds its lane');
+  exited(kube, 'p0', 'p2');
+  await until(() => order.length === 4, 'p3');
+  exited(kube, 'p3');
+  t.same(Object.keys(summary(await done)).sort(), ['p0', 'p1', 'p2', 'p3']);
+});
+
+t.test('a feed: a stuck pod is deleted to free its lane, and reported stuck', async (t) => {
+  const { kube, settings } = setup(60);
+  const { order, feed } = feedOf(kube, 1);
+  const done = watchUntilDone(kube, NS, 'r1', ['slow', 'next'], settings, 10_000, feed);
+  await until(() => order.length === 1 && kube.openWatches() === 1, 'the first lane');
+  kube.setStatus(NS, 'slow', podStatus.waiting('ImagePullBackOff', 'slow registry'));
+  await until(() => order.length === 2, 'the next pod, after the start timeout');
+  t.same(kube.deletes, [`pod ${NS}/slow`], 'the stuck pod was deleted first: it could still start and use the lane');
+  exited(kube, 'next');
+  t.same(summary(await done), {
+    slow: { node: 'node-a', state: 'stuck', reason: 'ImagePullBackOff: slow registry' },
+    next: { node: 'node-a', state: 'done', exitCode: 0 },
+  });
+});
+
+t.test('a feed: the run deadline reports the pods never created as stuck; a failed create ends the watch', async (t) => {
+  const { kube, settings } = setup();
+  const { feed } = feedOf(kube, 1);
+  const states = summary(await watchUntilDone(kube, NS, 'r1', ['p0', 'p1'], settings, 150, feed));
+  t.same(states.p1, { state: 'stuck', reason: "not started: the run's deadline passed while it waited for a lane" });
+  t.match(states.p0, { state: 'pending' });
+
+  const failing = feedOf(kube, 2, 'q1');
+  await t.rejects(watchUntilDone(kube, NS, 'r1', ['q0', 'q1', 'q2'], settings, 10_000, failing.feed), {
+    name: 'InfrastructureError',
+    message: 'creating probe pod q1: forbidden',
+  });
+  t.same(failing.order, ['q0'], 'nothing created after the failure');
+  await until(() => kube.openWatches() === 0, 'the watch to be stopped');
+});
+
+t.test('no pods at all: done at once', async (t) => {
+  const { kube, settings } = setup();
+  t.same([...(await watchUntilDone(kube, NS, 'r1', [], settings, 10_000)).keys()], []);
+});

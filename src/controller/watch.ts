@@ -20,11 +20,23 @@ export interface WatchSettings {
 /** A watch the server closes early is resumed this many times. */
 const MAX_REWATCH = 5;
 
+/**
+ * Probe pods that are created as lanes free up (the companion budget, companion-budget.ts): the
+ * first `lanes` at once, and the next only when one has ended, so no more than `lanes` run at once.
+ */
+export interface PodFeed {
+  lanes: number;
+  /** Creates the named pod; a failure ends the watch with its error. */
+  create(name: string): Promise<void>;
+}
+
 const terminal = (s: PodState): boolean => s.progress.state === 'done' || s.progress.state === 'stuck';
 
 /**
  * Resolves with each pod's last state when all are done or stuck, or when `runDeadlineMs`
  * passes (the rest as last seen); rejects when the signal aborts or the watch cannot be held.
+ * Without a feed, every pod of `podNames` has been created; with one, the feed creates them in
+ * that order, and a pod not yet created when the deadline passes is reported stuck.
  */
 export function watchUntilDone(
   kube: ProbeKube,
@@ -33,58 +45,107 @@ export function watchUntilDone(
   podNames: readonly string[],
   settings: WatchSettings,
   runDeadlineMs: number,
+  feed?: PodFeed,
 ): Promise<Map<string, PodState>> {
   const states = new Map<string, PodState>();
+  const waiting = feed ? [...podNames] : [];
+  /** Pods created and not yet ended: each holds a lane. A stuck pod holds it until deleted. */
+  const alive = new Set(feed ? [] : podNames);
+  /** Stuck pods deleted to free their lane: what the watch says of them after that is not news. */
+  const released = new Set<string>();
+  const startTimers = new Map<string, NodeJS.Timeout>();
   return new Promise((resolve, reject) => {
     let request: AbortController | undefined;
     let rewatches = 0;
     let settled = false;
+    let filling = false;
     const finish = (error?: Error): void => {
       if (settled) return;
       settled = true;
-      clearTimeout(startTimer);
+      for (const timer of startTimers.values()) clearTimeout(timer);
       clearTimeout(runTimer);
       settings.signal.removeEventListener('abort', onAbort);
       // Aborting inside the watch callback crashed client-node 1.4 on Node 20: defer it.
       setImmediate(() => request?.abort());
+      for (const name of waiting)
+        states.set(name, { progress: { state: 'stuck', reason: "not started: the run's deadline passed while it waited for a lane" } });
       if (error) reject(error);
       else resolve(states);
     };
     const onAbort = (): void => finish(new InfrastructureError('interrupted: probe pods deleted, no report'));
     settings.signal.addEventListener('abort', onAbort, { once: true });
-    /**
-     * One read of each pod not yet running, so the reason reported is the latest, and a pod
-     * whose events the watch has not (yet) delivered is still accounted for.
-     */
-    const onStartTimeout = async (): Promise<void> => {
-      for (const name of podNames) {
-        const known = states.get(name);
-        if (known !== undefined && known.progress.state !== 'pending') continue;
-        let latest: PodState = known ?? { progress: { state: 'pending' } };
-        try {
-          const pod = await kube.core.readNamespacedPod({ name, namespace });
-          const node = pod.spec?.nodeName;
-          latest = { ...(node ? { node } : {}), progress: podProgress(pod), object: pod };
-        } catch (err) {
-          log.info({ pod: name, err: apiStatus(err) ?? String(err) }, 'probe pod unreadable at the start timeout');
-        }
-        if (settled) return;
-        const p = latest.progress;
-        states.set(
-          name,
-          p.state === 'pending'
-            ? { ...latest, progress: { state: 'stuck', reason: p.reason ?? 'not started before the start timeout' } }
-            : latest,
-        );
+    const allEnded = (): boolean => waiting.length === 0 && states.size === podNames.length && [...states.values()].every(terminal);
+    const ended = (name: string): void => {
+      const state = states.get(name);
+      if (state === undefined || !terminal(state) || !alive.has(name)) return;
+      clearTimeout(startTimers.get(name));
+      // A stuck pod may start after all: its lane is free only once it is gone.
+      if (state.progress.state === 'stuck') {
+        if (waiting.length === 0) return;
+        released.add(name);
+        void kube.core
+          .deleteNamespacedPod({ name, namespace, gracePeriodSeconds: 0 })
+          .catch((err: unknown) => log.info({ pod: name, err: apiStatus(err) ?? String(err) }, 'stuck probe pod not deleted'));
       }
-      if ([...states.values()].every(terminal)) finish();
+      alive.delete(name);
+      void fill();
     };
-    const startTimer = setTimeout(() => void onStartTimeout(), settings.startTimeoutMs);
+    const fill = async (): Promise<void> => {
+      if (feed === undefined || filling) return;
+      filling = true;
+      try {
+        for (let name = waiting[0]; !settled && name !== undefined && alive.size < feed.lanes; name = waiting[0]) {
+          waiting.shift();
+          alive.add(name);
+          await feed.create(name);
+          arm(name);
+        }
+      } catch (err) {
+        finish(err instanceof Error ? err : new Error(String(err)));
+      } finally {
+        filling = false;
+      }
+      // Lanes freed while a create was in flight.
+      if (!settled && waiting.length > 0 && alive.size < feed.lanes) void fill();
+      if (allEnded()) finish();
+    };
+    /**
+     * One read of a pod not yet running at its start timeout, so the reason reported is the
+     * latest, and a pod whose events the watch has not (yet) delivered is still accounted for.
+     */
+    const onStartTimeout = async (name: string): Promise<void> => {
+      const known = states.get(name);
+      if (known !== undefined && known.progress.state !== 'pending') return;
+      let latest: PodState = known ?? { progress: { state: 'pending' } };
+      try {
+        const pod = await kube.core.readNamespacedPod({ name, namespace });
+        const node = pod.spec?.nodeName;
+        latest = { ...(node ? { node } : {}), progress: podProgress(pod), object: pod };
+      } catch (err) {
+        log.info({ pod: name, err: apiStatus(err) ?? String(err) }, 'probe pod unreadable at the start timeout');
+      }
+      if (settled) return;
+      const p = latest.progress;
+      states.set(
+        name,
+        p.state === 'pending'
+          ? { ...latest, progress: { state: 'stuck', reason: p.reason ?? 'not started before the start timeout' } }
+          : latest,
+      );
+      ended(name);
+      if (allEnded()) finish();
+    };
+    const arm = (name: string): void => {
+      startTimers.set(
+        name,
+        setTimeout(() => void onStartTimeout(name), settings.startTimeoutMs),
+      );
+    };
     const runTimer = setTimeout(() => finish(), runDeadlineMs);
     const onEvent = (type: string, pod: V1Pod): void => {
       const name = pod.metadata?.name;
       // The run's control pods carry its label too, and may share the namespace.
-      if (name === undefined || !podNames.includes(name) || type === 'DELETED' || settled) return;
+      if (name === undefined || !podNames.includes(name) || type === 'DELETED' || released.has(name) || settled) return;
       const before = states.get(name);
       // A pod declared stuck at the start timeout stays stuck unless it finished after all.
       const progress = podProgress(pod);
@@ -97,7 +158,8 @@ export function watchUntilDone(
           `${progress.state}${node ? ` on ${node}` : ''}${'reason' in progress && progress.reason ? ` (${progress.reason})` : ''}`,
         );
       }
-      if (states.size === podNames.length && [...states.values()].every(terminal)) finish();
+      ended(name);
+      if (allEnded()) finish();
     };
     const start = (): void => {
       kube
@@ -116,6 +178,11 @@ export function watchUntilDone(
     };
     // A signal that came before the watch began fires no event: deleting the pods must not wait.
     if (settings.signal.aborted) onAbort();
-    else start();
+    else {
+      for (const name of alive) arm(name);
+      start();
+      if (allEnded()) finish();
+      else void fill();
+    }
   });
 }

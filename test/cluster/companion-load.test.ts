@@ -1,7 +1,7 @@
 /**
  * The companion budget on the lab cluster: four copies of the reference workload, each probed
- * by its own pod (--no-grouping), with --companion-concurrency 2. The probe pods must start in
- * waves of two, seen through a watch of their own, and the run must still pass. Everything it
+ * by its own pod (--no-grouping), with --companion-concurrency 2. No more than two probe pods may
+ * run at once, seen through a watch of their own, and the run must still pass. Everything it
  * adds is deleted at the end.
  */
 import { spawn } from 'node:child_process';
@@ -46,7 +46,7 @@ function mostAtOnce(events: string): number {
   return most;
 }
 
-t.test('probe pods beyond the budget start in waves, and the run passes', async (t) => {
+t.test('probe pods beyond the budget take turns, two at a time, and the run passes', async (t) => {
   const events = join(scratch, 'events.txt');
   // Started before the run, read after it: the run below blocks this process.
   const watch = spawn(
