@@ -5,7 +5,8 @@
  * observations from either: it judges them itself with `judge` over the plan it sent, so a probe
  * that is broken, outdated or lying cannot turn its own verdict into a pass.
  */
-import { Ajv2020, type ValidateFunction } from 'ajv/dist/2020.js';
+import { createRequire } from 'node:module';
+import type { ValidateFunction } from 'ajv/dist/2020.js';
 import { readPackageFile, toolVersion } from '../src/base/package-root.js';
 import type { Check, CheckResult, Finding, Observation, ObservationClass, Outcome, ProbePlan, Verdict } from './base/model.js';
 import { describeTarget } from './kinds.js';
@@ -98,9 +99,10 @@ export function errorResults(plan: ProbePlan, where: PodRef, reason: string): Ch
 const WIRE_ID = 'https://egress-verify.dev/schemas/probe-wire-v1.json';
 let validators: { line: ValidateFunction<ResultLine | SummaryLine>; termination: ValidateFunction<TerminationMessage> } | undefined;
 
-/** Compiled on first read: the probe itself only writes. */
+/** Loaded and compiled on first read: the probe itself only writes, and ajv costs it start-up time. */
 function wireValidators(): NonNullable<typeof validators> {
   if (validators === undefined) {
+    const { Ajv2020 } = createRequire(import.meta.url)('ajv/dist/2020.js') as typeof import('ajv/dist/2020.js');
     const ajv = new Ajv2020({ strict: false, validateFormats: false });
     ajv.addSchema(JSON.parse(readPackageFile('reports/report.schema.json')));
     ajv.addSchema(JSON.parse(readPackageFile('probes/wire.schema.json')));

@@ -1,10 +1,9 @@
-import { spawnSync } from 'node:child_process';
 import { generateKeyPairSync } from 'node:crypto';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import t from 'tap';
-import { repoRoot } from '../../test/cli.js';
+import { modulesLoaded, repoRoot } from '../../test/cli.js';
 import { captureStdout } from '../../test/stdout.js';
 import { ExitCode } from '../base/errors.js';
 import { buildManifest, MANIFEST, SIGNATURE, serializeManifest, signManifest } from '../evidence/manifest.js';
@@ -106,31 +105,16 @@ t.test('--previous: the next bundle in the chain verifies, a replayed one does n
 });
 
 t.test('evidence verify, as the CLI runs it, loads neither the probe nor the Kubernetes client', async (t) => {
-  const log = join(scratch, 'modules.log');
-  const loaded = (args: readonly string[]): { status: number | null; modules: string[] } => {
-    writeFileSync(log, '');
-    const r = spawnSync(
-      process.execPath,
-      ['--import', join(repoRoot, 'test/module-log.mjs'), '--import', 'tsx', join(repoRoot, 'src/cli.ts'), ...args],
-      {
-        cwd: repoRoot,
-        encoding: 'utf8',
-        timeout: 120_000,
-        env: { ...process.env, EGRESS_VERIFY_LOG_LEVEL: 'silent', EGRESS_VERIFY_MODULE_LOG: log },
-      },
-    );
-    return { status: r.status, modules: readFileSync(log, 'utf8').split('\n') };
-  };
   const heavy = (modules: readonly string[]): string[] =>
     modules.filter((m) => /\/node_modules\/(undici|socks|socks-proxy-agent|@kubernetes\/client-node)\/|\/probes\/checks\//.test(m));
   // The control: the hook sees the probe's network stack where a command does load it.
-  const probe = loaded(['probe', '--print-plan', '--companion', 'http://egress-guardian-svc:8080']);
+  const probe = modulesLoaded(['probe', '--print-plan', '--companion', 'http://egress-guardian-svc:8080']);
   t.equal(probe.status, ExitCode.pass);
   t.ok(
     heavy(probe.modules).some((m) => m.includes('/node_modules/undici/')),
     'probe loads undici: the hook sees it',
   );
-  const verify = loaded([
+  const verify = modulesLoaded([
     'evidence',
     'verify',
     join(repoRoot, 'reports/samples/evidence'),

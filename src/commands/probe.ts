@@ -11,8 +11,6 @@ import { renderTerminationMessage } from '../../probes/wire.js';
 import { UsageError } from '../base/errors.js';
 import { readInput } from '../base/input.js';
 import { log } from '../base/log.js';
-import { readCompanionCa } from '../plan/companion-ca.js';
-import { loadCatalogue, planFor } from '../plan/local-plan.js';
 import { parseOutputs, summarizeOnTerminal, writeOutputs } from '../report/output.js';
 import { buildReport, exitCodeFor } from '../report/report.js';
 
@@ -30,7 +28,7 @@ export interface ProbeOptions {
   ports?: string;
 }
 
-export function loadPlan(opts: ProbeOptions): ProbePlan {
+export async function loadPlan(opts: ProbeOptions): Promise<ProbePlan> {
   if (opts.plan !== undefined) return parsePlan(readInput(opts.plan, 'plan'), opts.plan === '-' ? 'stdin' : opts.plan);
   const fromEnv = process.env[PLAN_ENV];
   if (fromEnv !== undefined && fromEnv !== '') return parsePlan(fromEnv, `$${PLAN_ENV}`);
@@ -39,13 +37,19 @@ export function loadPlan(opts: ProbeOptions): ProbePlan {
       `no plan: give --plan FILE (or - for stdin), set $${PLAN_ENV}, or give --companion URL to expand the target catalogue`,
     );
   }
+  // Loaded only here: compiling the catalogue's schema costs a probe pod, which is given its
+  // plan, a fifth of a second of CPU and tens of MiB.
+  const [{ readCompanionCa }, { loadCatalogue, planFor }] = await Promise.all([
+    import('../plan/companion-ca.js'),
+    import('../plan/local-plan.js'),
+  ]);
   const caPem = opts.companionCa === undefined ? undefined : readCompanionCa(opts.companionCa);
   return planFor(loadCatalogue(opts), opts.companion, caPem);
 }
 
 export async function probeCommand(opts: ProbeOptions): Promise<number> {
   const outputs = parseOutputs(opts.output.length > 0 ? opts.output : ['jsonl'], opts.tapVersion);
-  const plan = loadPlan(opts);
+  const plan = await loadPlan(opts);
   if (opts.printPlan) {
     process.stdout.write(`${JSON.stringify(plan, null, 2)}\n`);
     return 0;

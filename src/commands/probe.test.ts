@@ -1,0 +1,30 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import t from 'tap';
+import { modulesLoaded } from '../../test/cli.js';
+import { ExitCode } from '../base/errors.js';
+
+const scratch = mkdtempSync(join(tmpdir(), 'ev-probe-'));
+t.teardown(() => rmSync(scratch, { recursive: true, force: true }));
+
+t.test('a probe given its plan, as in a probe pod, compiles no schema and loads no catalogue', async (t) => {
+  const compiler = (modules: readonly string[]): string[] =>
+    modules.filter((m) => /\/node_modules\/ajv\/dist\/(2020|core|ajv)\.js$|\/probes\/catalogue\.ts$/.test(m));
+  // The control: expanding the catalogue compiles its schema, and the hook sees it.
+  const expanded = modulesLoaded(['probe', '--print-plan', '--companion', 'http://egress-guardian-svc:8080']);
+  t.equal(expanded.status, ExitCode.pass);
+  t.ok(compiler(expanded.modules).length >= 2, 'the catalogue and ajv seen where they are loaded');
+  const plan = join(scratch, 'plan.json');
+  writeFileSync(
+    plan,
+    JSON.stringify({ version: 1, checks: [{ id: 'tcp', kind: 'tcp', expect: 'blocked', host: '192.0.2.1', port: 443, deadlineMs: 100 }] }),
+  );
+  const given = modulesLoaded(['probe', '--plan', plan, '--print-plan']);
+  t.equal(given.status, ExitCode.pass, 'the plan is valid');
+  t.ok(
+    given.modules.some((m) => m.endsWith('/probes/plan-validate.generated.ts')),
+    'validated by the precompiled validator',
+  );
+  t.same(compiler(given.modules), [], 'no ajv compiler, no catalogue');
+});
