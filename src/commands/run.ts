@@ -18,11 +18,10 @@ import { CONTROL_PERMISSIONS, checkControlIdentity } from '../controller/control
 import { discoverWorkloads } from '../controller/discovery.js';
 import { exceptionFindings, exceptionWarnings } from '../controller/exceptions.js';
 import {
-  checkCompanion,
   checkHostNetworkAllowed,
-  checkIdentity,
   checkNamespace,
   checkPermissions,
+  checkWorkloads,
   companionService,
   EVIDENCE_PERMISSIONS,
   IN_POD_PERMISSIONS,
@@ -31,7 +30,7 @@ import {
 import { probeKube } from '../controller/probe-kube.js';
 import { collectReceipts, RECEIPT_PERMISSIONS } from '../controller/receipts.js';
 import { probeIdentity, type RunOutcome, requireCompanion, runProbes } from '../controller/run.js';
-import { resolveWorkload, type WorkloadTarget } from '../controller/target.js';
+import { resolveWorkloads, type WorkloadTarget } from '../controller/target.js';
 import { inPodTwin, twinFindings } from '../controller/twin.js';
 import { fanOut, twinClasses } from '../controller/twin-class.js';
 import { type RunRecord, writeBundle } from '../evidence/bundle.js';
@@ -76,21 +75,25 @@ async function preflightNamespace(
   targets: WorkloadTarget[],
   today: Date,
   warnings: string[],
+  permissionsChecked: boolean,
 ): Promise<NamespaceRun> {
   const { plan: local, receipts } = settings;
-  await checkPermissions(kube, namespace);
+  if (!permissionsChecked) await checkPermissions(kube, namespace);
   if (settings.inPod) await checkPermissions(kube, namespace, IN_POD_PERMISSIONS);
   const caPem = await companionCa(kube, settings, namespace);
   // What the probes will be tested against; compared with the same list after them.
   const policies = await readPolicies(kube, namespace);
   warnings.push(...policies.warnings);
+  const toCheck = targets.map((target) => ({
+    target,
+    companion: requireCompanion(target, settings.companion),
+    probeLabels: probeIdentity(target),
+  }));
+  const checked = await checkWorkloads(kube, toCheck, policies, receipts.required ? checkReceiptPermissions : undefined);
   const workloads = [];
   const exceptions: ExceptionRow[] = [];
-  for (const resolved of targets) {
-    const companion = requireCompanion(resolved, settings.companion);
-    await checkCompanion(kube, companion, namespace, warnings);
-    if (receipts.required) await checkReceiptPermissions(kube, companion, namespace);
-    const live = await checkIdentity(kube, resolved, probeIdentity(resolved), policies, warnings);
+  for (const { target: resolved, companion, live, warnings: own } of checked) {
+    warnings.push(...own);
     // In a live pod the probe is that pod's twin whatever its siblings look like.
     const twin = settings.inPod ? inPodTwin(resolved.twin) : { ...resolved.twin, differences: [...resolved.twin.differences, ...live] };
     const sanctioned = applyExceptions(planFor(local, companion, caPem), local.catalogue.exceptions ?? [], resolved.description, today);
@@ -122,7 +125,7 @@ async function run(settings: RunSettings, ctx: RunContext, signal: AbortSignal):
   }
   const targets: WorkloadTarget[] =
     'namespace' in scope && settings.workloads.length > 0
-      ? await Promise.all(settings.workloads.map((ref) => resolveWorkload(kube, scope.namespace, ref)))
+      ? await resolveWorkloads(kube, scope.namespace, settings.workloads)
       : await discoverWorkloads(kube, scope, settings.selector ?? '');
   const namespaces = [...new Set(targets.map((t) => t.namespace))].sort();
   // --record and --evidence are refused above for more than one namespace: for them this is it.
@@ -157,6 +160,7 @@ async function run(settings: RunSettings, ctx: RunContext, signal: AbortSignal):
         targets.filter((t) => t.namespace === ns),
         ctx.now(),
         warnings,
+        'namespace' in scope && scope.namespace === ns,
       ),
     ),
   );

@@ -2,7 +2,8 @@
  * Checks before any pod is created. Each problem is a one-line error (the run cannot prove
  * anything) or a warning carried into the report (the run can, but the reader must know).
  */
-import type { V1Endpoint, V1EndpointSlice } from '@kubernetes/client-node';
+import type { V1Endpoint, V1EndpointSlice, V1Pod } from '@kubernetes/client-node';
+import { mapBounded, oncePerKey, READS_AT_ONCE } from '../base/calls.js';
 import { InfrastructureError, UsageError } from '../base/errors.js';
 import { isNotFound, type Kube, kubeCall, kubeError } from '../kube/client.js';
 import type { PolicyRead } from '../kube/policies.js';
@@ -159,20 +160,28 @@ export async function checkCompanion(kube: Kube, url: string, namespace: string,
     warnings.push(`companion Service ${svc.namespace}/${svc.name} has one ready endpoint: a single companion is a single point of failure`);
 }
 
+/** A workload's live pods, as the identity check reads them (the probe pods of earlier runs left out later). */
+export async function listLivePods(kube: Kube, target: Pick<WorkloadTarget, 'namespace' | 'liveSelector'>): Promise<V1Pod[]> {
+  const pods = await kubeCall(`listing the workload's pods in ${target.namespace}`, () =>
+    kube.core.listNamespacedPod({ namespace: target.namespace, labelSelector: target.liveSelector, limit: 100 }),
+  );
+  return pods.items;
+}
+
 /**
  * The probe must be governed by exactly the egress policies, of every kind read, that govern the
  * live workload pods; otherwise it tests some other policy set. No egress policy at all means
  * bypasses are certain. A policy that cannot be evaluated is named, never counted as proven.
  * Each live pod's network fields are compared with the twin: what differs is returned (it
- * could decide egress, so the run can no longer pass).
+ * could decide egress, so the run can no longer pass). Pure: the pods are `listLivePods`'s.
  */
-export async function checkIdentity(
-  kube: Kube,
+export function checkIdentity(
   target: WorkloadTarget,
   probeLabels: Labels,
   read: PolicyRead,
+  pods: readonly V1Pod[],
   warnings: string[],
-): Promise<TwinDifference[]> {
+): TwinDifference[] {
   const differences: TwinDifference[] = [];
   const endpoint = (labels: Labels, serviceAccount: string): Endpoint => ({
     namespace: target.namespace,
@@ -186,10 +195,7 @@ export async function checkIdentity(
     return selecting;
   };
   const probeSet = policiesFor(probeLabels, target.serviceAccountName ?? 'default');
-  const pods = await kubeCall(`listing the workload's pods in ${target.namespace}`, () =>
-    kube.core.listNamespacedPod({ namespace: target.namespace, labelSelector: target.liveSelector, limit: 100 }),
-  );
-  for (const pod of pods.items) {
+  for (const pod of pods) {
     if (pod.metadata?.labels?.['egress-verify.dev/run']) continue;
     const sa = pod.spec?.serviceAccountName ?? 'default';
     const podSet = policiesFor(pod.metadata?.labels ?? {}, sa);
@@ -202,12 +208,57 @@ export async function checkIdentity(
     if (sa !== (target.serviceAccountName ?? 'default'))
       warnings.push(`pod ${pod.metadata?.name} runs as service account ${sa}, not ${target.serviceAccountName ?? 'default'}`);
   }
-  if (pods.items.length === 0)
+  if (pods.length === 0)
     warnings.push(`no live pod matches ${target.liveSelector}: the probe's identity could not be compared with the workload's`);
   if (probeSet.length === 0) {
     warnings.push(`no egress policy of any kind read selects ${target.description}: egress is unrestricted, expect bypasses`);
   }
   return differences;
+}
+
+export interface WorkloadToCheck {
+  target: WorkloadTarget;
+  companion: string;
+  probeLabels: Labels;
+}
+
+export interface WorkloadChecked {
+  /** The live pods' differences from the twin (checkIdentity). */
+  live: TwinDifference[];
+  warnings: string[];
+}
+
+/**
+ * Each workload's checks against the API: its companion (checkCompanion, and `perCompanion`,
+ * e.g. the receipts' permissions) and its identity against its live pods. What workloads share
+ * is asked once: a companion however many name it, the live pods of one selector (identical twins
+ * have one). Each workload's result, its warnings in their order included, is what checking it
+ * alone gives; the first failing workload, in order, fails the run.
+ */
+export async function checkWorkloads<W extends WorkloadToCheck>(
+  kube: Kube,
+  workloads: readonly W[],
+  read: PolicyRead,
+  perCompanion: (kube: Kube, companion: string, namespace: string) => Promise<void> = async () => {},
+): Promise<(W & WorkloadChecked)[]> {
+  const companionChecked = oncePerKey(
+    ({ companion, target }: WorkloadToCheck) => `${target.namespace} ${companion}`,
+    async ({ companion, target }): Promise<string[]> => {
+      const warnings: string[] = [];
+      await checkCompanion(kube, companion, target.namespace, warnings);
+      await perCompanion(kube, companion, target.namespace);
+      return warnings;
+    },
+  );
+  const livePods = oncePerKey(
+    ({ target }: WorkloadToCheck) => `${target.namespace} ${target.liveSelector}`,
+    ({ target }) => listLivePods(kube, target),
+  );
+  return mapBounded(workloads, READS_AT_ONCE, async (w) => {
+    const warnings = [...(await companionChecked(w))];
+    const live = checkIdentity(w.target, w.probeLabels, read, await livePods(w), warnings);
+    return { ...w, live, warnings };
+  });
 }
 
 /** Pod Security levels that forbid hostNetwork. */

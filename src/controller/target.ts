@@ -2,9 +2,10 @@
  * The workload under test, as the probe must impersonate it: the pod template's labels, its
  * proxy environment, its service account and its network twin, read from the API.
  */
-import type { V1Container, V1ObjectMeta, V1PodTemplateSpec } from '@kubernetes/client-node';
+import type { V1Container, V1CronJob, V1ObjectMeta, V1Pod, V1PodTemplateSpec } from '@kubernetes/client-node';
+import { mapBounded, oncePerKey, READS_AT_ONCE } from '../base/calls.js';
 import { UsageError } from '../base/errors.js';
-import { isNotFound, type Kube, kubeError } from '../kube/client.js';
+import { apiStatus, isNotFound, type Kube, kubeError } from '../kube/client.js';
 import { type Labels, selectorString } from '../kube/selector.js';
 import { type NetworkTwin, networkTwin } from './twin.js';
 
@@ -95,41 +96,106 @@ export function parseWorkload(workload: string): WorkloadRef {
   return { kind, name };
 }
 
-export async function resolveWorkload(kube: Kube, namespace: string, { kind, name }: WorkloadRef): Promise<WorkloadTarget> {
-  const description = `${kind}/${name}`;
-  const what = `reading ${description} in namespace ${namespace}`;
-  try {
-    switch (kind) {
-      case 'deployment': {
-        const d = await kube.apps.readNamespacedDeployment({ name, namespace });
-        return targetFromTemplate(namespace, description, d.spec?.template, ref('apps/v1', 'Deployment', d.metadata));
+/** A workload object as read: what the probe copies (its pod template) and whom results are recorded against. */
+interface ReadWorkload {
+  metadata?: V1ObjectMeta;
+  template?: V1PodTemplateSpec;
+}
+
+const withTemplate = (o: { metadata?: V1ObjectMeta; spec?: { template?: V1PodTemplateSpec } }): ReadWorkload => ({
+  ...(o.metadata && { metadata: o.metadata }),
+  ...(o.spec?.template && { template: o.spec.template }),
+});
+
+/** A bare pod stands for itself: its own labels, annotations and spec are the template. */
+const podAsWorkload = (p: V1Pod): ReadWorkload => ({
+  ...(p.metadata && { metadata: p.metadata }),
+  template: { metadata: { labels: p.metadata?.labels ?? {}, annotations: p.metadata?.annotations ?? {} }, spec: p.spec },
+});
+
+interface WorkloadReader {
+  apiVersion: string;
+  kind: string;
+  read: (kube: Kube, namespace: string, name: string) => Promise<ReadWorkload>;
+  /** The namespace's objects of the kind in one request, for a kind named more than once. */
+  list?: (kube: Kube, namespace: string) => Promise<ReadWorkload[]>;
+}
+
+const READERS: Record<WorkloadKind, WorkloadReader> = {
+  deployment: {
+    apiVersion: 'apps/v1',
+    kind: 'Deployment',
+    read: async (kube, namespace, name) => withTemplate(await kube.apps.readNamespacedDeployment({ name, namespace })),
+    list: async (kube, namespace) => (await kube.apps.listNamespacedDeployment({ namespace })).items.map(withTemplate),
+  },
+  statefulset: {
+    apiVersion: 'apps/v1',
+    kind: 'StatefulSet',
+    read: async (kube, namespace, name) => withTemplate(await kube.apps.readNamespacedStatefulSet({ name, namespace })),
+    list: async (kube, namespace) => (await kube.apps.listNamespacedStatefulSet({ namespace })).items.map(withTemplate),
+  },
+  daemonset: {
+    apiVersion: 'apps/v1',
+    kind: 'DaemonSet',
+    read: async (kube, namespace, name) => withTemplate(await kube.apps.readNamespacedDaemonSet({ name, namespace })),
+    list: async (kube, namespace) => (await kube.apps.listNamespacedDaemonSet({ namespace })).items.map(withTemplate),
+  },
+  cronjob: {
+    apiVersion: 'batch/v1',
+    kind: 'CronJob',
+    read: async (kube, namespace, name) => cronJobWorkload(await kube.batch.readNamespacedCronJob({ name, namespace })),
+    list: async (kube, namespace) => (await kube.batch.listNamespacedCronJob({ namespace })).items.map(cronJobWorkload),
+  },
+  // Never listed: a namespace's pods can be many, and naming many bare pods is rare.
+  pod: {
+    apiVersion: 'v1',
+    kind: 'Pod',
+    read: async (kube, namespace, name) => podAsWorkload(await kube.core.readNamespacedPod({ name, namespace })),
+  },
+};
+
+function cronJobWorkload(c: V1CronJob): ReadWorkload {
+  const template = c.spec?.jobTemplate.spec?.template;
+  return { ...(c.metadata && { metadata: c.metadata }), ...(template && { template }) };
+}
+
+/**
+ * The named workloads of one namespace, in the order named. A kind named more than once is
+ * listed in one request rather than read by name, object by object (the same objects: a list
+ * item is what a read returns); where RBAC allows get but not list, they are read one by one.
+ */
+export async function resolveWorkloads(kube: Kube, namespace: string, refs: readonly WorkloadRef[]): Promise<WorkloadTarget[]> {
+  const named = new Map<WorkloadKind, number>();
+  for (const r of refs) named.set(r.kind, (named.get(r.kind) ?? 0) + 1);
+  const listOf = oncePerKey(
+    (kind: WorkloadKind) => kind,
+    async (kind): Promise<Map<string, ReadWorkload> | undefined> => {
+      const list = READERS[kind].list;
+      if (list === undefined || (named.get(kind) ?? 0) < 2) return undefined;
+      try {
+        return new Map((await list(kube, namespace)).map((o) => [o.metadata?.name ?? '', o]));
+      } catch (err) {
+        if (apiStatus(err)?.code === 403) return undefined;
+        throw kubeError(`listing ${kind}s in namespace ${namespace}`, err);
       }
-      case 'statefulset': {
-        const s = await kube.apps.readNamespacedStatefulSet({ name, namespace });
-        return targetFromTemplate(namespace, description, s.spec?.template, ref('apps/v1', 'StatefulSet', s.metadata));
-      }
-      case 'daemonset': {
-        const d = await kube.apps.readNamespacedDaemonSet({ name, namespace });
-        return targetFromTemplate(namespace, description, d.spec?.template, ref('apps/v1', 'DaemonSet', d.metadata));
-      }
-      case 'cronjob': {
-        const c = await kube.batch.readNamespacedCronJob({ name, namespace });
-        return targetFromTemplate(namespace, description, c.spec?.jobTemplate.spec?.template, ref('batch/v1', 'CronJob', c.metadata));
-      }
-      case 'pod': {
-        const p = await kube.core.readNamespacedPod({ name, namespace });
-        const template: V1PodTemplateSpec = {
-          metadata: { labels: p.metadata?.labels ?? {}, annotations: p.metadata?.annotations ?? {} },
-          spec: p.spec,
-        };
-        return targetFromTemplate(namespace, description, template, ref('v1', 'Pod', p.metadata));
+    },
+  );
+  return mapBounded(refs, READS_AT_ONCE, async ({ kind, name }) => {
+    const description = `${kind}/${name}`;
+    const reader = READERS[kind];
+    let found: ReadWorkload | undefined;
+    const byName = await listOf(kind);
+    if (byName !== undefined) found = byName.get(name);
+    else {
+      try {
+        found = await reader.read(kube, namespace, name);
+      } catch (err) {
+        if (!isNotFound(err)) throw kubeError(`reading ${description} in namespace ${namespace}`, err);
       }
     }
-  } catch (err) {
-    if (err instanceof UsageError) throw err;
-    if (isNotFound(err)) throw new UsageError(`${description} not found in namespace ${namespace}`, { cause: err });
-    throw kubeError(what, err);
-  }
+    if (found === undefined) throw new UsageError(`${description} not found in namespace ${namespace}`);
+    return targetFromTemplate(namespace, description, found.template, ref(reader.apiVersion, reader.kind, found.metadata));
+  });
 }
 
 function ref(apiVersion: string, kind: string, meta: V1ObjectMeta | undefined): WorkloadTarget['ref'] {
