@@ -160,8 +160,8 @@ export async function checkCompanion(kube: Kube, url: string, namespace: string,
     warnings.push(`companion Service ${svc.namespace}/${svc.name} has one ready endpoint: a single companion is a single point of failure`);
 }
 
-/** A workload's live pods, as the identity check reads them (the probe pods of earlier runs left out later). */
-export async function listLivePods(kube: Kube, target: Pick<WorkloadTarget, 'namespace' | 'liveSelector'>): Promise<V1Pod[]> {
+/** Up to 100 of a workload's live pods, by its selector; checkIdentity skips probe pods among them. */
+async function listLivePods(kube: Kube, target: Pick<WorkloadTarget, 'namespace' | 'liveSelector'>): Promise<V1Pod[]> {
   const pods = await kubeCall(`listing the workload's pods in ${target.namespace}`, () =>
     kube.core.listNamespacedPod({ namespace: target.namespace, labelSelector: target.liveSelector, limit: 100 }),
   );
