@@ -32,7 +32,7 @@ t.test('good: the reference architecture has no finding above info', async (t) =
     findings.map((f) => [f.ruleId, f.location?.file.replace(`${fixtures}/`, ''), f.location?.line]),
     [
       ['namespace-default-deny-missing', 'good/00-namespace.yaml', 5],
-      ['companion-single-replica', 'good/10-egress-guardian.yaml', 14],
+      ['companion-single-replica', 'good/10-egress-guardian.yaml', 17],
       ['companion-dns-excepted', 'good/20-network-policies.yaml', 7],
     ],
     'the three advisories of the article as written',
