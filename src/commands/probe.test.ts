@@ -8,7 +8,7 @@ import { ExitCode } from '../base/errors.js';
 const scratch = mkdtempSync(join(tmpdir(), 'ev-probe-'));
 t.teardown(() => rmSync(scratch, { recursive: true, force: true }));
 
-t.test('a probe given its plan, as in a probe pod, compiles no schema and loads no catalogue', async (t) => {
+t.test('a probe given its plan, as in a probe pod, compiles no schema and loads neither the catalogue nor a SOCKS agent', async (t) => {
   const compiler = (modules: readonly string[]): string[] =>
     modules.filter((m) => /\/node_modules\/ajv\/dist\/(2020|core|ajv)\.js$|\/probes\/catalogue\.ts$/.test(m));
   // The control: expanding the catalogue compiles its schema, and the hook sees it.
@@ -27,4 +27,10 @@ t.test('a probe given its plan, as in a probe pod, compiles no schema and loads 
     'validated by the precompiled validator',
   );
   t.same(compiler(given.modules), [], 'no ajv compiler, no catalogue');
+  // The checks are loaded (undici, for proxy-env, the hook sees); the SOCKS agent only for a SOCKS proxy.
+  t.ok(given.modules.some((m) => m.includes('/node_modules/undici/')));
+  t.notOk(
+    given.modules.some((m) => m.includes('/node_modules/socks-proxy-agent/')),
+    'no SOCKS agent',
+  );
 });
