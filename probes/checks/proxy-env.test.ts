@@ -1,4 +1,3 @@
-import { execFileSync } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { connect, createServer as createTcpServer, type Socket } from 'node:net';
@@ -6,35 +5,18 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createServer as createTlsServer } from 'node:tls';
 import t from 'tap';
+import { throwawayCa } from '../../test/throwaway-ca.js';
 import type { ProxyEnvCheck } from '../base/model.js';
 import { runProxyEnv } from './proxy-env.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'ev-proxy-env-test-'));
 t.teardown(() => rmSync(dir, { recursive: true, force: true }));
-execFileSync('openssl', [
-  'req',
-  '-x509',
-  '-newkey',
-  'ec',
-  '-pkeyopt',
-  'ec_paramgen_curve:prime256v1',
-  '-nodes',
-  '-subj',
-  '/CN=outside.test',
-  '-addext',
-  'subjectAltName=DNS:outside.test',
-  '-days',
-  '1',
-  '-keyout',
-  join(dir, 'key.pem'),
-  '-out',
-  join(dir, 'cert.pem'),
-]);
-const cert = readFileSync(join(dir, 'cert.pem'), 'utf8');
+const pem = throwawayCa(dir, 'outside.test');
+const cert = readFileSync(pem.cert, 'utf8');
 
 /** The origin, on loopback: HTTPS for outside.test, answering 204. */
 async function origin(): Promise<number> {
-  const server = createTlsServer({ cert, key: readFileSync(join(dir, 'key.pem'), 'utf8') }, (tls) => {
+  const server = createTlsServer({ cert, key: readFileSync(pem.key, 'utf8') }, (tls) => {
     tls.on('error', () => undefined);
     tls.once('data', () => tls.end('HTTP/1.1 204 No Content\r\nConnection: close\r\n\r\n'));
   }).listen(0, '127.0.0.1');
