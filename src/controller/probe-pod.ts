@@ -151,9 +151,11 @@ export function buildProbePod(input: ProbePodInput): V1Pod {
           name: 'probe',
           ...probeProcess(input, ['--plan', `${PLAN_DIR}/${PLAN_FILE}`], []),
           volumeMounts: [{ name: 'plan', mountPath: PLAN_DIR, readOnly: true }],
+          // One core at most: the probe lives seconds, and at half a core the quota throttled its
+          // start-up (about 0.4 s of CPU on several threads) and its checks into twice the time.
           resources: {
             requests: { cpu: '50m', memory: '64Mi' },
-            limits: { cpu: '500m', memory: '256Mi' },
+            limits: { cpu: '1', memory: '256Mi' },
           },
         },
       ],
