@@ -10,6 +10,7 @@ import t from 'tap';
 import type { ProxyConnectCheck, ProxyHttpsCheck } from '../base/model.js';
 import { observe } from '../runner.js';
 import { runProxyHttps } from './proxy.js';
+import { connectFailed } from './tunnel.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'ev-proxy-test-'));
 t.teardown(() => rmSync(dir, { recursive: true, force: true }));
@@ -123,4 +124,15 @@ t.test('a tunnel that opens but carries nothing back proves nothing', async (t) 
     companion: { url: url('http') },
   };
   t.match(await observe(check), { class: 'indeterminate', outcome: 'origin-unproven' });
+});
+
+t.test('an error during CONNECT: a refusal breaks the allowed path, a reset proves nothing', async (t) => {
+  const error = (code: string, syscall: string): Error => Object.assign(new Error(`${syscall} ${code}`), { code, syscall });
+  // As the lab cluster showed with the companion scaled to 0: the refusal surfaced on the write.
+  t.match(connectFailed(error('ECONNREFUSED', 'write')), {
+    outcome: 'proxy-unreachable',
+    class: 'blocked',
+    detail: /refused the connection/,
+  });
+  t.match(connectFailed(error('ECONNRESET', 'read')), { outcome: 'upstream-error', class: 'indeterminate', detail: /closed the CONNECT/ });
 });

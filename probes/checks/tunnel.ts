@@ -138,15 +138,7 @@ function httpConnect(socket: Socket, host: string, port: number, proxy: URL): Pr
         ),
       );
     };
-    const onError = (err: Error): void =>
-      finish(
-        failed({
-          outcome: 'upstream-error',
-          class: 'indeterminate',
-          detail: `companion closed the CONNECT: ${errorText(err)}`,
-          error: errorText(err),
-        }),
-      );
+    const onError = (err: Error): void => finish(failed(connectFailed(err)));
     const onClose = (): void =>
       finish(failed({ outcome: 'upstream-error', class: 'indeterminate', detail: 'companion closed the connection during CONNECT' }));
     const finish = (r: TunnelResult): void => {
@@ -157,6 +149,19 @@ function httpConnect(socket: Socket, host: string, port: number, proxy: URL): Pr
     const authHeader = auth ? `Proxy-Authorization: ${auth}\r\n` : '';
     socket.write(`CONNECT ${authority} HTTP/1.1\r\nHost: ${authority}\r\n${authHeader}\r\n`);
   });
+}
+
+/**
+ * A socket error while the CONNECT is sent or answered. A reset after the companion accepted
+ * proves nothing about the route; a refusal is the companion not accepting connections (seen on
+ * the lab cluster as the companion scaled to 0: the error surfaced on the CONNECT's write), the
+ * allowed path broken as surely as a refused connect.
+ */
+export function connectFailed(err: unknown): Omit<Observation, 'durationMs'> {
+  const text = errorText(err);
+  return errorCode(err) === 'ECONNREFUSED'
+    ? { outcome: 'proxy-unreachable', class: 'blocked', detail: `the companion refused the connection: ${text}`, error: text }
+    : { outcome: 'upstream-error', class: 'indeterminate', detail: `companion closed the CONNECT: ${text}`, error: text };
 }
 
 /** SOCKS5 to a port that speaks something else (an HTTP proxy port): the allowed path is misconfigured. */
