@@ -1,3 +1,4 @@
+import { createSocket } from 'node:dgram';
 import { once } from 'node:events';
 import { createServer, type Socket } from 'node:net';
 import t from 'tap';
@@ -116,6 +117,47 @@ t.test('runPlan keeps to companionSlots against a real CONNECT proxy on loopback
   peak = 0;
   await runPlan(plan(checks), []);
   t.equal(peak, 6, 'without a share, every tunnel at once');
+});
+
+t.test('runPlan calls companionDone once, when its last tunnel has ended, while must-fail checks run on', async (t) => {
+  let connects = 0;
+  const proxy = createServer((s: Socket) => {
+    s.on('error', () => undefined);
+    s.once('data', () => {
+      connects++;
+      setTimeout(() => s.end('HTTP/1.1 200 Connection established\r\n\r\nSSH-2.0-origin\r\n'), 100);
+    });
+  }).listen(0, '127.0.0.1');
+  await once(proxy, 'listening');
+  t.teardown(() => proxy.close());
+  // A loopback UDP socket that never answers: the must-fail UDP check waits out its deadline.
+  const silent = createSocket('udp4').bind(0, '127.0.0.1');
+  await once(silent, 'listening');
+  t.teardown(() => silent.close());
+  const url = `http://127.0.0.1:${(proxy.address() as { port: number }).port}`;
+  const udp: Check = { id: 'u', kind: 'udp', expect: 'blocked', host: '127.0.0.1', port: silent.address().port, deadlineMs: 1500 };
+  const started = performance.now();
+  const calls: number[] = [];
+  const results = await runPlan(plan([udp, tunnel('t0', 1000, url), tunnel('t1', 1000, url)], 1), [], () =>
+    calls.push(performance.now() - started),
+  );
+  const ended = performance.now() - started;
+  t.equal(calls.length, 1, 'called once');
+  t.ok((calls[0] ?? 0) >= 200, `after both tunnels, one slot, ~100 ms each (${calls[0]?.toFixed(0)} ms)`);
+  t.ok((calls[0] ?? 0) < ended - 800, `well before the UDP check's 1.5 s deadline ends the plan (${ended.toFixed(0)} ms)`);
+  t.same(
+    results.map((r) => r.id),
+    ['u', 't0', 't1'],
+  );
+
+  const none: number[] = [];
+  await runPlan(plan([tcp('d', 300)]), [], () => none.push(performance.now()));
+  t.equal(none.length, 1, 'a plan without a tunnel is done with the companion from the start');
+  // A sweep proves a refused port through the companion: done only after that tunnel.
+  connects = 0;
+  const seen: number[] = [];
+  await runPlan(plan([{ ...sweep, companion: { url }, ports: '9', portDeadlineMs: 500, deadlineMs: 1000 }]), [], () => seen.push(connects));
+  t.same(seen, [1], "after the sweep's tunnel to port 9");
 });
 
 t.test('a companion that accepts but never answers is companion-slow: inconclusive, never a pass', async (t) => {

@@ -146,8 +146,16 @@ function controlState(
   return reached ? controlScope(check, controlCheck) : 'not-proven';
 }
 
-/** `ownIpv6`: the pod's own IPv6 addresses; without one, IPv6 checks are not dialled (ipv6.ts). */
-export async function runPlan(plan: ProbePlan, ownIpv6: readonly string[] = ownIpv6Addresses()): Promise<CheckResult[]> {
+/**
+ * `ownIpv6`: the pod's own IPv6 addresses; without one, IPv6 checks are not dialled (ipv6.ts).
+ * `companionDone` is called once, when no check through the companion is left to run or running
+ * (at once for a plan without one): the pod's share of the companion budget is free from then on.
+ */
+export async function runPlan(
+  plan: ProbePlan,
+  ownIpv6: readonly string[] = ownIpv6Addresses(),
+  companionDone: () => void = () => {},
+): Promise<CheckResult[]> {
   const skipped = ownIpv6.length > 0 ? new Set<string>() : ipv6OnlyChecks(plan);
   const notDialled: Observation = {
     outcome: 'no-ipv6',
@@ -156,8 +164,19 @@ export async function runPlan(plan: ProbePlan, ownIpv6: readonly string[] = ownI
     detail: 'not dialled: the probe pod has no IPv6 address (loopback and link-local aside)',
   };
   const slots = plan.companionSlots === undefined ? undefined : new Slots(plan.companionSlots);
-  const dial = (c: Check): Promise<Observation> =>
-    slots !== undefined && throughCompanion(c) ? slots.run(() => observe(c, plan.companionCa)) : observe(c, plan.companionCa);
+  // A sweep proves its ambiguous ports through the companion, within its own bound.
+  const tunnels = (c: Check): boolean => throughCompanion(c) || c.kind === 'tcp-sweep';
+  let tunnelsLeft = plan.checks.filter((c) => !skipped.has(c.id) && tunnels(c)).length;
+  if (tunnelsLeft === 0) companionDone();
+  const dial = async (c: Check): Promise<Observation> => {
+    const run = (): Promise<Observation> => observe(c, plan.companionCa);
+    if (!tunnels(c)) return run();
+    try {
+      return await (slots !== undefined && throughCompanion(c) ? slots.run(run) : run());
+    } finally {
+      if (--tunnelsLeft === 0) companionDone();
+    }
+  };
   // A sweep's thousand sockets would crowd the checks with tight deadlines: it runs after them.
   const observeAll = (checks: readonly Check[]) =>
     Promise.all(checks.map(async (c) => [c.id, skipped.has(c.id) ? notDialled : await dial(c)] as const));

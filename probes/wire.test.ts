@@ -3,6 +3,8 @@ import { toolVersion } from '../src/base/package-root.js';
 import type { CheckResult, Observation, ProbePlan } from './base/model.js';
 import { judge } from './runner.js';
 import {
+  isCompanionDone,
+  renderCompanionDone,
   renderJsonLines,
   renderTerminationMessage,
   resultsFromLog,
@@ -45,6 +47,21 @@ t.test('the writer and the reader round-trip: verdicts as judge gives them, stam
   t.same(verdicts(results), ['a:pass', 'b:pass', 'c:pass']);
   t.match(results[0], { pod: where.pod, node: 'node-a', observation: { outcome: 'timeout' } });
   t.match(JSON.parse(log.trimEnd().split('\n').at(-1) ?? ''), { type: 'summary', tool, verdict: 'pass' });
+});
+
+t.test('a companion-done line, once and before the summary, is read past; it carries no result', async (t) => {
+  const log = renderJsonLines({ tool, verdict: 'pass', results: honest() });
+  const done = renderCompanionDone();
+  t.ok(isCompanionDone(done.trimEnd()));
+  t.notOk(isCompanionDone('{"type":"companion-done"'), 'a cut line');
+  t.notOk(isCompanionDone(log.split('\n')[0] ?? ''), 'a result line');
+  t.same(verdicts(resultsFromLog(`${done}${log}`, plan, where)), ['a:pass', 'b:pass', 'c:pass']);
+  const all = (text: string): string[] => verdicts(resultsFromLog(text, plan, where));
+  const errors = ['a:error', 'b:error', 'c:error'];
+  t.same(all(`${done}${done}${log}`), errors, 'twice');
+  t.same(all(`${log}${done}`), errors, 'after the summary');
+  t.same(all(`${done}${summary()}`), errors, 'no result stands for the checks');
+  t.same(all(`{"type":"companion-done","verdict":"pass"}\n${log}`), errors, 'with anything more');
 });
 
 t.test('the controller judges observations itself: a claimed pass over a connection is a fail', async (t) => {

@@ -20,6 +20,25 @@ export interface ToolId {
 export type ResultLine = { type: 'result' } & CheckResult;
 /** The rest of the report the results belong to; the controller reads only `tool`. */
 export type SummaryLine = { type: 'summary'; tool: ToolId } & Record<string, unknown>;
+/**
+ * Printed once, as soon as the probe's last tunnel through the companion has closed: from then
+ * on the pod holds no share of the run's companion budget, and the controller gives its lane to
+ * the next pod (watch.ts) while this one finishes its must-fail checks.
+ */
+export type CompanionDoneLine = { type: 'companion-done' };
+
+export function renderCompanionDone(): string {
+  return `${JSON.stringify({ type: 'companion-done' } satisfies CompanionDoneLine)}\n`;
+}
+
+/** Whether a line of a probe's log is its companion-done line. */
+export function isCompanionDone(line: string): boolean {
+  try {
+    return (JSON.parse(line) as { type?: unknown } | null)?.type === 'companion-done';
+  } catch {
+    return false;
+  }
+}
 
 /** [check id, outcome, class, duration in ms, finding?]: what the truth table reads. */
 export type CompactObservation = [id: string, outcome: Outcome, observed: ObservationClass, durationMs: number, finding?: Finding];
@@ -34,7 +53,7 @@ export interface TerminationMessage {
 /** Kubernetes keeps at most 4096 bytes of a termination message. */
 export const TERMINATION_MESSAGE_LIMIT = 4096;
 
-/** The stdout format: a result line per check, then the rest of the report as the summary. */
+/** The stdout format: a result line per check, then the rest of the report as the summary (a companion-done line may come before). */
 export function renderJsonLines<T extends { tool: ToolId; results: readonly CheckResult[] }>(output: T): string {
   const { results, ...rest } = output;
   const lines = results.map((r) => JSON.stringify({ type: 'result', ...r } satisfies ResultLine));
@@ -97,7 +116,9 @@ export function errorResults(plan: ProbePlan, where: PodRef, reason: string): Ch
 }
 
 const WIRE_ID = 'https://egress-verify.dev/schemas/probe-wire-v1.json';
-let validators: { line: ValidateFunction<ResultLine | SummaryLine>; termination: ValidateFunction<TerminationMessage> } | undefined;
+let validators:
+  | { line: ValidateFunction<ResultLine | SummaryLine | CompanionDoneLine>; termination: ValidateFunction<TerminationMessage> }
+  | undefined;
 
 /** Loaded and compiled on first read: the probe itself only writes, and ajv costs it start-up time. */
 function wireValidators(): NonNullable<typeof validators> {
@@ -135,6 +156,7 @@ export function resultsFromLog(log: string, plan: ProbePlan, where: PodRef, read
   const lines = log.split('\n').filter((l) => l.trim() !== '');
   const received: Received = { observations: new Map(), problems: new Map() };
   let summary: SummaryLine | undefined;
+  let companionDone = false;
   for (const [i, text] of lines.entries()) {
     let parsed: unknown;
     try {
@@ -147,7 +169,10 @@ export function resultsFromLog(log: string, plan: ProbePlan, where: PodRef, read
       return errorResults(plan, where, `probe output unreadable: line ${i + 1} of ${source} is not a result or summary`);
     if (summary !== undefined) return errorResults(plan, where, `probe output unreadable: line ${i + 1} of ${source} follows the summary`);
     if (parsed.type === 'summary') summary = parsed;
-    else receive(received, parsed.id, parsed.observation, source);
+    else if (parsed.type === 'result') receive(received, parsed.id, parsed.observation, source);
+    else if (companionDone)
+      return errorResults(plan, where, `probe output unreadable: line ${i + 1} of ${source} is a second companion-done`);
+    else companionDone = true;
   }
   if (summary === undefined) return errorResults(plan, where, `probe output incomplete: ${source} has no summary line`);
   return rejudge(plan, where, checkVersion(received, summary.tool, read.version), source, read.direct);

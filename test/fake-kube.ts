@@ -6,6 +6,7 @@
  */
 import { ApiException, type V1ConfigMap, type V1ObjectMeta, type V1Pod, type V1PodStatus } from '@kubernetes/client-node';
 import type { PodEvent, ProbeKube } from '../src/controller/probe-kube.js';
+import type { LogFollow } from '../src/kube/follow-log.js';
 
 interface Watcher {
   namespace: string;
@@ -42,6 +43,9 @@ export class FakeKube implements ProbeKube {
   /** Every delete, in order: `pod NS/NAME` or `configmap NS/NAME`. */
   readonly deletes: string[] = [];
   private readonly watchers: Watcher[] = [];
+  private readonly followers: Array<{ key: string; follow: LogFollow; open: boolean }> = [];
+  /** Every log follow, in order: `NS/POD/CONTAINER`. */
+  readonly follows: string[] = [];
   private uids = 0;
 
   constructor(private readonly now: () => Date = () => new Date()) {}
@@ -93,6 +97,35 @@ export class FakeKube implements ProbeKube {
       watcher.open = false;
     });
     return controller;
+  }
+
+  async followLog(follow: LogFollow): Promise<AbortController> {
+    if (!this.pods.has(`${follow.namespace}/${follow.pod}`)) throw notFound('pods', follow.pod);
+    const key = `${follow.namespace}/${follow.pod}/${follow.container}`;
+    this.follows.push(key);
+    const follower = { key, follow, open: true };
+    this.followers.push(follower);
+    const controller = new AbortController();
+    controller.signal.addEventListener('abort', () => {
+      follower.open = false;
+    });
+    // What the container wrote before the follow began comes first, as from the kubelet.
+    const written = (this.logs.get(key) ?? '').split('\n').filter((l) => l !== '');
+    queueMicrotask(() => {
+      for (const line of written) if (follower.open) follow.onLine(line);
+    });
+    return controller;
+  }
+
+  /** The container writes a line: appended to its log and seen by every open follow of it. */
+  writeLog(namespace: string, pod: string, container: string, line: string): void {
+    const key = `${namespace}/${pod}/${container}`;
+    this.logs.set(key, `${this.logs.get(key) ?? ''}${line}\n`);
+    for (const f of this.followers) if (f.open && f.key === key) f.follow.onLine(line);
+  }
+
+  openFollows(): number {
+    return this.followers.filter((f) => f.open).length;
   }
 
   /** A pod as if it was left by an earlier run: created `ageMs` ago, never watched. */

@@ -1,8 +1,8 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import t from 'tap';
-import { modulesLoaded } from '../../test/cli.js';
+import { cli, modulesLoaded } from '../../test/cli.js';
 import { ExitCode } from '../base/errors.js';
 
 const scratch = mkdtempSync(join(tmpdir(), 'ev-probe-'));
@@ -33,4 +33,26 @@ t.test('a probe given its plan, as in a probe pod, compiles no schema and loads 
     given.modules.some((m) => m.includes('/node_modules/socks-proxy-agent/')),
     'no SOCKS agent',
   );
+});
+
+t.test('on the wire (JSON lines on stdout) the probe says companion-done first; in other formats it does not', async (t) => {
+  const plan = join(scratch, 'loopback-plan.json');
+  // A closed loopback port: refused at once, no traffic leaves the machine.
+  writeFileSync(
+    plan,
+    JSON.stringify({ version: 1, checks: [{ id: 'tcp', kind: 'tcp', expect: 'blocked', host: '127.0.0.1', port: 9, deadlineMs: 500 }] }),
+  );
+  const wire = cli(['probe', '--plan', plan]);
+  const types = wire.stdout
+    .trimEnd()
+    .split('\n')
+    .map((l) => (JSON.parse(l) as { type: string }).type);
+  t.same(types, ['companion-done', 'result', 'summary']);
+  const tap = cli(['probe', '--plan', plan, '-o', 'tap']);
+  t.match(tap.stdout, /^TAP version 14\n/);
+  t.notMatch(tap.stdout, /companion-done/);
+  const file = join(scratch, 'out.jsonl');
+  const toFile = cli(['probe', '--plan', plan, '-o', `jsonl=${file}`]);
+  t.equal(toFile.stdout, '');
+  t.notMatch(readFileSync(file, 'utf8'), /companion-done/);
 });

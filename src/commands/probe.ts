@@ -7,7 +7,7 @@ import { setFlagsFromString } from 'node:v8';
 import type { ProbePlan } from '../../probes/base/model.js';
 import { PLAN_ENV, parsePlan } from '../../probes/plan.js';
 import { runPlan } from '../../probes/runner.js';
-import { renderTerminationMessage } from '../../probes/wire.js';
+import { renderCompanionDone, renderTerminationMessage } from '../../probes/wire.js';
 import { UsageError } from '../base/errors.js';
 import { readInput } from '../base/input.js';
 import { log } from '../base/log.js';
@@ -65,7 +65,9 @@ export async function probeCommand(opts: ProbeOptions): Promise<number> {
   setFlagsFromString('--liftoff-only');
   const startedAt = new Date();
   log.info({ checks: plan.checks.length }, 'probe started');
-  const results = await runPlan(plan);
+  // On the wire (JSON lines on stdout) the controller learns at once that the pod's tunnels are closed.
+  const wire = outputs.some((o) => o.format === 'jsonl' && o.file === undefined);
+  const results = await runPlan(plan, undefined, wire ? () => process.stdout.write(renderCompanionDone()) : undefined);
   const report = buildReport('probe', results, startedAt, new Date());
   writeOutputs(outputs, report);
   summarizeOnTerminal(outputs, report);

@@ -5,6 +5,7 @@
  */
 import { type CoreV1Api, type V1Pod, Watch } from '@kubernetes/client-node';
 import type { Kube } from '../kube/client.js';
+import { followLog, type LogFollow } from '../kube/follow-log.js';
 
 /** A pod event as the watch delivers it: ADDED, MODIFIED, DELETED (BOOKMARK and ERROR are ignored). */
 export type PodEvent = (type: string, pod: V1Pod) => void;
@@ -27,6 +28,8 @@ export interface ProbeKube {
    * watch ends (the server closed it, or it failed); aborting the returned controller stops it.
    */
   watchPods(namespace: string, labelSelector: string, onEvent: PodEvent, done: (err: unknown) => void): Promise<AbortController>;
+  /** Follows a container's log from its start (follow-log.ts); aborting the controller stops it. */
+  followLog(follow: LogFollow): Promise<AbortController>;
 }
 
 export function probeKube(kube: Kube): ProbeKube {
@@ -34,5 +37,6 @@ export function probeKube(kube: Kube): ProbeKube {
     core: kube.core,
     watchPods: (namespace, labelSelector, onEvent, done) =>
       new Watch(kube.config).watch(`/api/v1/namespaces/${namespace}/pods`, { labelSelector }, onEvent, done),
+    followLog: (follow) => followLog(kube.config, follow),
   };
 }

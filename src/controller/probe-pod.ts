@@ -12,6 +12,8 @@ import { copiedNetworkFields, twinPlacement } from './twin.js';
 export const RUN_LABEL = 'egress-verify.dev/run';
 export const MANAGED_BY = 'app.kubernetes.io/managed-by';
 export const NEVER_READY_GATE = 'egress-verify.dev/never-ready';
+/** The probe pod's one container. */
+export const PROBE_CONTAINER = 'probe';
 /** Probe results are written to the log; this is the fallback Kubernetes keeps (4 KiB). */
 export const TERMINATION_LOG = '/dev/termination-log';
 /** Where the run object's plan is mounted: an environment variable holds at most 128 KiB. */
@@ -148,7 +150,7 @@ export function buildProbePod(input: ProbePodInput): V1Pod {
       },
       containers: [
         {
-          name: 'probe',
+          name: PROBE_CONTAINER,
           ...probeProcess(input, ['--plan', `${PLAN_DIR}/${PLAN_FILE}`], []),
           volumeMounts: [{ name: 'plan', mountPath: PLAN_DIR, readOnly: true }],
           // One core at most: the probe lives seconds, and at half a core the quota throttled its

@@ -22,6 +22,7 @@ import {
   buildProbePod,
   buildRunObject,
   EPHEMERAL_PLAN_MAX_BYTES,
+  PROBE_CONTAINER,
   planKey,
   probeLabels,
   RUN_LABEL,
@@ -166,13 +167,14 @@ export async function runProbes(kube: ProbeKube, settings: ProbeRunSettings): Pr
         const name = pod.metadata?.name ?? '';
         pods.set(name, pod);
         // Recorded before it exists, so that cleanup deletes whatever a cut-off create left.
-        probes.set(name, { pod: name, container: 'probe', plan, workload: target.description });
+        probes.set(name, { pod: name, container: PROBE_CONTAINER, plan, workload: target.description });
         workloadOf.set(name, placement.w);
       }
       if (share.lanes < pods.size)
         settings.onProgress?.(`${pods.size} probe pods`, `${budgetLine(share.lanes, share.slots, settings)}, the next as one ends`);
       return watchUntilDone(kube, namespace, runId, [...pods.keys()], settings, deadlineMs * share.rounds, {
         lanes: share.lanes,
+        container: PROBE_CONTAINER,
         create: async (name) => {
           await kubeCall(`creating probe pod ${name}`, () => kube.core.createNamespacedPod({ namespace, body: pods.get(name) ?? {} }));
         },

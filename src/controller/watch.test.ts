@@ -152,6 +152,7 @@ function feedOf(kube: FakeKube, lanes: number, fail?: string) {
     order,
     feed: {
       lanes,
+      container: 'probe',
       create: async (name: string) => {
         if (name === fail) throw new InfrastructureError(`creating probe pod ${name}: forbidden`);
         order.push(name);
@@ -177,6 +178,38 @@ t.test('a feed: no more pods alive than lanes, the next created as one ends, in 
   await until(() => order.length === 4, 'p3');
   exited(kube, 'p3');
   t.same(Object.keys(summary(await done)).sort(), ['p0', 'p1', 'p2', 'p3']);
+});
+
+t.test('a feed: a pod that says companion-done on its log gives its lane to the next, and runs on', async (t) => {
+  const { kube, settings } = setup();
+  const { order, feed } = feedOf(kube, 1);
+  const done = watchUntilDone(kube, NS, 'r1', ['p0', 'p1', 'p2'], settings, 10_000, feed);
+  await until(() => order.length === 1 && kube.openWatches() === 1, 'the first lane');
+  kube.setStatus(NS, 'p0', podStatus.running());
+  await until(() => kube.openFollows() === 1, "p0's log followed once it runs");
+  kube.writeLog(NS, 'p0', 'probe', '{"type":"result","id":"x"}');
+  kube.writeLog(NS, 'p0', 'probe', '{"type":"companion-done"');
+  await new Promise((resolve) => setTimeout(resolve, 30));
+  t.same(order, ['p0'], 'another line, or a cut one, frees nothing');
+  kube.writeLog(NS, 'p0', 'probe', '{"type":"companion-done"}');
+  await until(() => order.length === 2, 'p1 in the lane p0 freed');
+  await until(() => kube.openFollows() === 0, "p0's follow stopped");
+  // Written before the follow began: the kubelet replays it.
+  kube.writeLog(NS, 'p1', 'probe', '{"type":"companion-done"}');
+  kube.setStatus(NS, 'p1', podStatus.running());
+  await until(() => order.length === 3, 'p2 in the lane p1 freed');
+  kube.setStatus(NS, 'p2', podStatus.running());
+  await new Promise((resolve) => setTimeout(resolve, 30));
+  t.same(kube.follows, [`${NS}/p0/probe`, `${NS}/p1/probe`], 'the last pod is not followed: no pod waits for its lane');
+  exited(kube, 'p2', 'p1');
+  await new Promise((resolve) => setTimeout(resolve, 30));
+  t.equal(await Promise.race([done.then(() => 'ended'), Promise.resolve('waiting')]), 'waiting', 'p0 still runs: the watch waits for it');
+  exited(kube, 'p0');
+  t.same(summary(await done), {
+    p0: { node: 'node-a', state: 'done', exitCode: 0 },
+    p1: { node: 'node-a', state: 'done', exitCode: 0 },
+    p2: { node: 'node-a', state: 'done', exitCode: 0 },
+  });
 });
 
 t.test('a feed: a stuck pod is deleted to free its lane, and reported stuck', async (t) => {

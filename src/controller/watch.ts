@@ -3,6 +3,7 @@
  * pod that never starts is reported instead of waited on, and the run's deadline bounds it all.
  */
 import type { V1Pod } from '@kubernetes/client-node';
+import { isCompanionDone } from '../../probes/wire.js';
 import { InfrastructureError } from '../base/errors.js';
 import { log } from '../base/log.js';
 import { apiStatus, kubeError } from '../kube/client.js';
@@ -22,12 +23,16 @@ const MAX_REWATCH = 5;
 
 /**
  * Probe pods that are created as lanes free up (the companion budget, companion-budget.ts): the
- * first `lanes` at once, and the next only when one has ended, so no more than `lanes` run at once.
+ * first `lanes` at once, and the next only when one has ended or has said on its log that its
+ * tunnels through the companion are closed (`companion-done`, wire.ts), so no more than `lanes`
+ * hold tunnels at once. A pod past that line may go on with its must-fail checks.
  */
 export interface PodFeed {
   lanes: number;
   /** Creates the named pod; a failure ends the watch with its error. */
   create(name: string): Promise<void>;
+  /** The probe's container, whose log is followed for the companion-done line. */
+  container: string;
 }
 
 const terminal = (s: PodState): boolean => s.progress.state === 'done' || s.progress.state === 'stuck';
@@ -49,8 +54,13 @@ export function watchUntilDone(
 ): Promise<Map<string, PodState>> {
   const states = new Map<string, PodState>();
   const waiting = feed ? [...podNames] : [];
-  /** Pods created and not yet ended: each holds a lane. A stuck pod holds it until deleted. */
+  /**
+   * Pods created that hold a lane: until they end or say companion-done. A stuck pod holds it
+   * until deleted.
+   */
   const alive = new Set(feed ? [] : podNames);
+  /** Log follows of running pods that still hold a lane, while pods wait for one. */
+  const follows = new Map<string, Promise<AbortController | undefined>>();
   /** Stuck pods deleted to free their lane: what the watch says of them after that is not news. */
   const released = new Set<string>();
   const startTimers = new Map<string, NodeJS.Timeout>();
@@ -63,6 +73,7 @@ export function watchUntilDone(
       if (settled) return;
       settled = true;
       for (const timer of startTimers.values()) clearTimeout(timer);
+      for (const name of [...follows.keys()]) unfollow(name);
       clearTimeout(runTimer);
       settings.signal.removeEventListener('abort', onAbort);
       // Aborting inside the watch callback crashed client-node 1.4 on Node 20: defer it.
@@ -88,7 +99,42 @@ export function watchUntilDone(
           .catch((err: unknown) => log.info({ pod: name, err: apiStatus(err) ?? String(err) }, 'stuck probe pod not deleted'));
       }
       alive.delete(name);
+      unfollow(name);
       void fill();
+    };
+    /** The pod's tunnels are closed: its lane goes to the next pod, and the pod runs on. */
+    const release = (name: string): void => {
+      unfollow(name);
+      if (settled || !alive.delete(name)) return;
+      settings.onProgress?.(name, 'companion done, its lane freed');
+      void fill();
+    };
+    const follow = (name: string): void => {
+      if (feed === undefined || follows.has(name) || !alive.has(name) || waiting.length === 0) return;
+      follows.set(
+        name,
+        kube
+          .followLog({
+            namespace,
+            pod: name,
+            container: feed.container,
+            onLine: (line) => {
+              if (isCompanionDone(line)) release(name);
+            },
+            done: () => follows.delete(name),
+          })
+          .catch((err: unknown) => {
+            // The lane stays held until the pod ends: slower, never over the budget.
+            log.info({ pod: name, err: apiStatus(err) ?? String(err) }, 'probe log not followed');
+            return undefined;
+          }),
+      );
+    };
+    const unfollow = (name: string): void => {
+      const pending = follows.get(name);
+      follows.delete(name);
+      // The abort is deferred, as for the watch: this may run inside the follow's own callback.
+      void pending?.then((controller) => setImmediate(() => controller?.abort()));
     };
     const fill = async (): Promise<void> => {
       if (feed === undefined || filling) return;
@@ -152,6 +198,7 @@ export function watchUntilDone(
       if (before && terminal(before) && progress.state !== 'done') return;
       const node = pod.spec?.nodeName;
       states.set(name, { ...(node ? { node } : {}), progress, object: pod });
+      if (progress.state === 'running') follow(name);
       if (before?.progress.state !== progress.state) {
         settings.onProgress?.(
           name,
