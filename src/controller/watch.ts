@@ -103,7 +103,7 @@ export function watchUntilDone(
       void fill();
     };
     /** The pod's tunnels are closed: its lane goes to the next pod, and the pod runs on. */
-    const release = (name: string): void => {
+    const doneWithCompanion = (name: string): void => {
       unfollow(name);
       if (settled || !alive.delete(name)) return;
       settings.onProgress?.(name, 'companion done, its lane freed');
@@ -119,7 +119,7 @@ export function watchUntilDone(
             pod: name,
             container: feed.container,
             onLine: (line) => {
-              if (isCompanionDone(line)) release(name);
+              if (isCompanionDone(line)) doneWithCompanion(name);
             },
             done: () => follows.delete(name),
           })
