@@ -5,12 +5,13 @@
  * observations from either: it judges them itself with `judge` over the plan it sent, so a probe
  * that is broken, outdated or lying cannot turn its own verdict into a pass.
  */
-import { createRequire } from 'node:module';
 import type { ValidateFunction } from 'ajv/dist/2020.js';
-import { readPackageFile, toolVersion } from '../src/base/package-root.js';
+import { toolVersion } from '../src/base/package-root.js';
 import type { Check, CheckResult, Finding, Observation, ObservationClass, Outcome, ProbePlan, Verdict } from './base/model.js';
 import { describeTarget } from './kinds.js';
 import { judge } from './runner.js';
+// Precompiled from the schema (scripts/validators.ts): the controller compiled it on every run.
+import * as generated from './wire-validate.generated.js';
 
 export interface ToolId {
   name: 'egress-verify';
@@ -115,27 +116,11 @@ export function errorResults(plan: ProbePlan, where: PodRef, reason: string): Ch
   return plan.checks.map((c) => errorResult(c, where, reason));
 }
 
-const WIRE_ID = 'https://egress-verify.dev/schemas/probe-wire-v1.json';
-let validators:
-  | { line: ValidateFunction<ResultLine | SummaryLine | CompanionDoneLine>; termination: ValidateFunction<TerminationMessage> }
-  | undefined;
-
-/** Loaded and compiled on first read: the probe itself only writes, and ajv costs it start-up time. */
-function wireValidators(): NonNullable<typeof validators> {
-  if (validators === undefined) {
-    const { Ajv2020 } = createRequire(import.meta.url)('ajv/dist/2020.js') as typeof import('ajv/dist/2020.js');
-    const ajv = new Ajv2020({ strict: false, validateFormats: false });
-    ajv.addSchema(JSON.parse(readPackageFile('reports/report.schema.json')));
-    ajv.addSchema(JSON.parse(readPackageFile('probes/wire.schema.json')));
-    const get = <T>(def: string): ValidateFunction<T> => {
-      const v = ajv.getSchema<T>(`${WIRE_ID}#/$defs/${def}`);
-      if (v === undefined) throw new Error(`probes/wire.schema.json has no $defs/${def}`);
-      return v;
-    };
-    validators = { line: get('line'), termination: get('terminationMessage') };
-  }
-  return validators;
-}
+/** ajv's standalone validators, typed as the compiled ones they replace. */
+const wireValidators = {
+  line: generated.validateLine as ValidateFunction<ResultLine | SummaryLine | CompanionDoneLine>,
+  termination: generated.validateTermination as ValidateFunction<TerminationMessage>,
+};
 
 /** What one pod's output says: observations by check id, and problems of single checks. */
 interface Received {
@@ -164,7 +149,7 @@ export function resultsFromLog(log: string, plan: ProbePlan, where: PodRef, read
     } catch {
       return errorResults(plan, where, `probe output unreadable: line ${i + 1} of ${source} is not JSON`);
     }
-    const validate = wireValidators().line;
+    const validate = wireValidators.line;
     if (!validate(parsed))
       return errorResults(plan, where, `probe output unreadable: line ${i + 1} of ${source} is not a result or summary`);
     if (summary !== undefined) return errorResults(plan, where, `probe output unreadable: line ${i + 1} of ${source} follows the summary`);
@@ -187,7 +172,7 @@ export function resultsFromTerminationMessage(message: string, plan: ProbePlan, 
   } catch {
     return errorResults(plan, where, `${source} is not JSON`);
   }
-  const validate = wireValidators().termination;
+  const validate = wireValidators.termination;
   if (!validate(parsed)) return errorResults(plan, where, `${source} is not a probe summary with observations`);
   const received: Received = { observations: new Map(), problems: new Map() };
   const detail = `from ${source} (log unavailable)`;

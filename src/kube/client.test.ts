@@ -8,6 +8,23 @@ import t from 'tap';
 import { throwawayCa } from '../../test/throwaway-ca.js';
 import { apiRequests, connectKube } from './client.js';
 
+/** A kubeconfig in `dir` for one cluster entry and a token user. */
+function kubeconfigFor(dir: string, cluster: Record<string, unknown>): string {
+  const kubeconfig = join(dir, 'kubeconfig');
+  writeFileSync(
+    kubeconfig,
+    JSON.stringify({
+      apiVersion: 'v1',
+      kind: 'Config',
+      clusters: [{ name: 'lab', cluster }],
+      users: [{ name: 'u', user: { token: 'x' } }],
+      contexts: [{ name: 'lab', context: { cluster: 'lab', user: 'u' } }],
+      'current-context': 'lab',
+    }),
+  );
+  return kubeconfig;
+}
+
 t.test('every request to the API server is counted, as the server saw it', async (t) => {
   let served = 0;
   const server = createServer((_req, res) => {
@@ -19,24 +36,9 @@ t.test('every request to the API server is counted, as the server saw it', async
   t.teardown(() => new Promise<void>((resolve) => server.close(() => resolve())));
   const dir = mkdtempSync(join(tmpdir(), 'ev-client-'));
   t.teardown(() => rmSync(dir, { recursive: true, force: true }));
-  const kubeconfig = join(dir, 'kubeconfig');
-  writeFileSync(
-    kubeconfig,
-    JSON.stringify({
-      apiVersion: 'v1',
-      kind: 'Config',
-      clusters: [
-        {
-          name: 'lab',
-          cluster: { server: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, 'insecure-skip-tls-verify': true },
-        },
-      ],
-      users: [{ name: 'u', user: { token: 'x' } }],
-      contexts: [{ name: 'lab', context: { cluster: 'lab', user: 'u' } }],
-      'current-context': 'lab',
-    }),
-  );
-  const kube = connectKube({ kubeconfig });
+  const kube = connectKube({
+    kubeconfig: kubeconfigFor(dir, { server: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, 'insecure-skip-tls-verify': true }),
+  });
   t.equal(apiRequests(kube), 0);
   await kube.core.listNamespacedPod({ namespace: 'a' });
   await kube.apps.listNamespacedDeployment({ namespace: 'a' });
@@ -59,28 +61,13 @@ t.test('over HTTPS every request shares one TLS context and resumes the session,
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   t.teardown(() => new Promise<void>((resolve) => server.close(() => resolve())));
-  const kubeconfig = join(dir, 'kubeconfig');
-  writeFileSync(
-    kubeconfig,
-    JSON.stringify({
-      apiVersion: 'v1',
-      kind: 'Config',
-      clusters: [
-        {
-          name: 'lab',
-          cluster: {
-            server: `https://127.0.0.1:${(server.address() as AddressInfo).port}`,
-            'certificate-authority-data': readFileSync(cert).toString('base64'),
-            'tls-server-name': 'kube.test',
-          },
-        },
-      ],
-      users: [{ name: 'u', user: { token: 'x' } }],
-      contexts: [{ name: 'lab', context: { cluster: 'lab', user: 'u' } }],
-      'current-context': 'lab',
+  const kube = connectKube({
+    kubeconfig: kubeconfigFor(dir, {
+      server: `https://127.0.0.1:${(server.address() as AddressInfo).port}`,
+      'certificate-authority-data': readFileSync(cert).toString('base64'),
+      'tls-server-name': 'kube.test',
     }),
-  );
-  const kube = connectKube({ kubeconfig });
+  });
   await kube.core.listNamespacedPod({ namespace: 'a' });
   await kube.apps.listNamespacedDeployment({ namespace: 'a' });
   const first = await kube.config.applyToFetchOptions({});
