@@ -136,6 +136,24 @@ async function measure(args: string[]): Promise<Measured> {
   };
 }
 
+/** What kept a run from passing: its non-pass results by check and outcome, the commonest first. */
+function notPassed(report: RunReport | undefined): string {
+  if (report === undefined) return 'no report';
+  const counts = new Map<string, number>();
+  for (const r of report.results)
+    if (r.verdict !== 'pass') {
+      const key = `${r.verdict} ${r.id} (${r.observation.outcome})`;
+      counts.set(key, (counts.get(key) ?? 0) + 1);
+    }
+  return (
+    [...counts]
+      .sort((a, b) => b[1] - a[1])
+      .slice(0, 6)
+      .map(([k, n]) => `${n}x ${k}`)
+      .join('; ') || 'every result passed'
+  );
+}
+
 /** The same run three times bare and three times with a signed bundle and --record: medians. */
 async function evidenceOverhead(): Promise<void> {
   const key = join(scratch, 'evidence.key');
@@ -201,6 +219,7 @@ try {
           (m.apiRequests / n).toFixed(1).padStart(17),
         ].join(' '),
       );
+      if (m.code !== 0) console.log(`     not a pass: ${notPassed(m.report)}`);
       if (twins === 'identical' && n > 1 && identicalOne > 0)
         console.log(`     identical twins: ${n} workloads took ${(m.ms / identicalOne).toFixed(2)}x one`);
     }
