@@ -9,8 +9,8 @@ import { readPackageFile } from '../src/base/package-root.js';
 import { parseYaml } from '../src/base/yaml.js';
 import { urlEndpoint } from './base/endpoint.js';
 import type { CanarySecret, Check, Companion, OriginEvidence, ProbePlan, ProxyHttpsCheck, TunnelProof } from './base/model.js';
-import type { SanctionedException } from './exceptions.js';
 import * as generated from './catalogue-validate.generated.js';
+import type { SanctionedException } from './exceptions.js';
 import { validatePlan } from './plan.js';
 
 export interface OutsideTarget {

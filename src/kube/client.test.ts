@@ -37,7 +37,10 @@ t.test('every request to the API server is counted, as the server saw it', async
   const dir = mkdtempSync(join(tmpdir(), 'ev-client-'));
   t.teardown(() => rmSync(dir, { recursive: true, force: true }));
   const kube = connectKube({
-    kubeconfig: kubeconfigFor(dir, { server: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, 'insecure-skip-tls-verify': true }),
+    kubeconfig: kubeconfigFor(dir, {
+      server: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+      'insecure-skip-tls-verify': true,
+    }),
   });
   t.equal(apiRequests(kube), 0);
   await kube.core.listNamespacedPod({ namespace: 'a' });

@@ -2,6 +2,10 @@
  * The Kubernetes edge: loading credentials like kubectl, typed API clients, and turning API
  * failures into one-line errors with the documented exit codes.
  */
+
+import { Agent as HttpAgent } from 'node:http';
+import { Agent as HttpsAgent } from 'node:https';
+import { createSecureContext } from 'node:tls';
 import {
   ApiException,
   AppsV1Api,
@@ -12,9 +16,6 @@ import {
   KubeConfig,
   NetworkingV1Api,
 } from '@kubernetes/client-node';
-import { Agent as HttpAgent } from 'node:http';
-import { Agent as HttpsAgent } from 'node:https';
-import { createSecureContext } from 'node:tls';
 import { InfrastructureError, UsageError } from '../base/errors.js';
 import { log } from '../base/log.js';
 
@@ -69,7 +70,9 @@ class CountingKubeConfig extends KubeConfig {
   private shared(agent: HttpAgent | HttpsAgent): HttpAgent | HttpsAgent {
     if (agent.constructor !== HttpsAgent) return agent;
     const { ca, cert, key, pfx, passphrase, rejectUnauthorized, servername } = (agent as HttpsAgent).options;
-    const id = JSON.stringify([ca, cert, key, pfx, passphrase, rejectUnauthorized, servername].map((v) => (v === undefined ? null : String(v))));
+    const id = JSON.stringify(
+      [ca, cert, key, pfx, passphrase, rejectUnauthorized, servername].map((v) => (v === undefined ? null : String(v))),
+    );
     let made = this.agents.get(id);
     if (made === undefined) {
       made = new HttpsAgent({
