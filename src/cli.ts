@@ -51,6 +51,7 @@ function program(): Command {
     .addOption(tapVersion())
     .option('--termination-log <path>', 'also write a summary of at most 4 KiB here (e.g. /dev/termination-log)')
     .option('--settle-ms <ms>', "wait this long before the first check (a new pod's policy rules may lag)", '0')
+    .option('--path-wait-ms <ms>', 'then wait up to this long for the companions and the names to resolve to answer', '0')
     .action(async (opts) => {
       // A probe lives seconds: V8's optimizing compiler, in background threads, spent a quarter
       // of its CPU on code it would run a handful of times. Set before its modules are loaded.
@@ -103,6 +104,7 @@ function program(): Command {
     .option('--start-timeout <seconds>', 'how long a probe pod may take to start', '60')
     .option('--stale-after <seconds>', 'sweep probe pods of killed runs older than this', '600')
     .option('--settle <seconds>', "probe pods wait this long before dialling: the CNI's rules for a new pod can lag", '2')
+    .option('--path-wait <seconds>', 'then wait up to this long for the companion and cluster DNS to answer (0: do not wait)', '20')
     .option('--kubeconfig <file>', 'kubeconfig file (default: $KUBECONFIG, ~/.kube/config, in-cluster)')
     .option('--context <name>', 'kubeconfig context')
     .addOption(

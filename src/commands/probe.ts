@@ -4,6 +4,7 @@
 
 import { writeFileSync } from 'node:fs';
 import { setFlagsFromString } from 'node:v8';
+import { allowedPaths, awaitAllowedPath } from '../../probes/allowed-path.js';
 import type { ProbePlan } from '../../probes/base/model.js';
 import { PLAN_ENV, parsePlan } from '../../probes/plan.js';
 import { runPlan } from '../../probes/runner.js';
@@ -25,6 +26,7 @@ export interface ProbeOptions {
   tapVersion?: string;
   terminationLog?: string;
   settleMs: string;
+  pathWaitMs: string;
   ports?: string;
 }
 
@@ -47,6 +49,12 @@ export async function loadPlan(opts: ProbeOptions): Promise<ProbePlan> {
   return planFor(loadCatalogue(opts), opts.companion, caPem);
 }
 
+function milliseconds(value: string, flag: string): number {
+  const ms = Number(value);
+  if (!Number.isInteger(ms) || ms < 0 || ms > 60_000) throw new UsageError(`${flag} must be 0-60000`);
+  return ms;
+}
+
 export async function probeCommand(opts: ProbeOptions): Promise<number> {
   const outputs = parseOutputs(opts.output.length > 0 ? opts.output : ['jsonl'], opts.tapVersion);
   const plan = await loadPlan(opts);
@@ -54,11 +62,17 @@ export async function probeCommand(opts: ProbeOptions): Promise<number> {
     process.stdout.write(`${JSON.stringify(plan, null, 2)}\n`);
     return 0;
   }
-  const settleMs = Number(opts.settleMs);
-  if (!Number.isInteger(settleMs) || settleMs < 0 || settleMs > 60_000) throw new UsageError('--settle-ms must be 0-60000');
+  const settleMs = milliseconds(opts.settleMs, '--settle-ms');
+  const pathWaitMs = milliseconds(opts.pathWaitMs, '--path-wait-ms');
   // Policy agents program a new pod's rules asynchronously after it gets its address; a dial
   // in that window would report a bypass the steady-state policy does not have.
   await new Promise((resolve) => setTimeout(resolve, settleMs));
+  if (pathWaitMs > 0) {
+    const wait = await awaitAllowedPath(allowedPaths(plan.checks), pathWaitMs);
+    if (wait.silent.length > 0)
+      log.warn({ waitedMs: wait.waitedMs, silent: wait.silent }, 'the allowed path did not answer; probing anyway');
+    else log.info({ waitedMs: wait.waitedMs }, 'the allowed path answered');
+  }
   // undici compiles its HTTP parser (llhttp, WebAssembly) at the first request; V8's optimizing
   // compile of it held ~35 MiB for a tenth of a second, the probe pod's memory peak. Baseline
   // (Liftoff) code needs a few MiB and parses a probe's handful of responses as well.

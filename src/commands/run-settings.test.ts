@@ -18,6 +18,7 @@ const options = (extra: Partial<RunOptions> = {}): RunOptions => ({
   startTimeout: '30s',
   staleAfter: '600',
   settle: '0',
+  pathWait: '0',
   output: [],
   reportDir: 'reports',
   record: false,

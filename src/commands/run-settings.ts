@@ -45,6 +45,7 @@ export interface RunOptions {
   startTimeout: string;
   staleAfter: string;
   settle: string;
+  pathWait: string;
   kubeconfig?: string;
   context?: string;
   output: string[];
@@ -89,6 +90,8 @@ export interface RunSettings {
   startTimeoutMs: number;
   staleAfterMs: number;
   settleMs: number;
+  /** After the settle, how long probe pods wait for the allowed path to answer (probes/allowed-path.ts). */
+  pathWaitMs: number;
   kube: KubeOptions;
   outputs: OutputSpec[];
   /** --evidence DIR, with --evidence-key as a key read from a file or a Secret to read. */
@@ -134,6 +137,9 @@ export function parseRunSettings(opts: RunOptions, ctx: Pick<RunContext, 'env' |
   const startTimeoutMs = seconds(opts.startTimeout, '--start-timeout');
   const staleAfterMs = seconds(opts.staleAfter, '--stale-after');
   const settleMs = opts.settle === '0' ? 0 : seconds(opts.settle, '--settle');
+  const pathWaitMs = opts.pathWait === '0' ? 0 : seconds(opts.pathWait, '--path-wait');
+  // The probe takes each wait up to a minute (src/commands/probe.ts).
+  if (settleMs > 60_000 || pathWaitMs > 60_000) throw new UsageError('--settle and --path-wait must be at most 60 seconds');
   const companionConcurrency = Number(opts.companionConcurrency);
   if (!Number.isInteger(companionConcurrency) || companionConcurrency < 1 || companionConcurrency > 1024)
     throw new UsageError(`--companion-concurrency "${opts.companionConcurrency}" must be a whole number of tunnels (1-1024)`);
@@ -179,6 +185,7 @@ export function parseRunSettings(opts: RunOptions, ctx: Pick<RunContext, 'env' |
     startTimeoutMs,
     staleAfterMs,
     settleMs,
+    pathWaitMs,
     kube: {
       ...(opts.kubeconfig !== undefined && { kubeconfig: opts.kubeconfig }),
       ...(opts.context !== undefined && { context: opts.context }),

@@ -309,6 +309,7 @@ async function probeNamespace(
     ...(settings.controlNamespace !== undefined && { controlNamespace: settings.controlNamespace }),
     startTimeoutMs: settings.startTimeoutMs,
     settleMs: settings.settleMs,
+    pathWaitMs: settings.pathWaitMs,
     staleAfterMs: settings.staleAfterMs,
     signal,
     now: ctx.now,

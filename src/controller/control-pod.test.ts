@@ -14,6 +14,7 @@ const input = {
   runObject: { name: 'egress-verify-run-r1-control', uid: 'u' },
   activeDeadlineSeconds: 120,
   settleMs: 2000,
+  pathWaitMs: 20_000,
 };
 
 t.test('the control pod is a restricted probe pod with an identity of its own', async (t) => {

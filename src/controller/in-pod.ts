@@ -20,6 +20,7 @@ export interface InPodSettings {
   perNode: boolean;
   startTimeoutMs: number;
   settleMs: number;
+  pathWaitMs: number;
   signal: AbortSignal;
   onProgress?: (pod: string, state: string) => void;
 }
@@ -59,6 +60,7 @@ export async function attachProbes(
       imagePullPolicy: settings.imagePullPolicy,
       planJson: run.planJson,
       settleMs: settings.settleMs,
+      pathWaitMs: settings.pathWaitMs,
     });
     for (let attempt = 1; ; attempt++) {
       const fresh = await kubeCall(`reading pod ${pod}`, () => kube.core.readNamespacedPod({ name: pod, namespace: target.namespace }));

@@ -31,6 +31,7 @@ const pod = buildProbePod({
   runObject: { name: 'egress-verify-run-r1', uid: 'u-1' },
   activeDeadlineSeconds: 120,
   settleMs: 2000,
+  pathWaitMs: 20_000,
   node: 'node-a',
 });
 
@@ -46,7 +47,15 @@ t.test('the probe carries the workload identity and none of its controller hashe
 
 t.test("the probe's Node runs with small semi-spaces, in a probe pod and as an ephemeral probe", async (t) => {
   t.equal(PROBE_NODE_OPTIONS, '--max-semi-space-size=1', 'MiB: the young generation a short-lived probe needs');
-  const ephemeral = buildEphemeralProbe({ runId: 'r4', target, image: 'i', imagePullPolicy: 'Never', planJson: '{}', settleMs: 0 });
+  const ephemeral = buildEphemeralProbe({
+    runId: 'r4',
+    target,
+    image: 'i',
+    imagePullPolicy: 'Never',
+    planJson: '{}',
+    settleMs: 0,
+    pathWaitMs: 0,
+  });
   for (const env of [pod.spec?.containers[0]?.env, ephemeral.env]) {
     t.same(
       env?.filter((e) => e.name === 'NODE_OPTIONS'),
@@ -79,7 +88,14 @@ t.test('Pod Security "restricted", no service account token, bounded in time and
   t.equal(spec?.automountServiceAccountToken, false);
   t.equal(spec?.restartPolicy, 'Never');
   t.equal(spec?.activeDeadlineSeconds, 120);
-  t.match(spec?.containers[0]?.args?.slice(3), ['--termination-log', '/dev/termination-log', '--settle-ms', '2000']);
+  t.match(spec?.containers[0]?.args?.slice(3), [
+    '--termination-log',
+    '/dev/termination-log',
+    '--settle-ms',
+    '2000',
+    '--path-wait-ms',
+    '20000',
+  ]);
   t.match(spec?.securityContext, { runAsNonRoot: true, seccompProfile: { type: 'RuntimeDefault' } });
   // A "safe" sysctl (restricted allows it): the probe's own group may open ICMP datagram sockets.
   t.same(spec?.securityContext?.sysctls, [{ name: 'net.ipv4.ping_group_range', value: '65532 65532' }]);
@@ -114,6 +130,7 @@ t.test('the probe is the network twin: DNS, host aliases, runtime, CNI annotatio
     runObject: { name: 'o', uid: 'u' },
     activeDeadlineSeconds: 60,
     settleMs: 0,
+    pathWaitMs: 0,
   });
   t.match(probe.spec, {
     hostNetwork: true,
@@ -134,7 +151,15 @@ t.test('the probe is the network twin: DNS, host aliases, runtime, CNI annotatio
 });
 
 t.test('--in-pod: the ephemeral probe is restricted on its own and mounts nothing', async (t) => {
-  const c = buildEphemeralProbe({ runId: 'r3-0', target, image: 'i', imagePullPolicy: 'Never', planJson: '{"version":1}', settleMs: 2000 });
+  const c = buildEphemeralProbe({
+    runId: 'r3-0',
+    target,
+    image: 'i',
+    imagePullPolicy: 'Never',
+    planJson: '{"version":1}',
+    settleMs: 2000,
+    pathWaitMs: 5000,
+  });
   t.equal(c.name, 'egress-verify-r3-0');
   t.match(c.securityContext, {
     allowPrivilegeEscalation: false,
@@ -146,6 +171,10 @@ t.test('--in-pod: the ephemeral probe is restricted on its own and mounts nothin
   });
   t.notOk(c.volumeMounts, 'no service account token, no volume of the workload');
   t.match(c.env, [{ name: 'EGRESS_VERIFY_PLAN', value: '{"version":1}' }, { name: 'NODE_OPTIONS' }, { name: 'HTTPS_PROXY' }]);
-  t.same(c.args, ['probe', '--termination-log', '/dev/termination-log', '--settle-ms', '2000'], 'the plan comes from the environment');
+  t.same(
+    c.args,
+    ['probe', '--termination-log', '/dev/termination-log', '--settle-ms', '2000', '--path-wait-ms', '5000'],
+    'the plan comes from the environment',
+  );
   t.same(c.securityContext, pod.spec?.containers[0]?.securityContext, 'the same restricted process as in a probe pod');
 });

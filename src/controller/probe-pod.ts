@@ -37,6 +37,8 @@ export interface ProbePodInput {
   activeDeadlineSeconds: number;
   /** Wait before the first check: a new pod's NetworkPolicy rules are programmed asynchronously. */
   settleMs: number;
+  /** Then wait up to this long for the allowed path to answer (probes/allowed-path.ts). */
+  pathWaitMs: number;
   node?: string;
 }
 
@@ -71,7 +73,7 @@ export function buildRunObject(runId: string, namespace: string, plans: readonly
  */
 export const PROBE_NODE_OPTIONS = '--max-semi-space-size=1';
 
-type ProbeProcessInput = Pick<ProbePodInput, 'target' | 'image' | 'imagePullPolicy' | 'settleMs'>;
+type ProbeProcessInput = Pick<ProbePodInput, 'target' | 'image' | 'imagePullPolicy' | 'settleMs' | 'pathWaitMs'>;
 
 /** The probe process as a container: the same in a probe pod and as an ephemeral container (--in-pod). */
 function probeProcess(
@@ -82,7 +84,16 @@ function probeProcess(
   return {
     image: input.image,
     imagePullPolicy: input.imagePullPolicy,
-    args: ['probe', ...planArgs, '--termination-log', TERMINATION_LOG, '--settle-ms', String(input.settleMs)],
+    args: [
+      'probe',
+      ...planArgs,
+      '--termination-log',
+      TERMINATION_LOG,
+      '--settle-ms',
+      String(input.settleMs),
+      '--path-wait-ms',
+      String(input.pathWaitMs),
+    ],
     // The workload's proxy variables only (PROXY_VARS), so nothing of its own replaces ours.
     env: [...planEnv, { name: 'NODE_OPTIONS', value: PROBE_NODE_OPTIONS }, ...input.target.proxyEnv],
     terminationMessagePath: TERMINATION_LOG,

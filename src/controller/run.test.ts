@@ -64,6 +64,7 @@ function settings(extra: Partial<ProbeRunSettings> = {}): ProbeRunSettings {
     companionConcurrency: 32,
     startTimeoutMs: 5000,
     settleMs: 0,
+    pathWaitMs: 0,
     staleAfterMs: 600_000,
     signal: new AbortController().signal,
     now: () => now,

@@ -48,6 +48,7 @@ export interface ProbeRunSettings {
   /** How long a probe pod may take to start before its Kubernetes reason is reported. */
   startTimeoutMs: number;
   settleMs: number;
+  pathWaitMs: number;
   /** Probe pods of runs older than this are swept as left behind by a killed run. */
   staleAfterMs: number;
   signal: AbortSignal;
@@ -110,7 +111,7 @@ export async function runProbes(kube: ProbeKube, settings: ProbeRunSettings): Pr
   const workloads = settings.workloads.map((w, i) => ({ ...w, plan: withCompanionSlots(markPlan(w.plan, runId, i), share.slots) }));
   // Checks through the companion queue for their slots; the rest is start-up slack.
   const longestPlanMs = Math.max(...workloads.map((w) => planDurationMs(w.plan)));
-  const activeDeadlineSeconds = Math.ceil((settings.startTimeoutMs + settings.settleMs + longestPlanMs) / 1000) + 30;
+  const activeDeadlineSeconds = Math.ceil((settings.startTimeoutMs + settings.settleMs + settings.pathWaitMs + longestPlanMs) / 1000) + 30;
   const plans = workloads.map((w) => JSON.stringify(w.plan));
   const planBytes = plans.reduce((n, p) => n + Buffer.byteLength(p), 0);
   if (planBytes > RUN_OBJECT_MAX_BYTES)
@@ -162,6 +163,7 @@ export async function runProbes(kube: ProbeKube, settings: ProbeRunSettings): Pr
           runObject: owner,
           activeDeadlineSeconds,
           settleMs: settings.settleMs,
+          pathWaitMs: settings.pathWaitMs,
           ...(placement.node ? { node: placement.node } : {}),
         });
         const name = pod.metadata?.name ?? '';
@@ -319,6 +321,7 @@ async function startControlPods(
       runObject: { name: run.runObject, uid: created.metadata?.uid ?? '' },
       activeDeadlineSeconds,
       settleMs: settings.settleMs,
+      pathWaitMs: settings.pathWaitMs,
     });
     const name = pod.metadata?.name ?? '';
     run.pods.set(name, JSON.parse(json) as ProbePlan);
