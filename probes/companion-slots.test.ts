@@ -3,7 +3,7 @@ import { once } from 'node:events';
 import { createServer, type Socket } from 'node:net';
 import t from 'tap';
 import type { Check, ProbePlan, ProxyConnectCheck, TcpCheck, TcpSweepCheck } from './base/model.js';
-import { planDurationMs, Slots, throughCompanion, withCompanionSlots } from './companion-slots.js';
+import { opensTunnels, planDurationMs, Slots, throughCompanion, withCompanionSlots } from './companion-slots.js';
 import { runPlan } from './runner.js';
 
 const tcp = (id: string, deadlineMs: number): TcpCheck => ({ id, kind: 'tcp', expect: 'blocked', host: '127.0.0.1', port: 9, deadlineMs });
@@ -63,6 +63,8 @@ t.test('only the kinds that hold a tunnel take a slot', async (t) => {
   t.equal(throughCompanion(tcp('b', 1000)), false);
   // The sweep bounds its own tunnels with companionConcurrency.
   t.equal(throughCompanion(sweep), false);
+  // The pod is done with the companion only once the sweep's tunnels are closed too.
+  t.same([tunnel('a', 1000), tcp('b', 1000), sweep].map(opensTunnels), [true, false, true]);
 });
 
 t.test('planDurationMs: proxied checks queue over the slots, the rest run at once, sweeps after', async (t) => {

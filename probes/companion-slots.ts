@@ -51,9 +51,14 @@ export function planDurationMs(plan: ProbePlan): number {
   return Math.max(0, ...free.map(worst), ...lanes) + Math.max(0, ...sweeps);
 }
 
-/** Whether the check holds a tunnel through the companion while it runs. */
+/** Whether the check holds a tunnel through the companion while it runs, in one of the pod's slots. */
 export function throughCompanion(check: Check): boolean {
-  return kindOf(check).companion(check);
+  return kindOf(check).companion(check) === 'slot';
+}
+
+/** Whether the check opens any tunnel through the companion, in a slot or within its own bound. */
+export function opensTunnels(check: Check): boolean {
+  return kindOf(check).companion(check) !== 'none';
 }
 
 /**

@@ -12,7 +12,7 @@ import { endpointOf, kindOf } from './kinds.js';
 export function sendsIpv6(check: Check): boolean {
   const kind = kindOf(check);
   // Through the companion, the companion sends the packets.
-  if (kind.companion(check)) return false;
+  if (kind.companion(check) === 'slot') return false;
   const host = endpointOf(check)?.host;
   return (host !== undefined && isIPv6(host)) || kind.literals(check).some(([, value]) => isIPv6(value));
 }

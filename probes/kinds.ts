@@ -48,16 +48,22 @@ interface Kind<K extends CheckKind> {
    * (control-plan.ts). Lookups through the pod's resolver and proxy checks follow the sender's path.
    */
   direct: (check: Of<K>) => boolean;
-  /**
-   * Whether the check holds a tunnel through the companion, and so takes one of the pod's
-   * companion slots while it runs. A sweep bounds its own tunnels (companionConcurrency).
-   */
-  companion: (check: Of<K>) => boolean;
+  /** How the check uses the companion (CompanionUse). */
+  companion: (check: Of<K>) => CompanionUse;
 }
+
+/**
+ * 'slot': the check holds a tunnel through the companion while it runs, and so takes one of the
+ * pod's companion slots. 'own': it opens tunnels within a bound of its own (a sweep's
+ * companionConcurrency). 'none': it never opens one.
+ */
+export type CompanionUse = 'slot' | 'own' | 'none';
 
 const none = (): [] => [];
 const always = (): boolean => true;
 const never = (): boolean => false;
+const slot = (): CompanionUse => 'slot';
+const noTunnel = (): CompanionUse => 'none';
 const companionUrl = (c: { companion: { url: string } }): Array<[string, string]> => [['companion url', c.companion.url]];
 const paired = (c: { pairedAddresses?: string[] }): Array<[string, string]> =>
   (c.pairedAddresses ?? []).map((a) => ['pairedAddresses entry', a]);
@@ -71,7 +77,7 @@ export const KINDS: { [K in CheckKind]: Kind<K> } = {
     urls: none,
     control: false,
     direct: always,
-    companion: never,
+    companion: noTunnel,
   },
   'tcp-sweep': {
     run: runTcpSweep,
@@ -89,7 +95,7 @@ export const KINDS: { [K in CheckKind]: Kind<K> } = {
     },
     control: false,
     direct: never,
-    companion: never,
+    companion: () => 'own',
   },
   udp: {
     run: runUdp,
@@ -99,7 +105,7 @@ export const KINDS: { [K in CheckKind]: Kind<K> } = {
     urls: none,
     control: false,
     direct: always,
-    companion: never,
+    companion: noTunnel,
   },
   icmp: {
     run: runIcmp,
@@ -109,7 +115,7 @@ export const KINDS: { [K in CheckKind]: Kind<K> } = {
     urls: none,
     control: false,
     direct: always,
-    companion: never,
+    companion: noTunnel,
   },
   curl: {
     run: runCurl,
@@ -120,7 +126,7 @@ export const KINDS: { [K in CheckKind]: Kind<K> } = {
     urls: (c) => [['url', c.url]],
     control: false,
     direct: always,
-    companion: never,
+    companion: noTunnel,
   },
   dns: {
     run: runDns,
@@ -136,7 +142,7 @@ export const KINDS: { [K in CheckKind]: Kind<K> } = {
     urls: none,
     control: false,
     direct: (c) => c.mode === 'direct',
-    companion: never,
+    companion: noTunnel,
   },
   'proxy-https': {
     run: runProxyHttps,
@@ -146,7 +152,7 @@ export const KINDS: { [K in CheckKind]: Kind<K> } = {
     urls: (c) => [['url', c.url], ...companionUrl(c)],
     control: true,
     direct: never,
-    companion: always,
+    companion: slot,
   },
   'proxy-connect': {
     run: runProxyConnect,
@@ -156,7 +162,7 @@ export const KINDS: { [K in CheckKind]: Kind<K> } = {
     urls: companionUrl,
     control: true,
     direct: never,
-    companion: always,
+    companion: slot,
   },
   'proxy-env': {
     run: runProxyEnv,
@@ -166,7 +172,7 @@ export const KINDS: { [K in CheckKind]: Kind<K> } = {
     urls: (c) => [['url', c.url]],
     control: true,
     direct: never,
-    companion: always,
+    companion: slot,
   },
   canary: {
     run: runCanary,
@@ -182,7 +188,7 @@ export const KINDS: { [K in CheckKind]: Kind<K> } = {
     // A refusal proves nothing reachable: it can stand as no other check's control.
     control: false,
     direct: never,
-    companion: always,
+    companion: slot,
   },
 };
 

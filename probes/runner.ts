@@ -5,7 +5,7 @@
 
 import type { Check, CheckKind, CheckResult, Observation, ProbePlan } from './base/model.js';
 import { GRACE_MS } from './checks/deadline.js';
-import { Slots, throughCompanion } from './companion-slots.js';
+import { opensTunnels, Slots, throughCompanion } from './companion-slots.js';
 import { ipv6OnlyChecks, ownIpv6Addresses } from './ipv6.js';
 import { describeTarget, KINDS, type Runner } from './kinds.js';
 import { judgeSweep } from './sweep.js';
@@ -164,13 +164,11 @@ export async function runPlan(
     detail: 'not dialled: the probe pod has no IPv6 address (loopback and link-local aside)',
   };
   const slots = plan.companionSlots === undefined ? undefined : new Slots(plan.companionSlots);
-  // A sweep proves its ambiguous ports through the companion, within its own bound.
-  const tunnels = (c: Check): boolean => throughCompanion(c) || c.kind === 'tcp-sweep';
-  let tunnelsLeft = plan.checks.filter((c) => !skipped.has(c.id) && tunnels(c)).length;
+  let tunnelsLeft = plan.checks.filter((c) => !skipped.has(c.id) && opensTunnels(c)).length;
   if (tunnelsLeft === 0) companionDone();
   const dial = async (c: Check): Promise<Observation> => {
     const run = (): Promise<Observation> => observe(c, plan.companionCa);
-    if (!tunnels(c)) return run();
+    if (!opensTunnels(c)) return run();
     try {
       return await (slots !== undefined && throughCompanion(c) ? slots.run(run) : run());
     } finally {
