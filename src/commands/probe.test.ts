@@ -1,7 +1,10 @@
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { type AddressInfo, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import t from 'tap';
+import type { ProbePlan } from '../../probes/base/model.js';
+import { resultsFromLog } from '../../probes/wire.js';
 import { cli, modulesLoaded } from '../../test/cli.js';
 import { ExitCode } from '../base/errors.js';
 
@@ -59,4 +62,33 @@ t.test('on the wire (JSON lines on stdout) the probe says companion-done first; 
   const toFile = cli(['probe', '--plan', plan, '-o', `jsonl=${file}`]);
   t.equal(toFile.stdout, '');
   t.notMatch(readFileSync(file, 'utf8'), /companion-done/);
+});
+
+t.test('a probe whose allowed path stays silent waits, then reports it on a wire the controller can read', async (t) => {
+  // A loopback port with nothing on it: the companion that never answers.
+  const server = createServer();
+  const port = await new Promise<number>((resolve) => server.listen(0, '127.0.0.1', () => resolve((server.address() as AddressInfo).port)));
+  await new Promise((resolve) => server.close(resolve));
+  const companion = { url: `http://127.0.0.1:${port}` };
+  const plan: ProbePlan = {
+    version: 1,
+    checks: [
+      { id: 'via', kind: 'proxy-connect', proof: 'banner', expect: 'reachable', host: '127.0.0.1', port: 9, companion, deadlineMs: 500 },
+      { id: 'raw', kind: 'tcp', expect: 'blocked', host: '127.0.0.1', port: 9, control: 'via', deadlineMs: 500 },
+    ],
+  };
+  const file = join(scratch, 'plan.json');
+  writeFileSync(file, JSON.stringify(plan));
+  const started = performance.now();
+  // The default log level, as in a probe pod.
+  const r = cli(['probe', '--plan', file, '--path-wait-ms', '1500'], { env: { EGRESS_VERIFY_LOG_LEVEL: undefined } });
+  const tookMs = performance.now() - started;
+  t.equal(r.stderr, '', 'nothing on stderr: the log API would mix it into the wire');
+  t.ok(tookMs >= 1500, `the probe waited for the allowed path (${Math.round(tookMs)} ms)`);
+  const results = resultsFromLog(`${r.stdout}${r.stderr}`, plan, { pod: 'p' });
+  t.same(
+    results.map((x) => `${x.id}:${x.verdict}`),
+    ['via:fail', 'raw:inconclusive'],
+    'the silent path is a broken allowed path, and nothing is proven blocked without it',
+  );
 });
