@@ -1,3 +1,4 @@
+import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { type AddressInfo, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -5,7 +6,7 @@ import { join } from 'node:path';
 import t from 'tap';
 import type { ProbePlan } from '../../probes/base/model.js';
 import { resultsFromLog } from '../../probes/wire.js';
-import { cli, modulesLoaded } from '../../test/cli.js';
+import { cli, modulesLoaded, repoRoot } from '../../test/cli.js';
 import { ExitCode } from '../base/errors.js';
 
 const scratch = mkdtempSync(join(tmpdir(), 'ev-probe-'));
@@ -91,4 +92,29 @@ t.test('a probe whose allowed path stays silent waits, then reports it on a wire
     ['via:fail', 'raw:inconclusive'],
     'the silent path is a broken allowed path, and nothing is proven blocked without it',
   );
+});
+
+t.test('the first dial comes no earlier than the settle after the process started', async (t) => {
+  const accepted: number[] = [];
+  const server = createServer((s) => {
+    accepted.push(performance.now());
+    s.destroy();
+  });
+  const port = await new Promise<number>((resolve) => server.listen(0, '127.0.0.1', () => resolve((server.address() as AddressInfo).port)));
+  t.teardown(() => server.close());
+  const plan = join(scratch, 'settle-plan.json');
+  writeFileSync(
+    plan,
+    JSON.stringify({ version: 1, checks: [{ id: 'tcp', kind: 'tcp', expect: 'blocked', host: '127.0.0.1', port, deadlineMs: 500 }] }),
+  );
+  const spawned = performance.now();
+  const child = spawn(process.execPath, ['--import', 'tsx', join(repoRoot, 'src/cli.ts'), 'probe', '--plan', plan, '--settle-ms', '2500'], {
+    cwd: repoRoot,
+    stdio: 'ignore',
+    env: { ...process.env, EGRESS_VERIFY_LOG_LEVEL: 'silent' },
+  });
+  const code = await new Promise((resolve) => child.once('exit', resolve));
+  t.equal(code, 1, 'the connect was reached: a fail');
+  t.equal(accepted.length, 1);
+  t.ok((accepted[0] ?? 0) - spawned >= 2500, `dialled ${Math.round((accepted[0] ?? 0) - spawned)} ms after the spawn`);
 });

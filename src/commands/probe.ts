@@ -65,8 +65,10 @@ export async function probeCommand(opts: ProbeOptions): Promise<number> {
   const settleMs = milliseconds(opts.settleMs, '--settle-ms');
   const pathWaitMs = milliseconds(opts.pathWaitMs, '--path-wait-ms');
   // Policy agents program a new pod's rules asynchronously after it gets its address; a dial
-  // in that window would report a bypass the steady-state policy does not have.
-  await new Promise((resolve) => setTimeout(resolve, settleMs));
+  // in that window would report a bypass the steady-state policy does not have. Counted from
+  // the process's start (performance.now()'s origin), which comes after the address: on a busy
+  // node, loading the probe took seconds of the settle and held the pod's companion lane.
+  await new Promise((resolve) => setTimeout(resolve, Math.max(0, Math.ceil(settleMs - performance.now()))));
   if (pathWaitMs > 0) {
     // Info, not warn: the log API hands the controller stderr within stdout, the wire. A path
     // still silent is reported by the checks that dial it.
