@@ -18,18 +18,25 @@ export async function collect(
   progress: PodProgress,
   container: string,
   direct?: ReadonlyMap<string, Observation>,
+  /** The log, when it was read as the pod ended (run.ts). */
+  logRead?: Promise<string | undefined>,
 ): Promise<CheckResult[]> {
   if (progress.state !== 'done') return errorResults(plan, where, `probe pod ${describe(progress)}`);
-  let logText: string | undefined;
-  try {
-    logText = await kube.core.readNamespacedPodLog({ name: where.pod, namespace, container });
-  } catch (err) {
-    log.warn({ pod: where.pod, err: apiStatus(err) ?? String(err) }, 'probe log unavailable; using the termination message');
-  }
+  const logText = await (logRead ?? readProbeLog(kube, namespace, where.pod, container));
   const read = direct === undefined ? {} : { direct };
   if (logText !== undefined && logText.trim() !== '') return resultsFromLog(logText, plan, where, read);
   if (progress.terminationMessage !== undefined) return resultsFromTerminationMessage(progress.terminationMessage, plan, where, read);
   return errorResults(plan, where, `probe pod exited ${progress.exitCode} with neither a log nor a termination message`);
+}
+
+/** A probe's log; undefined when it cannot be read, and the termination message must do. */
+export async function readProbeLog(kube: ProbeKube, namespace: string, pod: string, container: string): Promise<string | undefined> {
+  try {
+    return await kube.core.readNamespacedPodLog({ name: pod, namespace, container });
+  } catch (err) {
+    log.warn({ pod, err: apiStatus(err) ?? String(err) }, 'probe log unavailable; using the termination message');
+    return undefined;
+  }
 }
 
 /** How a probe ended, for the report's pod list and its error results. */

@@ -28,7 +28,7 @@ import {
   RUN_LABEL,
   RUN_OBJECT_MAX_BYTES,
 } from './probe-pod.js';
-import { collect, describe, verdictLine } from './results.js';
+import { collect, describe, readProbeLog, verdictLine } from './results.js';
 import { cleanup, sweepStale } from './sweep.js';
 import type { WorkloadTarget } from './target.js';
 import { watchUntilDone } from './watch.js';
@@ -135,6 +135,22 @@ export async function runProbes(kube: ProbeKube, settings: ProbeRunSettings): Pr
   const workloadOf = new Map<string, number>();
   const controls: ControlRun = { pods: new Map(), planOf: [] };
   const deadlineMs = activeDeadlineSeconds * 1000;
+  /**
+   * Each probe pod's log is read, and the pod deleted, as it ends: not one by one after the
+   * last, which kept a run waiting seconds for reads and deletes that could have been done.
+   */
+  const early = new Map<string, { log: Promise<string | undefined>; deleted: Promise<boolean> }>();
+  const readAndDelete = (name: string): void => {
+    const logRead = readProbeLog(kube, namespace, name, PROBE_CONTAINER);
+    const deleted = logRead
+      .then(() => kube.core.deleteNamespacedPod({ name, namespace, gracePeriodSeconds: 0 }))
+      .then(
+        () => true,
+        // Left to the cleanup at the end, which says why if it fails again.
+        () => false,
+      );
+    early.set(name, { log: logRead, deleted });
+  };
   try {
     if (settings.controlNamespace !== undefined)
       Object.assign(controls, await startControlPods(kube, settings, runId, activeDeadlineSeconds));
@@ -177,6 +193,7 @@ export async function runProbes(kube: ProbeKube, settings: ProbeRunSettings): Pr
       return watchUntilDone(kube, namespace, runId, [...pods.keys()], settings, deadlineMs * share.rounds, {
         lanes: share.lanes,
         container: PROBE_CONTAINER,
+        onDone: readAndDelete,
         create: async (name) => {
           await kubeCall(`creating probe pod ${name}`, () => kube.core.createNamespacedPod({ namespace, body: pods.get(name) ?? {} }));
         },
@@ -220,7 +237,7 @@ export async function runProbes(kube: ProbeKube, settings: ProbeRunSettings): Pr
       if (state.object) podObjects.push(state.object);
       const controlPod = controls.planOf[workloadOf.get(key) ?? -1];
       const direct = controlPod === undefined ? undefined : directOf.get(controlPod);
-      const own = await collect(kube, namespace, plan, where, state.progress, container, direct);
+      const own = await collect(kube, namespace, plan, where, state.progress, container, direct, early.get(key)?.log);
       results.push(...own);
       settings.onProgress?.(name, verdictLine(own));
     }
@@ -232,8 +249,10 @@ export async function runProbes(kube: ProbeKube, settings: ProbeRunSettings): Pr
     const imageId = probeStatuses.find((c) => c.imageID)?.imageID;
     return { runId, results, pods, podObjects, ...(imageId && { imageId }), warnings, plans: workloads.map((w) => w.plan) };
   } finally {
+    const gone = new Set<string>();
+    for (const [name, { deleted }] of early) if (await deleted) gone.add(name);
     // --in-pod probes live in the workload's own pods, which are never deleted.
-    await cleanup(kube, namespace, settings.inPod ? [] : [...probes.keys()], owner.name);
+    await cleanup(kube, namespace, settings.inPod ? [] : [...probes.keys()].filter((name) => !gone.has(name)), owner.name);
     if (controls.namespace !== undefined && controls.runObject !== undefined)
       await cleanup(kube, controls.namespace, [...controls.pods.keys()], controls.runObject);
   }

@@ -33,6 +33,8 @@ export interface PodFeed {
   create(name: string): Promise<void>;
   /** The probe's container, whose log is followed for the companion-done line. */
   container: string;
+  /** Called once for each pod whose probe has exited, while others may still run. */
+  onDone?(name: string): void;
 }
 
 const terminal = (s: PodState): boolean => s.progress.state === 'done' || s.progress.state === 'stuck';
@@ -64,6 +66,8 @@ export function watchUntilDone(
   /** Stuck pods deleted to free their lane: what the watch says of them after that is not news. */
   const released = new Set<string>();
   const startTimers = new Map<string, NodeJS.Timeout>();
+  /** Pods whose exit the feed has been told of. */
+  const reported = new Set<string>();
   return new Promise((resolve, reject) => {
     let request: AbortController | undefined;
     let rewatches = 0;
@@ -88,6 +92,10 @@ export function watchUntilDone(
     const allEnded = (): boolean => waiting.length === 0 && states.size === podNames.length && [...states.values()].every(terminal);
     const ended = (name: string): void => {
       const state = states.get(name);
+      if (state?.progress.state === 'done' && !reported.has(name)) {
+        reported.add(name);
+        feed?.onDone?.(name);
+      }
       if (state === undefined || !terminal(state) || !alive.has(name)) return;
       clearTimeout(startTimers.get(name));
       // A stuck pod may start after all: its lane is free only once it is gone.
