@@ -6,7 +6,7 @@
  */
 
 import type { Check, ProbePlan } from './base/model.js';
-import { GRACE_MS } from './checks/deadline.js';
+import { worstCaseMs } from './checks/deadline.js';
 import { kindOf } from './kinds.js';
 
 /** A counting semaphore; waiters are served in the order they came. */
@@ -38,7 +38,7 @@ export class Slots {
  * grace, and the sweeps after both. The controller sizes the pod's deadline from it.
  */
 export function planDurationMs(plan: ProbePlan): number {
-  const worst = (c: Check): number => c.deadlineMs + GRACE_MS;
+  const worst = worstCaseMs;
   const first = plan.checks.filter((c) => c.kind !== 'tcp-sweep');
   const proxied = first.filter(throughCompanion);
   const free = first.filter((c) => !throughCompanion(c));

@@ -1,7 +1,7 @@
 import { type AddressInfo, createServer } from 'node:net';
 import t from 'tap';
-import type { Observation, ProbePlan } from './base/model.js';
-import { judge, runPlan } from './runner.js';
+import type { Check, Observation, ProbePlan } from './base/model.js';
+import { judge, observeAllowing, runPlan } from './runner.js';
 
 const companion = { url: 'http://egress-guardian-svc:8080' };
 const plan: ProbePlan = {
@@ -262,4 +262,26 @@ t.test('IPv6: a skip the probe claims for a check that needs no IPv6 is an error
     ]),
   );
   t.match(results[1], { verdict: 'error', observation: { outcome: 'probe-error', detail: /does not need IPv6/ } });
+});
+
+t.test('a must-reach check that did not reach is dialled once more; a must-fail check never is', async (t) => {
+  const server = createServer((s) => s.destroy());
+  const port = await new Promise<number>((resolve) => server.listen(0, '127.0.0.1', () => resolve((server.address() as AddressInfo).port)));
+  await new Promise((resolve) => server.close(resolve));
+  const check = (expect: 'reachable' | 'blocked'): Check => ({ id: 'c', kind: 'tcp', expect, host: '127.0.0.1', port, deadlineMs: 400 });
+  // Nothing listens for the first dial; the port opens before the second, as a resynced rule would.
+  setTimeout(() => server.listen(port, '127.0.0.1'), 700);
+  t.teardown(() => server.close());
+  const late = await observeAllowing(check('reachable'));
+  t.match(late, { class: 'reached', facts: { firstDial: 'refused' } });
+  t.ok(late.durationMs >= 1000, `the second dial came after the pause (${late.durationMs} ms in all)`);
+  const bypass = await observeAllowing(check('blocked'));
+  t.equal(bypass.class, 'reached', 'a must-fail reach is taken as it is');
+  t.notOk(bypass.facts?.firstDial);
+  await new Promise((resolve) => server.close(resolve));
+  const blocked = await observeAllowing(check('blocked'));
+  t.match(blocked, { class: 'blocked', outcome: 'refused' });
+  t.ok(blocked.durationMs < 1000, 'a must-fail block is not dialled again');
+  const broken = await observeAllowing(check('reachable'));
+  t.match(broken, { class: 'blocked', facts: { firstDial: 'refused' } }, 'still closed on the second dial: the second stands');
 });

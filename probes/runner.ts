@@ -4,7 +4,7 @@
  */
 
 import type { Check, CheckKind, CheckResult, Observation, ProbePlan } from './base/model.js';
-import { GRACE_MS } from './checks/deadline.js';
+import { GRACE_MS, SECOND_DIAL_PAUSE_MS } from './checks/deadline.js';
 import { opensTunnels, Slots, throughCompanion } from './companion-slots.js';
 import { ipv6OnlyChecks, ownIpv6Addresses } from './ipv6.js';
 import { describeTarget, KINDS, type Runner } from './kinds.js';
@@ -39,6 +39,25 @@ export async function observe(check: Check, companionCa?: string): Promise<Obser
   }
   const facts = attempt > 1 ? { ...last.facts, attempts: attempt } : last.facts;
   return { ...last, ...(facts === undefined ? {} : { facts }), durationMs: Math.round(performance.now() - started) };
+}
+
+/**
+ * A must-reach check that did not reach is dialled once more, a pause after the first dial and
+ * with a deadline of its own. On a busy node a policy agent resyncing its rules can drop a
+ * pod's allowed traffic for seconds; one such window failed pods whose twins passed. A reach
+ * on the second dial is as real as on the first; without one, the second dial's observation
+ * stands, with the first's outcome beside it. A must-fail check is never dialled again.
+ */
+export async function observeAllowing(check: Check, companionCa?: string): Promise<Observation> {
+  const first = await observe(check, companionCa);
+  if (check.expect !== 'reachable' || first.class === 'reached' || first.class === 'error') return first;
+  await new Promise((r) => setTimeout(r, SECOND_DIAL_PAUSE_MS));
+  const second = await observe(check, companionCa);
+  return {
+    ...second,
+    facts: { ...second.facts, firstDial: first.outcome },
+    durationMs: first.durationMs + SECOND_DIAL_PAUSE_MS + second.durationMs,
+  };
 }
 
 function withGrace(work: Promise<Partial>, ms: number): Promise<Partial> {
@@ -167,7 +186,7 @@ export async function runPlan(
   let tunnelsLeft = plan.checks.filter((c) => !skipped.has(c.id) && opensTunnels(c)).length;
   if (tunnelsLeft === 0) companionDone();
   const dial = async (c: Check): Promise<Observation> => {
-    const run = (): Promise<Observation> => observe(c, plan.companionCa);
+    const run = (): Promise<Observation> => observeAllowing(c, plan.companionCa);
     if (!opensTunnels(c)) return run();
     try {
       return await (slots !== undefined && throughCompanion(c) ? slots.run(run) : run());

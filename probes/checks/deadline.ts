@@ -1,5 +1,16 @@
+import type { Check } from '../base/model.js';
+
 /** Past its deadline a check module has this long to return before the runner gives up on it. */
 export const GRACE_MS = 1000;
+
+/** A must-reach check that did not reach is dialled once more, this long after its first dial (runner.ts). */
+export const SECOND_DIAL_PAUSE_MS = 1000;
+
+/** The longest the runner can spend on one check: twice its deadline and grace, and the pause, for a must-reach check. */
+export function worstCaseMs(check: Check): number {
+  const once = check.deadlineMs + GRACE_MS;
+  return check.expect === 'reachable' ? 2 * once + SECOND_DIAL_PAUSE_MS : once;
+}
 
 /**
  * Settles with 'deadline' when the signal aborts first. For work that cannot be cancelled
