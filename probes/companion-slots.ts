@@ -8,6 +8,7 @@
 import type { Check, ProbePlan } from './base/model.js';
 import { worstCaseMs } from './checks/deadline.js';
 import { kindOf } from './kinds.js';
+import { redialMs } from './path-watch.js';
 
 /** A counting semaphore; waiters are served in the order they came. */
 export class Slots {
@@ -35,7 +36,8 @@ export class Slots {
 /**
  * The longest a plan can take in the probe: the checks that need no slot run at once, those
  * through the companion in FIFO order over the plan's slots, each as long as its deadline and
- * grace, and the sweeps after both. The controller sizes the pod's deadline from it.
+ * grace, the sweeps after both, and then the second dials of blocks the path watch doubted
+ * (path-watch.ts). The controller sizes the pod's deadline from it.
  */
 export function planDurationMs(plan: ProbePlan): number {
   const worst = worstCaseMs;
@@ -48,7 +50,7 @@ export function planDurationMs(plan: ProbePlan): number {
     lanes[lane] = (lanes[lane] ?? 0) + worst(check);
   }
   const sweeps = plan.checks.filter((c) => c.kind === 'tcp-sweep').map(worst);
-  return Math.max(0, ...free.map(worst), ...lanes) + Math.max(0, ...sweeps);
+  return Math.max(0, ...free.map(worst), ...lanes) + Math.max(0, ...sweeps) + redialMs(plan.checks);
 }
 
 /** Whether the check holds a tunnel through the companion while it runs, in one of the pod's slots. */

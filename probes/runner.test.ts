@@ -285,3 +285,54 @@ t.test('a must-reach check that did not reach is dialled once more; a must-fail 
   const broken = await observeAllowing(check('reachable'));
   t.match(broken, { class: 'blocked', facts: { firstDial: 'refused' } }, 'still closed on the second dial: the second stands');
 });
+
+t.test('the path watch: a block seen while the allowed path was silent is dialled again, or proves nothing', async (t) => {
+  const server = createServer((s) => s.destroy());
+  const port = await new Promise<number>((resolve) => server.listen(0, '127.0.0.1', () => resolve((server.address() as AddressInfo).port)));
+  await new Promise((resolve) => server.close(resolve));
+  t.teardown(() => server.close());
+  // The pod must resolve a name (from /etc/hosts: no packet leaves), so its resolver is watched.
+  const watched = (deadlineMs = 400): ProbePlan => ({
+    version: 1,
+    checks: [
+      { id: 'dns', kind: 'dns', mode: 'resolve', expect: 'reachable', name: 'localhost', deadlineMs: 1000 },
+      { id: 'tcp', kind: 'tcp', expect: 'blocked', host: '127.0.0.1', port, controlFrom: 'direct', deadlineMs },
+    ],
+  });
+  // The path wait saw the resolver answer; the watch finds it silent from the start (the first
+  // dial) until `ms`, then answering.
+  const answered = new Set(["the pod's resolver for localhost"]);
+  const silentUntil = (ms: number) => {
+    const start = performance.now();
+    return async (): Promise<boolean> => performance.now() - start > ms;
+  };
+
+  // The silence hid a path the policy leaves open: it is open on the second dial.
+  setTimeout(() => server.listen(port, '127.0.0.1'), 300);
+  const [, bypass] = await runPlan(watched(), [], undefined, { ask: silentUntil(700), answered });
+  t.match(bypass, { verdict: 'fail', observation: { class: 'reached', facts: { firstDial: 'refused', pathSilent: true } } });
+  await new Promise((resolve) => server.close(resolve));
+
+  const [, held] = await runPlan(watched(), [], undefined, { ask: silentUntil(700), answered });
+  t.match(
+    held,
+    { observation: { outcome: 'refused', facts: { firstDial: 'refused', pathSilent: true } } },
+    'blocked again, with the path held',
+  );
+  t.not(held?.verdict, 'fail');
+
+  // Silent at the first dial and after, answering once between: the second dial is no better.
+  let asked = 0;
+  const once = async (): Promise<boolean> => ++asked === 3;
+  const [, unsteady] = await runPlan(watched(), [], undefined, { ask: once, answered });
+  t.match(unsteady, {
+    verdict: 'inconclusive',
+    observation: { outcome: 'path-unsteady', class: 'indeterminate', facts: { dialOutcome: 'refused' } },
+    reason: /went silent around the dial/,
+  });
+  t.match(unsteady?.observation.detail, /the pod's resolver for localhost went silent/);
+
+  const [, steady] = await runPlan(watched(), [], undefined, { ask: async () => true, answered });
+  t.match(steady, { observation: { outcome: 'refused' } });
+  t.notOk(steady?.observation.facts?.firstDial, 'a steady path: one dial');
+});

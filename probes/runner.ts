@@ -3,11 +3,13 @@
  * against the truth table. Only the check modules touch the network.
  */
 
+import { allowedPaths, describePath } from './allowed-path.js';
 import type { Check, CheckKind, CheckResult, Observation, ProbePlan } from './base/model.js';
 import { GRACE_MS, SECOND_DIAL_PAUSE_MS } from './checks/deadline.js';
-import { opensTunnels, Slots, throughCompanion } from './companion-slots.js';
+import { opensTunnels, planDurationMs, Slots, throughCompanion } from './companion-slots.js';
 import { ipv6OnlyChecks, ownIpv6Addresses } from './ipv6.js';
 import { describeTarget, KINDS, type Runner } from './kinds.js';
+import { PATH_BACK_MS, type PathWatch, samplesFor, type WatchOptions, watchPaths } from './path-watch.js';
 import { judgeSweep } from './sweep.js';
 import { type ControlState, controlScope, controlSource, decide } from './verdict.js';
 
@@ -169,11 +171,13 @@ function controlState(
  * `ownIpv6`: the pod's own IPv6 addresses; without one, IPv6 checks are not dialled (ipv6.ts).
  * `companionDone` is called once, when no check through the companion is left to run or running
  * (at once for a plan without one): the pod's share of the companion budget is free from then on.
+ * `watching` says how the path watch asks a path and which paths answered before (path-watch.ts).
  */
 export async function runPlan(
   plan: ProbePlan,
   ownIpv6: readonly string[] = ownIpv6Addresses(),
   companionDone: () => void = () => {},
+  watching: WatchOptions = {},
 ): Promise<CheckResult[]> {
   const skipped = ownIpv6.length > 0 ? new Set<string>() : ipv6OnlyChecks(plan);
   const notDialled: Observation = {
@@ -185,8 +189,17 @@ export async function runPlan(
   const slots = plan.companionSlots === undefined ? undefined : new Slots(plan.companionSlots);
   let tunnelsLeft = plan.checks.filter((c) => !skipped.has(c.id) && opensTunnels(c)).length;
   if (tunnelsLeft === 0) companionDone();
+  const paths = allowedPaths(plan.checks);
+  const watched = plan.checks.some((c) => c.expect === 'blocked' && !skipped.has(c.id)) && paths.length > 0;
+  const watch = watched ? watchPaths(paths, samplesFor(planDurationMs(plan)), describePath, watching) : undefined;
+  const spans = new Map<string, Span>();
   const dial = async (c: Check): Promise<Observation> => {
-    const run = (): Promise<Observation> => observeAllowing(c, plan.companionCa);
+    const run = async (): Promise<Observation> => {
+      const from = performance.now();
+      const observation = await observeAllowing(c, plan.companionCa);
+      spans.set(c.id, { from, to: performance.now() });
+      return observation;
+    };
     if (!opensTunnels(c)) return run();
     try {
       return await (slots !== undefined && throughCompanion(c) ? slots.run(run) : run());
@@ -199,5 +212,68 @@ export async function runPlan(
     Promise.all(checks.map(async (c) => [c.id, skipped.has(c.id) ? notDialled : await dial(c)] as const));
   const observed = await observeAll(plan.checks.filter((c) => c.kind !== 'tcp-sweep'));
   observed.push(...(await observeAll(plan.checks.filter((c) => c.kind === 'tcp-sweep'))));
-  return judge(plan, new Map(observed));
+  const observations = new Map(observed);
+  if (watch !== undefined) {
+    try {
+      await steadyBlocks(plan, observations, spans, watch);
+    } finally {
+      watch.stop();
+    }
+  }
+  return judge(plan, observations);
+}
+
+interface Span {
+  from: number;
+  to: number;
+}
+
+/** A block that could be the silence's: any but the companion's own refusal, which is an answer. */
+const couldBeSilence = (o: Observation | undefined): boolean => o?.class === 'blocked' && o.outcome !== 'proxy-refused';
+
+/**
+ * A must-fail check blocked while its pod's allowed path went silent proves nothing: it is
+ * dialled once more when the path answers again, if it opens no tunnel (the pod's companion
+ * share is spent). A block is kept only when the path answered on both sides of its dial; any
+ * other is `path-unsteady`, inconclusive. A reach on the second dial is a bypass like any other.
+ */
+async function steadyBlocks(
+  plan: ProbePlan,
+  observations: Map<string, Observation>,
+  spans: Map<string, Span>,
+  watch: PathWatch,
+): Promise<void> {
+  const mustFail = plan.checks.filter((c) => c.expect === 'blocked' && spans.has(c.id));
+  const silentDuring = async (c: Check): Promise<string[]> => {
+    const span = spans.get(c.id);
+    return span === undefined || !couldBeSilence(observations.get(c.id)) ? [] : watch.silentDuring(span.from, span.to);
+  };
+  const silent = await Promise.all(mustFail.map(silentDuring));
+  const again = mustFail.filter((c, i) => (silent[i] ?? []).length > 0 && !opensTunnels(c));
+  if (again.length > 0 && (await watch.answersAfter(performance.now(), PATH_BACK_MS))) {
+    await Promise.all(
+      again.map(async (c) => {
+        const first = observations.get(c.id);
+        const from = performance.now();
+        const second = await observe(c, plan.companionCa);
+        spans.set(c.id, { from, to: performance.now() });
+        const facts = { ...second.facts, firstDial: first?.outcome ?? 'none', pathSilent: true };
+        observations.set(c.id, { ...second, facts, durationMs: (first?.durationMs ?? 0) + second.durationMs });
+      }),
+    );
+  }
+  // Judged again over everything the watch saw: a path that first answered late reveals a silence too.
+  const still = await Promise.all(mustFail.map(silentDuring));
+  mustFail.forEach((c, i) => {
+    const paths = still[i] ?? [];
+    const o = observations.get(c.id);
+    if (paths.length === 0 || o === undefined) return;
+    observations.set(c.id, {
+      ...o,
+      outcome: 'path-unsteady',
+      class: 'indeterminate',
+      detail: `${o.detail}; but ${paths.join(' and ')} went silent around the dial, so the block may be the silence's`,
+      facts: { ...o.facts, dialOutcome: o.outcome },
+    });
+  });
 }

@@ -35,6 +35,9 @@ const ROWS: Row[] = [
   ['blocked', 'blocked', 'servfail', 'proven-direct', undefined, 'pass'],
   ['blocked', 'reached', 'answered', 'proven-direct', undefined, 'fail'],
   ['blocked', 'indeterminate', 'dns-failure', 'proven-direct', undefined, 'inconclusive'],
+  // Blocked while the allowed path went silent: whatever the control proved, never a pass.
+  ['blocked', 'indeterminate', 'path-unsteady', 'proven-direct', undefined, 'inconclusive'],
+  ['blocked', 'indeterminate', 'path-unsteady', 'proven-port', undefined, 'inconclusive'],
   ['blocked', 'error', 'probe-error', 'proven-direct', undefined, 'error'],
   // The control pod's answer proves the target answers datagrams: no declared responder needed.
   ['blocked', 'blocked', 'timeout', 'proven-direct', undefined, 'pass', { udpSilentUnknown: true }],

@@ -154,6 +154,15 @@ export const TRUTH_TABLE: readonly TruthRow[] = [
     reason: 'refused, but the control reached another port: a closed port looks the same as a reject',
   },
   {
+    // A policy agent reprogramming its rules drops allowed and forbidden traffic alike.
+    expect: 'blocked',
+    observed: 'indeterminate',
+    outcomes: ['path-unsteady'],
+    verdict: 'inconclusive',
+    reason:
+      "blocked, but the pod's allowed path went silent around the dial (and again on a second dial, if one was made): the block may be the silence's",
+  },
+  {
     expect: 'blocked',
     observed: 'indeterminate',
     verdict: 'inconclusive',

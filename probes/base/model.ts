@@ -254,6 +254,7 @@ export type Outcome =
   | 'companion-slow'
   | 'origin-unproven'
   | 'no-ipv6'
+  | 'path-unsteady'
   | 'probe-error';
 
 export interface Observation {
