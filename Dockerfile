@@ -13,7 +13,8 @@ COPY tsconfig.json ./
 COPY src ./src
 COPY probes ./probes
 COPY reports/report.schema.json ./reports/
-RUN npx tsc -p tsconfig.json && npm prune --omit=dev --ignore-scripts
+COPY scripts/bundle-probe.ts ./scripts/
+RUN npm run build && npm prune --omit=dev --ignore-scripts
 
 FROM ${NODE_IMAGE}
 ARG VERSION=0.1.0

@@ -9,7 +9,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
-npx tsc -p tsconfig.json
+npm run build --silent
 bash lab/cluster/up.sh --with-reference
 bash scripts/build-image.sh --local-base --import /run/egress-verify-cluster/containerd/containerd.sock
 # The bundle an auditor would get: the report (TAP, JSON, JUnit, HTML, Markdown), what was

@@ -4,7 +4,7 @@
 # `files` (schemas, the default catalogue), which no test run from the checkout can see.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-[[ -f dist/src/cli.js ]] || npx tsc -p tsconfig.json
+[[ -f dist/src/cli.js ]] || npm run build --silent
 scratch=$(mktemp -d)
 trap 'rm -rf "$scratch"' EXIT
 tarball=$(npm pack --silent --pack-destination "$scratch" | tail -n1)

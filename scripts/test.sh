@@ -9,7 +9,7 @@ bash scripts/setup.sh
 skip() { [[ ",${EGRESS_VERIFY_SKIP:-}," == *",$1,"* ]]; }
 
 echo "== typecheck and lint"
-npx tsc -p tsconfig.json
+npm run build --silent
 npx tsc -p tsconfig.check.json
 npx biome check .
 node --import tsx scripts/import-cycles.ts
