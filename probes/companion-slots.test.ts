@@ -70,8 +70,8 @@ t.test('only the kinds that hold a tunnel take a slot', async (t) => {
 t.test('planDurationMs: proxied checks queue over the slots, the rest run at once, sweeps after', async (t) => {
   const checks = [tcp('d', 3000), ...['a', 'b', 'c', 'e', 'f'].map((id) => tunnel(id, 1000))];
   // After them, a must-fail check the path watch doubted may wait 5 s for the path, be dialled
-  // again (here 4 s) and wait three times for a sample of the path (1.6 s each): 13.8 s.
-  const redial = 5000 + 4000 + 3 * 1600;
+  // again (here 4 s) and wait three times for a sample of the path (2.6 s each): 16.8 s.
+  const redial = 5000 + 4000 + 3 * 2600;
   // Unbounded: everything at once, each with its 1 s grace; a must-reach tunnel may be dialled
   // twice, a second apart (5 s), which outlasts the 4 s direct check.
   t.equal(planDurationMs(plan(checks)), 5000 + redial);
@@ -80,7 +80,7 @@ t.test('planDurationMs: proxied checks queue over the slots, the rest run at onc
   t.equal(planDurationMs(plan(checks, 5)), 5000 + redial);
   // The sweep (4 s and grace) is the longest must-fail check to dial again.
   t.equal(planDurationMs(plan([...checks, sweep], 2)), 15_000 + 5000 + redial + 1000);
-  t.equal(planDurationMs(plan([tcp('only', 500)], 1)), 1500 + 5000 + 1500 + 3 * 1600);
+  t.equal(planDurationMs(plan([tcp('only', 500)], 1)), 1500 + 5000 + 1500 + 3 * 2600);
   t.equal(planDurationMs(plan([tunnel('a', 1000)])), 5000, 'nothing to dial again: no must-fail check');
 });
 

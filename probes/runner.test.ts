@@ -237,7 +237,8 @@ t.test('IPv6: a pod without an IPv6 address skips what only IPv6 can send, and s
         purpose: 'control',
         host: '::1',
         port,
-        companion,
+        // Closed, on loopback: the control's dial goes nowhere else.
+        companion: { url: 'http://127.0.0.1:1' },
         proof: 'banner',
         deadlineMs: 1000,
       },
@@ -249,7 +250,7 @@ t.test('IPv6: a pod without an IPv6 address skips what only IPv6 can send, and s
     { id: 'ctl6', verdict: 'skip', observation: { outcome: 'no-ipv6' } },
     { id: 'tcp6', verdict: 'skip', observation: { outcome: 'no-ipv6', durationMs: 0 }, reason: /no IPv6 address/ },
   ]);
-  const dialled = await runPlan(v6, ['2001:db8::7']);
+  const dialled = await runPlan(v6, ['2001:db8::7'], undefined, { ask: async () => true });
   t.match(dialled[1], { id: 'tcp6', verdict: 'fail', observation: { outcome: 'connected' } }, 'with an address the pod dials it');
 });
 
@@ -310,13 +311,16 @@ t.test('the path watch: a block seen while the allowed path was silent is dialle
   // The silence hid a path the policy leaves open: it is open on the second dial.
   setTimeout(() => server.listen(port, '127.0.0.1'), 300);
   const [, bypass] = await runPlan(watched(), [], undefined, { ask: silentUntil(700), answered });
-  t.match(bypass, { verdict: 'fail', observation: { class: 'reached', facts: { firstDial: 'refused', pathSilent: true } } });
+  t.match(bypass, {
+    verdict: 'fail',
+    observation: { class: 'reached', facts: { firstDial: 'refused', pathSilent: "the pod's resolver for localhost" } },
+  });
   await new Promise((resolve) => server.close(resolve));
 
   const [, held] = await runPlan(watched(), [], undefined, { ask: silentUntil(700), answered });
   t.match(
     held,
-    { observation: { outcome: 'refused', facts: { firstDial: 'refused', pathSilent: true } } },
+    { observation: { outcome: 'refused', facts: { firstDial: 'refused', pathSilent: "the pod's resolver for localhost" } } },
     'blocked again, with the path held',
   );
   t.not(held?.verdict, 'fail');

@@ -249,15 +249,18 @@ async function steadyBlocks(
     return span === undefined || !couldBeSilence(observations.get(c.id)) ? [] : watch.silentDuring(span.from, span.to);
   };
   const silent = await Promise.all(mustFail.map(silentDuring));
-  const again = mustFail.filter((c, i) => (silent[i] ?? []).length > 0 && !opensTunnels(c));
+  const again = mustFail.flatMap((c, i) => {
+    const paths = silent[i] ?? [];
+    return paths.length > 0 && !opensTunnels(c) ? [{ c, paths }] : [];
+  });
   if (again.length > 0 && (await watch.answersAfter(performance.now(), PATH_BACK_MS))) {
     await Promise.all(
-      again.map(async (c) => {
+      again.map(async ({ c, paths }) => {
         const first = observations.get(c.id);
         const from = performance.now();
         const second = await observe(c, plan.companionCa);
         spans.set(c.id, { from, to: performance.now() });
-        const facts = { ...second.facts, firstDial: first?.outcome ?? 'none', pathSilent: true };
+        const facts = { ...second.facts, firstDial: first?.outcome ?? 'none', pathSilent: paths.join(' and ') };
         observations.set(c.id, { ...second, facts, durationMs: (first?.durationMs ?? 0) + second.durationMs });
       }),
     );
