@@ -23,10 +23,12 @@ import { errorCode } from './checks/socket-outcome.js';
  * resends a dropped query only after five, and at 100 probe pods on this VM CoreDNS took over a
  * second to answer while the companion beside it accepted at once.
  */
-const sampleMs = (path: AllowedPath): number => ('companion' in path ? 900 : 2000);
+const COMPANION_SAMPLE_MS = 900;
+const RESOLVER_SAMPLE_MS = 2000;
+const sampleMs = (path: AllowedPath): number => ('companion' in path ? COMPANION_SAMPLE_MS : RESOLVER_SAMPLE_MS);
 const PAUSE_MS = 500;
 /** The longest `silentDuring` waits for a sample after the dial. */
-const LAG_MS = 2000 + PAUSE_MS + 100;
+const LAG_MS = RESOLVER_SAMPLE_MS + PAUSE_MS + 100;
 /** How long a must-fail check dialled in a silence waits for the path before its second dial. */
 export const PATH_BACK_MS = 5000;
 

@@ -340,3 +340,53 @@ t.test('the path watch: a block seen while the allowed path was silent is dialle
   t.match(steady, { observation: { outcome: 'refused' } });
   t.notOk(steady?.observation.facts?.firstDial, 'a steady path: one dial');
 });
+
+t.test('a sweep the path watch doubted is inconclusive as a whole, never passed port by port', async (t) => {
+  const sweepPlan: ProbePlan = {
+    version: 1,
+    checks: [
+      { id: 'ctl', kind: 'proxy-https', expect: 'reachable', url: 'https://203.0.113.10/', companion, deadlineMs: 1000 },
+      {
+        id: 'sweep',
+        kind: 'tcp-sweep',
+        expect: 'blocked',
+        host: '203.0.113.10',
+        ports: '1-3',
+        companion,
+        portDeadlineMs: 1000,
+        concurrency: 8,
+        companionConcurrency: 2,
+        deadlineMs: 3000,
+        control: 'ctl',
+      },
+    ],
+  };
+  // Every port timed out, with the host proven through the companion: a pass, when steady.
+  const facts = { 'direct.timeout': '1-3' };
+  const steady = o({ class: 'blocked', outcome: 'timeout', facts });
+  const doubted = o({ class: 'indeterminate', outcome: 'path-unsteady', facts: { ...facts, dialOutcome: 'timeout' } });
+  const ctl = o({ class: 'reached', outcome: 'http-response' });
+  t.match(
+    judge(
+      sweepPlan,
+      new Map([
+        ['ctl', ctl],
+        ['sweep', steady],
+      ]),
+    )[1],
+    { verdict: 'pass' },
+  );
+  t.match(
+    judge(
+      sweepPlan,
+      new Map([
+        ['ctl', ctl],
+        ['sweep', doubted],
+      ]),
+    )[1],
+    {
+      verdict: 'inconclusive',
+      reason: /went silent around the dial/,
+    },
+  );
+});

@@ -27,6 +27,8 @@ export function judgeSweep(
   observation: Observation,
   hostControl: ControlState,
 ): { verdict: Verdict; reason: string } | undefined {
+  // Doubted by the path watch, the sweep is judged as a whole (inconclusive), never port by port.
+  if (observation.outcome === 'path-unsteady') return undefined;
   const facts = Object.entries(observation.facts ?? {});
   const direct = facts.filter(([k]) => k.startsWith(DIRECT_FACT));
   if (direct.length === 0) return undefined;
