@@ -40,6 +40,7 @@ t.test('a path that never answers is named once the wait runs out', async (t) =>
   await close(server);
   const wait = await awaitAllowedPath([{ companion: `http://127.0.0.1:${port}` }, { resolve: 'localhost' }], 700);
   t.same(wait.silent, [`the companion http://127.0.0.1:${port}`]);
+  t.same([...wait.answered], ["the pod's resolver for localhost"], 'what answered is what the path watch looks for');
   t.ok(wait.waitedMs >= 650 && wait.waitedMs < 2000, `waited ${wait.waitedMs} ms`);
 });
 

@@ -9,10 +9,11 @@
  */
 
 import { lookup } from 'node:dns/promises';
+import { connect } from 'node:net';
 import type { Check } from './base/model.js';
 import { abortable } from './checks/deadline.js';
 import { errorCode } from './checks/socket-outcome.js';
-import { reachCompanion } from './checks/tunnel.js';
+import { companionEndpoint } from './checks/tunnel.js';
 
 /** One way the pod must get out: a companion to connect to, or a name to resolve. */
 export type AllowedPath = { companion: string } | { resolve: string };
@@ -21,7 +22,12 @@ export interface AllowedPathWait {
   waitedMs: number;
   /** What still had not answered when the wait ran out: empty when the path is open. */
   silent: string[];
+  /** What answered, by `describePath`: the path watch looks for these falling silent (path-watch.ts). */
+  answered: Set<string>;
 }
+
+/** Asks a path once; `false` when it did not answer within the signal's time. */
+export type Ask = (path: AllowedPath, signal: AbortSignal) => Promise<boolean>;
 
 /** How long one attempt may take, and the pause between attempts of the same path. */
 const ATTEMPT_MS = 1000;
@@ -42,27 +48,11 @@ export function describePath(path: AllowedPath): string {
   return 'companion' in path ? `the companion ${path.companion}` : `the pod's resolver for ${path.resolve}`;
 }
 
-/** Any answer from the resolver, a name it does not know included, means the path to it is open. */
-async function answers(path: AllowedPath, signal: AbortSignal): Promise<boolean> {
-  if ('companion' in path) {
-    const reached = await reachCompanion(path.companion, signal);
-    if (reached.ok) reached.socket.destroy();
-    return reached.ok;
-  }
-  try {
-    // getaddrinfo cannot be cancelled: one lookup per name is in flight at a time.
-    return (await abortable(lookup(path.resolve), signal)) !== 'deadline';
-  } catch (err) {
-    // EAI_AGAIN is getaddrinfo's "no server answered".
-    return errorCode(err) !== 'EAI_AGAIN';
-  }
-}
-
 /** Waits until every path has answered once, or `withinMs` has passed; attempts are bounded by both. */
 export async function awaitAllowedPath(
   paths: readonly AllowedPath[],
   withinMs: number,
-  attempt: (path: AllowedPath, signal: AbortSignal) => Promise<boolean> = answers,
+  attempt: Ask = pathAsker(),
 ): Promise<AllowedPathWait> {
   const started = performance.now();
   const left = (): number => Math.ceil(withinMs - (performance.now() - started));
@@ -75,5 +65,59 @@ export async function awaitAllowedPath(
     return false;
   };
   const opened = await Promise.all(paths.map(open));
-  return { waitedMs: Math.round(performance.now() - started), silent: paths.filter((_, i) => !opened[i]).map(describePath) };
+  return {
+    waitedMs: Math.round(performance.now() - started),
+    silent: paths.filter((_, i) => !opened[i]).map(describePath),
+    answered: new Set(paths.filter((_, i) => opened[i]).map(describePath)),
+  };
+}
+
+/**
+ * At most one lookup per name is in flight: getaddrinfo cannot be cancelled, and a thread pool
+ * full of lookups the window keeps waiting would delay the plan's own lookups past their
+ * deadlines, a block the watch itself made. A companion's name is looked up until it resolves
+ * once; its Service address then holds.
+ */
+export function pathAsker(): Ask {
+  const pending = new Map<string, Promise<boolean>>();
+  const addresses = new Map<string, string>();
+  // Any answer from the resolver, a name it does not know included, means the path to it is open.
+  const resolve = (name: string): Promise<boolean> => {
+    const inFlight = pending.get(name);
+    if (inFlight !== undefined) return inFlight;
+    const asked = lookup(name).then(
+      (a) => {
+        addresses.set(name, a.address);
+        return true;
+      },
+      // EAI_AGAIN is getaddrinfo's "no server answered".
+      (err: unknown) => errorCode(err) !== 'EAI_AGAIN',
+    );
+    pending.set(name, asked);
+    void asked.finally(() => pending.delete(name));
+    return asked;
+  };
+  return async (path, signal) => {
+    // The name as the plan resolves it, search domains and all: made absolute, a cluster's DNS
+    // sends it upstream, which a locked-down cluster cannot reach (at 100 pods, every sample
+    // failed that way).
+    if ('resolve' in path) return (await abortable(resolve(path.resolve), signal)) === true;
+    const { host, port } = companionEndpoint(path.companion);
+    if (!addresses.has(host) && (await abortable(resolve(host), signal)) === 'deadline') return false;
+    const address = addresses.get(host);
+    if (address === undefined) return false;
+    return new Promise((resolve) => {
+      const socket = connect({ host: address, port });
+      const end = (ok: boolean): void => {
+        signal.removeEventListener('abort', onAbort);
+        socket.destroy();
+        resolve(ok);
+      };
+      const onAbort = (): void => end(false);
+      if (signal.aborted) return end(false);
+      signal.addEventListener('abort', onAbort, { once: true });
+      socket.once('connect', () => end(true));
+      socket.once('error', () => end(false));
+    });
+  };
 }

@@ -1,7 +1,7 @@
 import { type AddressInfo, createServer } from 'node:net';
 import t from 'tap';
-import type { AllowedPath } from './allowed-path.js';
-import { type Ask, redialMs, samplesFor, watchPaths } from './path-watch.js';
+import type { AllowedPath, Ask } from './allowed-path.js';
+import { redialMs, samplesFor, watchPaths } from './path-watch.js';
 
 const describe = (p: AllowedPath): string => ('companion' in p ? p.companion : p.resolve);
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));

@@ -10,12 +10,9 @@
  * the run.
  */
 
-import { lookup } from 'node:dns/promises';
-import { connect } from 'node:net';
-import type { AllowedPath } from './allowed-path.js';
+import { type AllowedPath, type Ask, pathAsker } from './allowed-path.js';
 import type { Check } from './base/model.js';
-import { abortable, GRACE_MS } from './checks/deadline.js';
-import { errorCode } from './checks/socket-outcome.js';
+import { GRACE_MS } from './checks/deadline.js';
 
 /**
  * How long one sample may take. A companion has less than the second after which TCP resends
@@ -48,9 +45,6 @@ interface Sample {
   ok: boolean;
 }
 
-/** Asks a path once; `false` when it did not answer within the signal's time. */
-export type Ask = (path: AllowedPath, signal: AbortSignal) => Promise<boolean>;
-
 export interface PathWatch {
   /**
    * The paths that went silent around [from, to] (performance.now() times), waiting for a sample
@@ -78,7 +72,7 @@ export function watchPaths(
   paths: readonly AllowedPath[],
   maxSamples: number,
   describe: (path: AllowedPath) => string,
-  { ask = answers(), answered = new Set() }: WatchOptions = {},
+  { ask = pathAsker(), answered = new Set() }: WatchOptions = {},
 ): PathWatch {
   const samples = paths.map((): Sample[] => []);
   const waiters = new Set<() => void>();
@@ -156,57 +150,5 @@ export function watchPaths(
       stopped = true;
       wake();
     },
-  };
-}
-
-/**
- * At most one lookup per name is in flight: getaddrinfo cannot be cancelled, and a thread pool
- * full of lookups the window keeps waiting would delay the plan's own lookups past their
- * deadlines, a block the watch itself made. A companion's name is looked up until it resolves
- * once; its Service address then holds.
- */
-function answers(): Ask {
-  const pending = new Map<string, Promise<boolean>>();
-  const addresses = new Map<string, string>();
-  // Any answer from the resolver, a name it does not know included, means the path to it is open.
-  const resolve = (name: string): Promise<boolean> => {
-    const inFlight = pending.get(name);
-    if (inFlight !== undefined) return inFlight;
-    const asked = lookup(name).then(
-      (a) => {
-        addresses.set(name, a.address);
-        return true;
-      },
-      // EAI_AGAIN is getaddrinfo's "no server answered".
-      (err: unknown) => errorCode(err) !== 'EAI_AGAIN',
-    );
-    pending.set(name, asked);
-    void asked.finally(() => pending.delete(name));
-    return asked;
-  };
-  return async (path, signal) => {
-    // The name as the plan resolves it, search domains and all: made absolute, a cluster's DNS
-    // sends it upstream, which a locked-down cluster cannot reach (at 100 pods, every sample
-    // failed that way).
-    if ('resolve' in path) return (await abortable(resolve(path.resolve), signal)) === true;
-    const url = new URL(path.companion);
-    const host = url.hostname.replace(/^\[|\]$/g, '');
-    const port = url.port !== '' ? Number(url.port) : url.protocol === 'http:' ? 80 : 1080;
-    if (!addresses.has(host) && (await abortable(resolve(host), signal)) === 'deadline') return false;
-    const address = addresses.get(host);
-    if (address === undefined) return false;
-    return new Promise((resolve) => {
-      const socket = connect({ host: address, port });
-      const end = (ok: boolean): void => {
-        signal.removeEventListener('abort', onAbort);
-        socket.destroy();
-        resolve(ok);
-      };
-      const onAbort = (): void => end(false);
-      if (signal.aborted) return end(false);
-      signal.addEventListener('abort', onAbort, { once: true });
-      socket.once('connect', () => end(true));
-      socket.once('error', () => end(false));
-    });
   };
 }

@@ -61,11 +61,18 @@ export async function openTunnel(companion: Companion, host: string, port: numbe
   });
 }
 
+/** The companion's host (IPv6 unbracketed) and port, its scheme's default when the URL has none. */
+export function companionEndpoint(url: string): { host: string; port: number } {
+  const proxy = new URL(url);
+  return {
+    host: proxy.hostname.replace(/^\[|\]$/g, ''),
+    port: proxy.port !== '' ? Number(proxy.port) : proxy.protocol === 'http:' ? 80 : 1080,
+  };
+}
+
 /** A TCP connection to the companion itself; the caller owns the socket on success. */
 export function reachCompanion(url: string, signal: AbortSignal): Promise<TunnelResult> {
-  const proxy = new URL(url);
-  const host = proxy.hostname.replace(/^\[|\]$/g, '');
-  const port = proxy.port !== '' ? Number(proxy.port) : proxy.protocol === 'http:' ? 80 : 1080;
+  const { host, port } = companionEndpoint(url);
   return new Promise((resolve) => {
     const socket = connect({ host, port });
     const onAbort = (): void => {

@@ -4,7 +4,7 @@
 
 import { writeFileSync } from 'node:fs';
 import { setFlagsFromString } from 'node:v8';
-import { allowedPaths, awaitAllowedPath, describePath } from '../../probes/allowed-path.js';
+import { allowedPaths, awaitAllowedPath, pathAsker } from '../../probes/allowed-path.js';
 import type { ProbePlan } from '../../probes/base/model.js';
 import { PLAN_ENV, parsePlan } from '../../probes/plan.js';
 import { runPlan } from '../../probes/runner.js';
@@ -70,14 +70,15 @@ export async function probeCommand(opts: ProbeOptions): Promise<number> {
   // node, loading the probe took seconds of the settle and held the pod's companion lane.
   await new Promise((resolve) => setTimeout(resolve, Math.max(0, Math.ceil(settleMs - performance.now()))));
   // What answered in the wait and falls silent later is a window the path watch looks for (runner.ts).
-  const answered = new Set<string>();
+  // One asker for the wait and the watch: a companion's address, once resolved, holds for both.
+  const ask = pathAsker();
+  let answered = new Set<string>();
   if (pathWaitMs > 0) {
     // Info, not warn: the log API hands the controller stderr within stdout, the wire. A path
     // still silent is reported by the checks that dial it.
-    const paths = allowedPaths(plan.checks);
-    const wait = await awaitAllowedPath(paths, pathWaitMs);
+    const wait = await awaitAllowedPath(allowedPaths(plan.checks), pathWaitMs, ask);
     log.info({ waitedMs: wait.waitedMs, silent: wait.silent }, 'waited for the allowed path');
-    for (const path of paths) if (!wait.silent.includes(describePath(path))) answered.add(describePath(path));
+    answered = wait.answered;
   }
   // undici compiles its HTTP parser (llhttp, WebAssembly) at the first request; V8's optimizing
   // compile of it held ~35 MiB for a tenth of a second, the probe pod's memory peak. Baseline
@@ -87,7 +88,7 @@ export async function probeCommand(opts: ProbeOptions): Promise<number> {
   log.info({ checks: plan.checks.length }, 'probe started');
   // On the wire (JSON lines on stdout) the controller learns at once that the pod's tunnels are closed.
   const wire = outputs.some((o) => o.format === 'jsonl' && o.file === undefined);
-  const results = await runPlan(plan, undefined, wire ? () => process.stdout.write(renderCompanionDone()) : undefined, { answered });
+  const results = await runPlan(plan, undefined, wire ? () => process.stdout.write(renderCompanionDone()) : undefined, { ask, answered });
   const report = buildReport('probe', results, startedAt, new Date());
   writeOutputs(outputs, report);
   summarizeOnTerminal(outputs, report);
