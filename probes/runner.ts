@@ -167,17 +167,28 @@ function controlState(
   return reached ? controlScope(check, controlCheck) : 'not-proven';
 }
 
+export interface RunOptions extends WatchOptions {
+  /**
+   * A queued pod's lane (lane.ts): awaited before the first tunnel, and `false` when no lane
+   * came; the checks that open tunnels are then not dialled. Absent: the pod holds its lane.
+   */
+  lane?: () => Promise<boolean>;
+  /** The longest the lane may keep the plan waiting, which the path watch must outlast. */
+  laneWaitMs?: number;
+}
+
 /**
  * `ownIpv6`: the pod's own IPv6 addresses; without one, IPv6 checks are not dialled (ipv6.ts).
  * `companionDone` is called once, when no check through the companion is left to run or running
  * (at once for a plan without one): the pod's share of the companion budget is free from then on.
- * `watching` says how the path watch asks a path and which paths answered before (path-watch.ts).
+ * `options` say how the path watch asks a path, which paths answered before (path-watch.ts),
+ * and what the pod's tunnels wait for.
  */
 export async function runPlan(
   plan: ProbePlan,
   ownIpv6: readonly string[] = ownIpv6Addresses(),
   companionDone: () => void = () => {},
-  watching: WatchOptions = {},
+  { lane, laneWaitMs = 0, ...watching }: RunOptions = {},
 ): Promise<CheckResult[]> {
   const skipped = ownIpv6.length > 0 ? new Set<string>() : ipv6OnlyChecks(plan);
   const notDialled: Observation = {
@@ -186,12 +197,18 @@ export async function runPlan(
     durationMs: 0,
     detail: 'not dialled: the probe pod has no IPv6 address (loopback and link-local aside)',
   };
+  const noLane: Observation = {
+    outcome: 'no-lane',
+    class: 'indeterminate',
+    durationMs: 0,
+    detail: 'not dialled: the controller gave this queued pod no lane through the companion in time, so it opened no tunnel',
+  };
   const slots = plan.companionSlots === undefined ? undefined : new Slots(plan.companionSlots);
   let tunnelsLeft = plan.checks.filter((c) => !skipped.has(c.id) && opensTunnels(c)).length;
   if (tunnelsLeft === 0) companionDone();
   const paths = allowedPaths(plan.checks);
   const watched = plan.checks.some((c) => c.expect === 'blocked' && !skipped.has(c.id)) && paths.length > 0;
-  const watch = watched ? watchPaths(paths, samplesFor(planDurationMs(plan)), describePath, watching) : undefined;
+  const watch = watched ? watchPaths(paths, samplesFor(planDurationMs(plan) + laneWaitMs), describePath, watching) : undefined;
   const spans = new Map<string, Span>();
   const dial = async (c: Check): Promise<Observation> => {
     const run = async (): Promise<Observation> => {
@@ -202,6 +219,7 @@ export async function runPlan(
     };
     if (!opensTunnels(c)) return run();
     try {
+      if (lane !== undefined && !(await lane())) return noLane;
       return await (slots !== undefined && throughCompanion(c) ? slots.run(run) : run());
     } finally {
       if (--tunnelsLeft === 0) companionDone();

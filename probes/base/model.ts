@@ -254,6 +254,7 @@ export type Outcome =
   | 'companion-slow'
   | 'origin-unproven'
   | 'no-ipv6'
+  | 'no-lane'
   | 'path-unsteady'
   | 'probe-error';
 

@@ -19,6 +19,7 @@ export interface ProbeKube {
     | 'deleteNamespacedPod'
     | 'listNamespacedConfigMap'
     | 'listNamespacedPod'
+    | 'patchNamespacedPod'
     | 'readNamespacedPod'
     | 'readNamespacedPodLog'
     | 'replaceNamespacedPodEphemeralcontainers'

@@ -1,5 +1,6 @@
 import t from 'tap';
 import type { Observation, ProbePlan } from '../../probes/base/model.js';
+import { LANE_ANNOTATION, LANE_GO, LANE_WAIT } from '../../probes/lane.js';
 import { judge } from '../../probes/runner.js';
 import { renderJsonLines, renderTerminationMessage } from '../../probes/wire.js';
 import { FakeKube, until } from '../../test/fake-kube.js';
@@ -62,6 +63,7 @@ function settings(extra: Partial<ProbeRunSettings> = {}): ProbeRunSettings {
     perNode: false,
     inPod: false,
     companionConcurrency: 32,
+    queueAhead: false,
     startTimeoutMs: 5000,
     settleMs: 0,
     pathWaitMs: 0,
@@ -192,6 +194,50 @@ t.test('more probe pods than the companion budget: a pod starts as one ends, eac
     'every pod read back',
   );
   t.ok(progress.includes('4 probe pods: 2 probe(s) at once, 1 companion tunnel(s) each (--companion-concurrency 2), the next as one ends'));
+});
+
+t.test('with patch on pods, the pods past the budget are created at once, queued, and given lanes in turn', async (t) => {
+  const kube = new FakeKube(() => now);
+  const workloads = ['a', 'b', 'c', 'd'].map((name) => ({ target: { ...target, description: `deployment/${name}` }, plan }));
+  const run = runProbes(kube, settings({ workloads, companionConcurrency: 2, queueAhead: true }));
+  await until(() => probePods(kube).length === 4 && kube.openWatches() === 1, 'two pods in lanes, two queued');
+  const pods = probePods(kube).sort((x, y) => Number(x.split('-').pop()) - Number(y.split('-').pop()));
+  const lane = (name: string): string | undefined => kube.pods.get(`${NS}/${name}`)?.metadata?.annotations?.[LANE_ANNOTATION];
+  t.same(pods.map(lane), [LANE_GO, LANE_GO, LANE_WAIT, LANE_WAIT]);
+  const spec = kube.pods.get(`${NS}/${pods[2]}`)?.spec;
+  const laneWait = Number(spec?.containers[0]?.args?.[(spec?.containers[0]?.args?.indexOf('--lane-wait-ms') ?? 0) + 1]);
+  t.equal(spec?.activeDeadlineSeconds, 2 * (laneWait / 1000), "a queued pod's deadline holds its own and the wait for its lane");
+  kube.logs.set(`${NS}/${pods[0]}/probe`, probeLog('blocked'));
+  kube.setStatus(NS, pods[0] ?? '', podStatus.exited(0));
+  await until(() => kube.patches.length === 1, 'a lane for the first queued pod');
+  t.same(kube.patches, [`pod ${NS}/${pods[2]} {"metadata":{"annotations":{"${LANE_ANNOTATION}":"${LANE_GO}"}}}`]);
+  t.equal(lane(pods[3] ?? ''), LANE_WAIT, 'the other still queued');
+  const end = (pod = ''): void => {
+    kube.logs.set(`${NS}/${pod}/probe`, probeLog('blocked'));
+    kube.setStatus(NS, pod, podStatus.exited(0));
+  };
+  end(pods[1]);
+  await until(() => kube.patches.length === 2, 'the last queued pod given the lane the second freed');
+  end(pods[2]);
+  end(pods[3]);
+  const outcome = await run;
+  t.equal(outcome.pods.length, 4);
+  t.ok(
+    outcome.results.every((r) => r.verdict === 'pass'),
+    'every pod read back',
+  );
+});
+
+t.test('without patch on pods, or with lanes for all, nothing is queued', async (t) => {
+  const kube = new FakeKube(() => now);
+  const run = runProbes(kube, settings({ companionConcurrency: 8, queueAhead: true }));
+  await until(() => probePods(kube).length === 1 && kube.openWatches() === 1, 'the probe pod');
+  const [pod = ''] = probePods(kube);
+  t.notOk(kube.pods.get(`${NS}/${pod}`)?.metadata?.annotations?.[LANE_ANNOTATION], 'a lane for every pod: no queue');
+  kube.logs.set(`${NS}/${pod}/probe`, probeLog('blocked'));
+  kube.setStatus(NS, pod, podStatus.exited(0));
+  await run;
+  t.same(kube.patches, []);
 });
 
 t.test('fewer probe pods than the budget: one wave, the budget split between them', async (t) => {

@@ -23,12 +23,12 @@ helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version }}
 {{/*
 What a run needs in a tested namespace (manifests/rbac.yaml, src/controller/preflight.ts).
 Deletes cannot be narrowed by name: probe pods and run objects are named per run, and RBAC has
-no label selection.
+no label selection. Patch gives a queued probe pod its lane (an annotation).
 */}}
 {{- define "egress-verify.rules" -}}
 - apiGroups: [""]
   resources: ["pods"]
-  verbs: ["create", "get", "list", "watch", "delete"]
+  verbs: ["create", "get", "list", "watch", "delete", "patch"]
 - apiGroups: [""]
   resources: ["pods/log"]
   verbs: ["get"]
