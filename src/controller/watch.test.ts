@@ -295,6 +295,36 @@ t.test('a feed ahead: a queued pod that ends or is stuck leaves the queue, and t
   });
 });
 
+t.test('a feed creates a few pods at once, never more than it has lanes and queue places for', async (t) => {
+  const { kube, settings } = setup();
+  let inFlight = 0;
+  let most = 0;
+  const made: string[] = [];
+  const feed = {
+    lanes: 6,
+    ahead: 6,
+    container: 'probe',
+    create: async (name: string) => {
+      most = Math.max(most, ++inFlight);
+      await new Promise((resolve) => setTimeout(resolve, 30));
+      inFlight--;
+      made.push(name);
+      await created(kube, name);
+    },
+    release: async () => {},
+  };
+  const names = Array.from({ length: 14 }, (_, i) => `p${i}`);
+  const done = watchUntilDone(kube, NS, 'r1', names, settings, 10_000, feed);
+  await until(() => made.length === 12, 'six in lanes and six queued');
+  t.equal(most, 8, 'eight creates in flight at once, not one by one');
+  await new Promise((resolve) => setTimeout(resolve, 50));
+  t.equal(made.length, 12, 'the last two wait for a place');
+  exited(kube, ...names.slice(0, 12));
+  await until(() => made.length === 14, 'the last two, as pods end');
+  exited(kube, 'p12', 'p13');
+  t.equal(Object.keys(summary(await done)).length, 14);
+});
+
 t.test('no pods at all: done at once', async (t) => {
   const { kube, settings } = setup();
   t.same([...(await watchUntilDone(kube, NS, 'r1', [], settings, 10_000)).keys()], []);
