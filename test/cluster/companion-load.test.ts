@@ -57,20 +57,23 @@ function netnsOf(ip: string): string {
 }
 
 /**
- * From samples of the companion's established connections on its proxy port (`ss`, a `---` line
- * between samples): the most probe pods (by address) connected at once, and how many samples
- * saw any. Sampling can miss an overlap shorter than its period; it cannot invent one.
+ * From samples of the companion's established connections on its proxy port (`ss -i`, a `---`
+ * line between samples): the most probe pods (by address) connected at once, and how many
+ * samples saw any. Sampling can miss an overlap shorter than its period; it cannot invent one.
+ * Only a connection that has sent the companion something counts: a tunnel, not the path
+ * watch's connect-and-close, which a queued pod makes while it waits for its lane.
  */
 function companionUse(samples: string, probeIps: ReadonlySet<string>): { most: number; busy: number } {
   let most = 0;
   let busy = 0;
   for (const sample of samples.split('---\n')) {
-    const peers = new Set(
-      sample
-        .split('\n')
-        .map((l) => l.trim().split(/\s+/).at(-1)?.replace(/:\d+$/, '') ?? '')
-        .filter((ip) => probeIps.has(ip)),
-    );
+    const peers = new Set<string>();
+    let peer = '';
+    for (const line of sample.split('\n')) {
+      // A connection's line, then its details on an indented one.
+      if (!/^\s/.test(line)) peer = line.trim().split(/\s+/).at(-1)?.replace(/:\d+$/, '') ?? '';
+      else if (probeIps.has(peer) && /bytes_received:[1-9]/.test(line)) peers.add(peer);
+    }
     if (peers.size > 0) busy++;
     most = Math.max(most, peers.size);
   }
@@ -86,7 +89,7 @@ t.test('probe pods beyond the budget take turns at the companion, two at a time,
     'bash',
     [
       '-c',
-      `for i in $(seq 1 21000); do ip netns exec "$0" ss -Htn state established '( sport = :8080 )'; echo ---; sleep 0.02; done > "$1"`,
+      `for i in $(seq 1 21000); do ip netns exec "$0" ss -Htni state established '( sport = :8080 )'; echo ---; sleep 0.02; done > "$1"`,
       netnsOf(companionIp),
       samples,
     ],
@@ -98,7 +101,7 @@ t.test('probe pods beyond the budget take turns at the companion, two at a time,
     'bash',
     [
       '-c',
-      `exec "$0" --kubeconfig "$1" -n "$2" get pods -l egress-verify.dev/run -w --no-headers -o custom-columns=N:.metadata.name,P:.status.phase,E:.status.containerStatuses[0].state.terminated.reason,I:.status.podIP > "$3"`,
+      `exec "$0" --kubeconfig "$1" -n "$2" get pods -l egress-verify.dev/run -w --no-headers -o 'custom-columns=N:.metadata.name,P:.status.phase,E:.status.containerStatuses[0].state.terminated.reason,I:.status.podIP,L:.metadata.annotations.egress-verify\\.dev/lane' > "$3"`,
       KUBECTL,
       KUBECONFIG,
       REFERENCE_NS,
@@ -134,5 +137,14 @@ t.test('probe pods beyond the budget take turns at the companion, two at a time,
   t.ok(use.busy > 0, `the companion was seen serving probe pods (${use.busy} samples)`);
   t.ok(use.most <= 2, `never more than two probe pods connected to the companion at once (${use.most})`);
   t.ok(mostAtOnce(seen) > 2, `a pod done with the companion gave its lane to the next before it ended (${mostAtOnce(seen)} at once)`);
+  // Four pods, two lanes, RBAC that allows the patch: two created queued, each given its lane.
+  const lanes = new Map<string, string[]>();
+  for (const [name, , , , lane] of seen.split('\n').map((l) => l.trim().split(/\s+/)))
+    if (name && lane && lane !== '<none>' && lanes.get(name)?.at(-1) !== lane) lanes.set(name, [...(lanes.get(name) ?? []), lane]);
+  t.same(
+    [...lanes.values()].map((seq) => seq.join('>')).sort(),
+    ['go', 'go', 'wait>go', 'wait>go'],
+    'two pods created in lanes, two queued and then given theirs',
+  );
   t.same(probePods(), [], 'no probe pod is left behind');
 });
