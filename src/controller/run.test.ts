@@ -7,7 +7,7 @@ import { FakeKube, until } from '../../test/fake-kube.js';
 import { podStatus } from '../../test/pod-status.js';
 import { toolVersion } from '../base/package-root.js';
 import { RUN_LABEL } from './probe-pod.js';
-import { controllerPodOwner, type ProbeRunSettings, runProbes } from './run.js';
+import { controllerPodOwner, type ProbeRunSettings, queueAhead, runProbes } from './run.js';
 import type { WorkloadTarget } from './target.js';
 import { networkTwin } from './twin.js';
 
@@ -196,37 +196,43 @@ t.test('more probe pods than the companion budget: a pod starts as one ends, eac
   t.ok(progress.includes('4 probe pods: 2 probe(s) at once, 1 companion tunnel(s) each (--companion-concurrency 2), the next as one ends'));
 });
 
-t.test('with patch on pods, the pods past the budget are created at once, queued, and given lanes in turn', async (t) => {
-  const kube = new FakeKube(() => now);
-  const workloads = ['a', 'b', 'c', 'd'].map((name) => ({ target: { ...target, description: `deployment/${name}` }, plan }));
-  const run = runProbes(kube, settings({ workloads, companionConcurrency: 2, queueAhead: true }));
-  await until(() => probePods(kube).length === 4 && kube.openWatches() === 1, 'two pods in lanes, two queued');
-  const pods = probePods(kube).sort((x, y) => Number(x.split('-').pop()) - Number(y.split('-').pop()));
-  const lane = (name: string): string | undefined => kube.pods.get(`${NS}/${name}`)?.metadata?.annotations?.[LANE_ANNOTATION];
-  t.same(pods.map(lane), [LANE_GO, LANE_GO, LANE_WAIT, LANE_WAIT]);
-  const spec = kube.pods.get(`${NS}/${pods[2]}`)?.spec;
-  const laneWait = Number(spec?.containers[0]?.args?.[(spec?.containers[0]?.args?.indexOf('--lane-wait-ms') ?? 0) + 1]);
-  t.equal(spec?.activeDeadlineSeconds, 2 * (laneWait / 1000), "a queued pod's deadline holds its own and the wait for its lane");
-  kube.logs.set(`${NS}/${pods[0]}/probe`, probeLog('blocked'));
-  kube.setStatus(NS, pods[0] ?? '', podStatus.exited(0));
-  await until(() => kube.patches.length === 1, 'a lane for the first queued pod');
-  t.same(kube.patches, [`pod ${NS}/${pods[2]} {"metadata":{"annotations":{"${LANE_ANNOTATION}":"${LANE_GO}"}}}`]);
-  t.equal(lane(pods[3] ?? ''), LANE_WAIT, 'the other still queued');
-  const end = (pod = ''): void => {
-    kube.logs.set(`${NS}/${pod}/probe`, probeLog('blocked'));
-    kube.setStatus(NS, pod, podStatus.exited(0));
-  };
-  end(pods[1]);
-  await until(() => kube.patches.length === 2, 'the last queued pod given the lane the second freed');
-  end(pods[2]);
-  end(pods[3]);
-  const outcome = await run;
-  t.equal(outcome.pods.length, 4);
-  t.ok(
-    outcome.results.every((r) => r.verdict === 'pass'),
-    'every pod read back',
-  );
-});
+t.test(
+  'with patch on pods, pods past the budget are created queued, a quarter of the lanes at a time, and given lanes in turn',
+  async (t) => {
+    t.same([1, 2, 4, 16, 17].map(queueAhead), [1, 1, 1, 4, 5]);
+    const kube = new FakeKube(() => now);
+    const workloads = ['a', 'b', 'c', 'd'].map((name) => ({ target: { ...target, description: `deployment/${name}` }, plan }));
+    const run = runProbes(kube, settings({ workloads, companionConcurrency: 2, queueAhead: true }));
+    const byIndex = (): string[] => probePods(kube).sort((x, y) => Number(x.split('-').pop()) - Number(y.split('-').pop()));
+    const lane = (name = ''): string | undefined => kube.pods.get(`${NS}/${name}`)?.metadata?.annotations?.[LANE_ANNOTATION];
+    await until(() => probePods(kube).length === 3 && kube.openWatches() === 1, 'two pods in lanes, one queued');
+    const [first, second, third] = byIndex();
+    t.same([first, second, third].map(lane), [LANE_GO, LANE_GO, LANE_WAIT]);
+    const spec = kube.pods.get(`${NS}/${third}`)?.spec;
+    const args = spec?.containers[0]?.args ?? [];
+    const laneWait = Number(args[args.indexOf('--lane-wait-ms') + 1]);
+    t.equal(spec?.activeDeadlineSeconds, 2 * (laneWait / 1000), "a queued pod's deadline holds its own and the wait for its lane");
+    const end = (pod = ''): void => {
+      kube.logs.set(`${NS}/${pod}/probe`, probeLog('blocked'));
+      kube.setStatus(NS, pod, podStatus.exited(0));
+    };
+    end(first);
+    await until(() => kube.patches.length === 1 && probePods(kube).length === 3, 'a lane for the queued pod, and the next queued');
+    t.same(kube.patches, [`pod ${NS}/${third} {"metadata":{"annotations":{"${LANE_ANNOTATION}":"${LANE_GO}"}}}`]);
+    const fourth = byIndex().at(-1);
+    t.equal(lane(fourth), LANE_WAIT, 'the fourth queued in the place the third left');
+    end(second);
+    await until(() => kube.patches.length === 2, 'the fourth given the lane the second freed');
+    end(third);
+    end(fourth);
+    const outcome = await run;
+    t.equal(outcome.pods.length, 4);
+    t.ok(
+      outcome.results.every((r) => r.verdict === 'pass'),
+      'every pod read back',
+    );
+  },
+);
 
 t.test('without patch on pods, or with lanes for all, nothing is queued', async (t) => {
   const kube = new FakeKube(() => now);
