@@ -4,6 +4,11 @@
  * of it; it opens no tunnel until the controller gives it a lane. The controller says so on the
  * pod's own annotation, which the kubelet writes to a downward-API file: the go reaches the probe
  * over the Kubernetes API, never over the network the probe tests, and needs no token.
+ *
+ * A queued pod dials nothing before its lane, its must-fail checks included: while it waits it
+ * sends nothing, the path watch's samples neither. Those samples, from every queued pod twice a
+ * second, were enough at 100 distinct twins to keep the lab companion from accepting within a
+ * second: blocks the watch then rightly left unproven.
  */
 
 import { readFile } from 'node:fs/promises';
@@ -15,29 +20,21 @@ export const LANE_WAIT = 'wait';
 const POLL_MS = 100;
 
 /**
- * Whether the lane's go came within `withinMs` of the gate's making (the probe's start). One
- * wait for all callers: the first call starts it, and a check that asks later shares its answer.
+ * Whether the lane's go came by `deadline` (a performance.now() time; the probe passes its
+ * lane wait, which so counts from its start). Polled, bounded by count and time.
  */
-export function laneGate(
+export async function awaitLane(
   file: string,
-  withinMs: number,
+  deadline: number,
   read: (file: string) => Promise<string> = (f) => readFile(f, 'utf8'),
-): () => Promise<boolean> {
-  const started = performance.now();
-  let gate: Promise<boolean> | undefined;
-  const wait = async (): Promise<boolean> => {
-    const polls = Math.ceil(withinMs / POLL_MS) + 1;
-    for (let n = 0; n < polls; n++) {
-      // Missing or unreadable counts as not yet: the file is the kubelet's, written as it syncs.
-      if ((await read(file).catch(() => '')).trim() === LANE_GO) return true;
-      const left = withinMs - (performance.now() - started);
-      if (left <= 0) return false;
-      await new Promise((resolve) => setTimeout(resolve, Math.min(POLL_MS, left)));
-    }
-    return false;
-  };
-  return () => {
-    gate ??= wait();
-    return gate;
-  };
+): Promise<boolean> {
+  const polls = Math.ceil(Math.max(0, deadline - performance.now()) / POLL_MS) + 1;
+  for (let n = 0; n < polls; n++) {
+    // Missing or unreadable counts as not yet: the file is the kubelet's, written as it syncs.
+    if ((await read(file).catch(() => '')).trim() === LANE_GO) return true;
+    const left = deadline - performance.now();
+    if (left <= 0) return false;
+    await new Promise((resolve) => setTimeout(resolve, Math.min(POLL_MS, left)));
+  }
+  return false;
 }

@@ -393,43 +393,26 @@ t.test('a sweep the path watch doubted is inconclusive as a whole, never passed 
   );
 });
 
-t.test("a queued pod's lane: its tunnels wait for it, its direct dials do not, and no lane is never a pass", async (t) => {
+t.test('a queued pod that got no lane opens no tunnel, still dials direct, and passes nothing on it', async (t) => {
   const server = createServer((s) => s.destroy());
   const port = await new Promise<number>((resolve) => server.listen(0, '127.0.0.1', () => resolve((server.address() as AddressInfo).port)));
   t.teardown(() => server.close());
   // A dialled control is proxy-unreachable, never no-lane.
   const queued = controlledDial('127.0.0.1', port);
-  const steady = { ask: async () => true };
-  let doneAt = 0;
-  const started = performance.now();
-  const never = await runPlan(queued, [], () => (doneAt = performance.now() - started), {
-    ...steady,
-    lane: async () => false,
-    laneWaitMs: 100,
-  });
-  t.match(never, [
+  let done = false;
+  const results = await runPlan(queued, [], () => (done = true), { ask: async () => true, noLane: true });
+  t.match(results, [
     { id: 'ctl', verdict: 'inconclusive', observation: { outcome: 'no-lane', durationMs: 0 }, reason: /no lane/ },
     { id: 'tcp', verdict: 'fail', observation: { outcome: 'connected' } },
   ]);
-  t.ok(doneAt > 0, 'companion-done still comes: the pod holds no tunnel');
-
-  let dialledDirect = 0;
-  const lane = new Promise<boolean>((resolve) => setTimeout(() => resolve(true), 400));
-  const laneStart = performance.now();
-  const slow = createServer((s) => {
-    dialledDirect = performance.now() - laneStart;
-    s.destroy();
-  });
-  const slowPort = await new Promise<number>((resolve) => slow.listen(0, '127.0.0.1', () => resolve((slow.address() as AddressInfo).port)));
-  t.teardown(() => slow.close());
-  doneAt = 0;
-  const given = await runPlan(
-    { ...queued, checks: queued.checks.map((c) => (c.id === 'tcp' ? { ...c, port: slowPort } : c)) },
-    [],
-    () => (doneAt = performance.now() - laneStart),
-    { ...steady, lane: () => lane, laneWaitMs: 1000 },
+  t.ok(done, 'companion-done still comes: the pod holds no tunnel');
+  server.close();
+  const blocked = await runPlan(queued, [], undefined, { ask: async () => true, noLane: true });
+  t.match(
+    blocked[1],
+    { id: 'tcp', verdict: 'inconclusive', observation: { outcome: 'refused' } },
+    'a block without its control proves nothing',
   );
-  t.match(given[0], { id: 'ctl', observation: { outcome: 'proxy-unreachable' } }, 'with its lane the control is dialled');
-  t.ok(dialledDirect > 0 && dialledDirect < 300, `the direct dial did not wait for the lane (${Math.round(dialledDirect)} ms)`);
-  t.ok(doneAt >= 400, `companion-done after the lane came and the tunnel closed (${Math.round(doneAt)} ms)`);
+  const laned = await runPlan(queued, [], undefined, { ask: async () => true });
+  t.match(laned[0], { id: 'ctl', observation: { outcome: 'proxy-unreachable' } }, 'with its lane the control is dialled');
 });

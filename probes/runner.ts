@@ -168,13 +168,8 @@ function controlState(
 }
 
 export interface RunOptions extends WatchOptions {
-  /**
-   * A queued pod's lane (lane.ts): awaited before the first tunnel, and `false` when no lane
-   * came; the checks that open tunnels are then not dialled. Absent: the pod holds its lane.
-   */
-  lane?: () => Promise<boolean>;
-  /** The longest the lane may keep the plan waiting, which the path watch must outlast. */
-  laneWaitMs?: number;
+  /** A queued pod that got no lane (lane.ts): its checks that open tunnels are not dialled. */
+  noLane?: boolean;
 }
 
 /**
@@ -182,13 +177,13 @@ export interface RunOptions extends WatchOptions {
  * `companionDone` is called once, when no check through the companion is left to run or running
  * (at once for a plan without one): the pod's share of the companion budget is free from then on.
  * `options` say how the path watch asks a path, which paths answered before (path-watch.ts),
- * and what the pod's tunnels wait for.
+ * and whether a queued pod got its lane.
  */
 export async function runPlan(
   plan: ProbePlan,
   ownIpv6: readonly string[] = ownIpv6Addresses(),
   companionDone: () => void = () => {},
-  { lane, laneWaitMs = 0, ...watching }: RunOptions = {},
+  { noLane = false, ...watching }: RunOptions = {},
 ): Promise<CheckResult[]> {
   const skipped = ownIpv6.length > 0 ? new Set<string>() : ipv6OnlyChecks(plan);
   const notDialled: Observation = {
@@ -197,7 +192,7 @@ export async function runPlan(
     durationMs: 0,
     detail: 'not dialled: the probe pod has no IPv6 address (loopback and link-local aside)',
   };
-  const noLane: Observation = {
+  const notLaned: Observation = {
     outcome: 'no-lane',
     class: 'indeterminate',
     durationMs: 0,
@@ -208,7 +203,7 @@ export async function runPlan(
   if (tunnelsLeft === 0) companionDone();
   const paths = allowedPaths(plan.checks);
   const watched = plan.checks.some((c) => c.expect === 'blocked' && !skipped.has(c.id)) && paths.length > 0;
-  const watch = watched ? watchPaths(paths, samplesFor(planDurationMs(plan) + laneWaitMs), describePath, watching) : undefined;
+  const watch = watched ? watchPaths(paths, samplesFor(planDurationMs(plan)), describePath, watching) : undefined;
   const spans = new Map<string, Span>();
   const dial = async (c: Check): Promise<Observation> => {
     const run = async (): Promise<Observation> => {
@@ -219,7 +214,7 @@ export async function runPlan(
     };
     if (!opensTunnels(c)) return run();
     try {
-      if (lane !== undefined && !(await lane())) return noLane;
+      if (noLane) return notLaned;
       return await (slots !== undefined && throughCompanion(c) ? slots.run(run) : run());
     } finally {
       if (--tunnelsLeft === 0) companionDone();

@@ -118,3 +118,48 @@ t.test('the first dial comes no earlier than the settle after the process starte
   t.equal(accepted.length, 1);
   t.ok((accepted[0] ?? 0) - spawned >= 2500, `dialled ${Math.round((accepted[0] ?? 0) - spawned)} ms after the spawn`);
 });
+
+t.test('a queued probe dials nothing, a must-fail check included, before its lane file reads go', async (t) => {
+  const accepted: number[] = [];
+  const server = createServer((s) => {
+    accepted.push(performance.now());
+    s.destroy();
+  });
+  const port = await new Promise<number>((resolve) => server.listen(0, '127.0.0.1', () => resolve((server.address() as AddressInfo).port)));
+  t.teardown(() => server.close());
+  const plan = join(scratch, 'lane-plan.json');
+  writeFileSync(
+    plan,
+    JSON.stringify({ version: 1, checks: [{ id: 'tcp', kind: 'tcp', expect: 'blocked', host: '127.0.0.1', port, deadlineMs: 500 }] }),
+  );
+  const lane = join(scratch, 'lane');
+  writeFileSync(lane, 'wait');
+  const run = (): Promise<unknown> =>
+    new Promise((resolve) =>
+      spawn(
+        process.execPath,
+        ['--import', 'tsx', join(repoRoot, 'src/cli.ts'), 'probe', '--plan', plan, '--lane-file', lane, '--lane-wait-ms', '20000'],
+        { cwd: repoRoot, stdio: 'ignore', env: { ...process.env, EGRESS_VERIFY_LOG_LEVEL: 'silent' } },
+      ).once('exit', resolve),
+    );
+  const spawned = performance.now();
+  const exited = run();
+  // Well past the probe's start-up: it must still be waiting.
+  await new Promise((resolve) => setTimeout(resolve, 3000));
+  t.same(accepted, [], 'nothing dialled while the lane reads wait');
+  const go = performance.now();
+  writeFileSync(lane, 'go');
+  t.equal(await exited, 1, 'then dialled: the connect was reached, a fail');
+  t.equal(accepted.length, 1);
+  t.ok((accepted[0] ?? 0) >= go, `dialled ${Math.round((accepted[0] ?? 0) - spawned)} ms after the spawn, after the go`);
+
+  writeFileSync(lane, 'wait');
+  const started = performance.now();
+  const r = cli(['probe', '--plan', plan, '--lane-file', lane, '--lane-wait-ms', '1500']);
+  t.ok(performance.now() - started >= 1500, 'no go: the probe gave up at its lane wait');
+  // The child ran synchronously: its connection is accepted once this loop turns.
+  await new Promise((resolve) => setTimeout(resolve, 100));
+  t.equal(accepted.length, 2, 'and dialled its must-fail check');
+  t.equal(r.status, ExitCode.fail);
+  t.match(cli(['probe', '--plan', plan, '--lane-file', lane]), { status: ExitCode.usage, stderr: /--lane-file needs --lane-wait-ms/ });
+});
