@@ -392,27 +392,3 @@ t.test('a sweep the path watch doubted is inconclusive as a whole, never passed 
     },
   );
 });
-
-t.test('a queued pod that got no lane opens no tunnel, still dials direct, and passes nothing on it', async (t) => {
-  const server = createServer((s) => s.destroy());
-  const port = await new Promise<number>((resolve) => server.listen(0, '127.0.0.1', () => resolve((server.address() as AddressInfo).port)));
-  t.teardown(() => server.close());
-  // A dialled control is proxy-unreachable, never no-lane.
-  const queued = controlledDial('127.0.0.1', port);
-  let done = false;
-  const results = await runPlan(queued, [], () => (done = true), { ask: async () => true, noLane: true });
-  t.match(results, [
-    { id: 'ctl', verdict: 'inconclusive', observation: { outcome: 'no-lane', durationMs: 0 }, reason: /no lane/ },
-    { id: 'tcp', verdict: 'fail', observation: { outcome: 'connected' } },
-  ]);
-  t.ok(done, 'companion-done still comes: the pod holds no tunnel');
-  server.close();
-  const blocked = await runPlan(queued, [], undefined, { ask: async () => true, noLane: true });
-  t.match(
-    blocked[1],
-    { id: 'tcp', verdict: 'inconclusive', observation: { outcome: 'refused' } },
-    'a block without its control proves nothing',
-  );
-  const laned = await runPlan(queued, [], undefined, { ask: async () => true });
-  t.match(laned[0], { id: 'ctl', observation: { outcome: 'proxy-unreachable' } }, 'with its lane the control is dialled');
-});

@@ -167,23 +167,17 @@ function controlState(
   return reached ? controlScope(check, controlCheck) : 'not-proven';
 }
 
-export interface RunOptions extends WatchOptions {
-  /** A queued pod that got no lane (lane.ts): its checks that open tunnels are not dialled. */
-  noLane?: boolean;
-}
-
 /**
  * `ownIpv6`: the pod's own IPv6 addresses; without one, IPv6 checks are not dialled (ipv6.ts).
  * `companionDone` is called once, when no check through the companion is left to run or running
  * (at once for a plan without one): the pod's share of the companion budget is free from then on.
- * `options` say how the path watch asks a path, which paths answered before (path-watch.ts),
- * and whether a queued pod got its lane.
+ * `watching` says how the path watch asks a path and which paths answered before (path-watch.ts).
  */
 export async function runPlan(
   plan: ProbePlan,
   ownIpv6: readonly string[] = ownIpv6Addresses(),
   companionDone: () => void = () => {},
-  { noLane = false, ...watching }: RunOptions = {},
+  watching: WatchOptions = {},
 ): Promise<CheckResult[]> {
   const skipped = ownIpv6.length > 0 ? new Set<string>() : ipv6OnlyChecks(plan);
   const notDialled: Observation = {
@@ -191,12 +185,6 @@ export async function runPlan(
     class: 'indeterminate',
     durationMs: 0,
     detail: 'not dialled: the probe pod has no IPv6 address (loopback and link-local aside)',
-  };
-  const notLaned: Observation = {
-    outcome: 'no-lane',
-    class: 'indeterminate',
-    durationMs: 0,
-    detail: 'not dialled: the controller gave this queued pod no lane through the companion in time, so it opened no tunnel',
   };
   const slots = plan.companionSlots === undefined ? undefined : new Slots(plan.companionSlots);
   let tunnelsLeft = plan.checks.filter((c) => !skipped.has(c.id) && opensTunnels(c)).length;
@@ -214,7 +202,6 @@ export async function runPlan(
     };
     if (!opensTunnels(c)) return run();
     try {
-      if (noLane) return notLaned;
       return await (slots !== undefined && throughCompanion(c) ? slots.run(run) : run());
     } finally {
       if (--tunnelsLeft === 0) companionDone();

@@ -60,10 +60,6 @@ const ROWS: Row[] = [
   ['blocked', 'indeterminate', 'no-ipv6', 'proven-direct', undefined, 'skip'],
   ['blocked', 'indeterminate', 'no-ipv6', 'proven-port', undefined, 'skip'],
   ['reachable', 'indeterminate', 'no-ipv6', 'absent', undefined, 'skip', { controlOnly: true }],
-  // A queued pod given no lane opened no tunnel: inconclusive, whatever the control proved.
-  ['blocked', 'indeterminate', 'no-lane', 'proven-direct', undefined, 'inconclusive'],
-  ['blocked', 'indeterminate', 'no-lane', 'absent', undefined, 'inconclusive', { canary: true }],
-  ['reachable', 'indeterminate', 'no-lane', 'absent', undefined, 'inconclusive'],
   // The enforcement canary: only the companion's own refusal passes, and it needs no control.
   ['blocked', 'blocked', 'proxy-refused', 'absent', undefined, 'pass', { canary: true }],
   ['blocked', 'reached', 'http-response', 'absent', undefined, 'fail', { canary: true }],

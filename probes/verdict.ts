@@ -53,14 +53,11 @@ const AMBIGUOUS_BLOCKS: readonly Outcome[] = ['refused', 'reset'];
 const SILENT_BLOCKS: readonly Outcome[] = ['timeout', 'unreachable', 'filtered', 'servfail'];
 
 const SKIP_REASON = 'skipped: an IPv6 target, and the probe pod has no IPv6 address to send from; proves nothing either way';
-const NO_LANE_REASON =
-  "not dialled: this queued probe pod got no lane through the companion from the controller in time (the run's companion budget); proves nothing either way";
 
 /** First matching row wins. */
 export const TRUTH_TABLE: readonly TruthRow[] = [
   // Never a pass: a pod that cannot send IPv6 says nothing about what the policy does to IPv6.
   { expect: 'blocked', observed: 'indeterminate', outcomes: ['no-ipv6'], verdict: 'skip', reason: SKIP_REASON },
-  { expect: 'blocked', observed: 'indeterminate', outcomes: ['no-lane'], verdict: 'inconclusive', reason: NO_LANE_REASON },
   { expect: 'blocked', observed: 'error', verdict: 'error', reason: 'the probe could not run the check' },
   // The canary's rows come before the controls': its evidence is the companion's refusal itself.
   {
@@ -173,7 +170,6 @@ export const TRUTH_TABLE: readonly TruthRow[] = [
   },
   { expect: 'reachable', observed: 'error', verdict: 'error', reason: 'the probe could not run the check' },
   { expect: 'reachable', observed: 'indeterminate', outcomes: ['no-ipv6'], verdict: 'skip', reason: SKIP_REASON },
-  { expect: 'reachable', observed: 'indeterminate', outcomes: ['no-lane'], verdict: 'inconclusive', reason: NO_LANE_REASON },
   {
     expect: 'reachable',
     observed: 'reached',

@@ -44,8 +44,6 @@ export function addProbeCommand(cli: Command): Command {
     .option('--termination-log <path>', 'also write a summary of at most 4 KiB here (e.g. /dev/termination-log)')
     .option('--settle-ms <ms>', "wait this long before the first check (a new pod's policy rules may lag)", '0')
     .option('--path-wait-ms <ms>', 'then wait up to this long for the companions and the names to resolve to answer', '0')
-    .option('--lane-file <path>', 'open no tunnel through the companion until this file reads "go" (a queued probe pod\'s lane)')
-    .option('--lane-wait-ms <ms>', 'with --lane-file: the longest to wait for the go, from the start', '0')
     .action(async (opts) => {
       // A probe lives seconds: V8's optimizing compiler, in background threads, spent a quarter
       // of its CPU on code it would run a handful of times. Set before its modules are loaded.

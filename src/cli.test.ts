@@ -91,8 +91,7 @@ t.test('run checks every local input before it contacts the cluster', async (t) 
 });
 
 t.test('output paths are checked before any work, for probe, run and report render', async (t) => {
-  const probe = (output: string) =>
-    probeCommand({ plan, extend: [], printPlan: false, output: [output], settleMs: '0', pathWaitMs: '0', laneWaitMs: '0' });
+  const probe = (output: string) => probeCommand({ plan, extend: [], printPlan: false, output: [output], settleMs: '0', pathWaitMs: '0' });
   await t.rejects(probe(`json=${aDir}`), { exitCode: ExitCode.usage, message: `-o json=${aDir}: ${aDir} is a directory` });
   await t.rejects(probe(`junit=${join(aFile, 'x.xml')}`), {
     exitCode: ExitCode.usage,

@@ -42,8 +42,6 @@ export class FakeKube implements ProbeKube {
   readonly logs = new Map<string, string>();
   /** Every delete, in order: `pod NS/NAME` or `configmap NS/NAME`. */
   readonly deletes: string[] = [];
-  /** Every patch, in order: `pod NS/NAME <patch as JSON>`. */
-  readonly patches: string[] = [];
   private readonly watchers: Watcher[] = [];
   private readonly followers: Array<{ key: string; follow: LogFollow; open: boolean }> = [];
   /** Every log follow, in order: `NS/POD/CONTAINER`. */
@@ -81,16 +79,6 @@ export class FakeKube implements ProbeKube {
       const text = this.logs.get(`${namespace}/${name}/${container ?? ''}`);
       if (text === undefined) throw notFound('pods/log', name);
       return text;
-    },
-    // A merge patch of metadata only: the run patches nothing else.
-    patchNamespacedPod: async ({ namespace, name, body }) => {
-      const pod = this.pods.get(`${namespace}/${name}`);
-      if (pod === undefined) throw notFound('pods', name);
-      const patch = body as { metadata?: { annotations?: Record<string, string> } };
-      pod.metadata = { ...pod.metadata, annotations: { ...pod.metadata?.annotations, ...patch.metadata?.annotations } };
-      this.patches.push(`pod ${namespace}/${name} ${JSON.stringify(patch)}`);
-      this.emit('MODIFIED', pod);
-      return structuredClone(pod);
     },
     replaceNamespacedPodEphemeralcontainers: async ({ namespace, name, body }) => {
       if (!this.pods.has(`${namespace}/${name}`)) throw notFound('pods', name);

@@ -254,7 +254,6 @@ export type Outcome =
   | 'companion-slow'
   | 'origin-unproven'
   | 'no-ipv6'
-  | 'no-lane'
   | 'path-unsteady'
   | 'probe-error';
 

@@ -6,7 +6,6 @@ import { writeFileSync } from 'node:fs';
 import { setFlagsFromString } from 'node:v8';
 import { allowedPaths, awaitAllowedPath, pathAsker } from '../../probes/allowed-path.js';
 import type { ProbePlan } from '../../probes/base/model.js';
-import { awaitLane } from '../../probes/lane.js';
 import { PLAN_ENV, parsePlan } from '../../probes/plan.js';
 import { runPlan } from '../../probes/runner.js';
 import { renderCompanionDone, renderTerminationMessage } from '../../probes/wire.js';
@@ -28,8 +27,6 @@ export interface ProbeOptions {
   terminationLog?: string;
   settleMs: string;
   pathWaitMs: string;
-  laneFile?: string;
-  laneWaitMs: string;
   ports?: string;
 }
 
@@ -66,10 +63,6 @@ export async function probeCommand(opts: ProbeOptions): Promise<number> {
     return 0;
   }
   const settleMs = milliseconds(opts.settleMs, '--settle-ms');
-  const laneWaitMs = Number(opts.laneWaitMs);
-  // An hour is beyond any run's deadline: a larger number is a mistake, not a wait.
-  if (!Number.isInteger(laneWaitMs) || laneWaitMs < 0 || laneWaitMs > 3_600_000) throw new UsageError('--lane-wait-ms must be 0-3600000');
-  if (opts.laneFile !== undefined && laneWaitMs === 0) throw new UsageError('--lane-file needs --lane-wait-ms');
   const pathWaitMs = milliseconds(opts.pathWaitMs, '--path-wait-ms');
   // Policy agents program a new pod's rules asynchronously after it gets its address; a dial
   // in that window would report a bypass the steady-state policy does not have. Counted from
@@ -87,10 +80,6 @@ export async function probeCommand(opts: ProbeOptions): Promise<number> {
     log.info({ waitedMs: wait.waitedMs, silent: wait.silent }, 'waited for the allowed path');
     answered = wait.answered;
   }
-  // A queued pod: nothing is dialled before its lane (probes/lane.ts). Counted from the process's
-  // start, so the settle and the path wait overlap the wait.
-  const noLane = opts.laneFile !== undefined && !(await awaitLane(opts.laneFile, laneWaitMs));
-  if (opts.laneFile !== undefined) log.info({ lane: !noLane, atMs: Math.round(performance.now()) }, 'waited for a companion lane');
   // undici compiles its HTTP parser (llhttp, WebAssembly) at the first request; V8's optimizing
   // compile of it held ~35 MiB for a tenth of a second, the probe pod's memory peak. Baseline
   // (Liftoff) code needs a few MiB and parses a probe's handful of responses as well.
@@ -99,11 +88,7 @@ export async function probeCommand(opts: ProbeOptions): Promise<number> {
   log.info({ checks: plan.checks.length }, 'probe started');
   // On the wire (JSON lines on stdout) the controller learns at once that the pod's tunnels are closed.
   const wire = outputs.some((o) => o.format === 'jsonl' && o.file === undefined);
-  const results = await runPlan(plan, undefined, wire ? () => process.stdout.write(renderCompanionDone()) : undefined, {
-    ask,
-    answered,
-    noLane,
-  });
+  const results = await runPlan(plan, undefined, wire ? () => process.stdout.write(renderCompanionDone()) : undefined, { ask, answered });
   const report = buildReport('probe', results, startedAt, new Date());
   writeOutputs(outputs, report);
   summarizeOnTerminal(outputs, report);

@@ -25,8 +25,6 @@ import {
   companionService,
   EVIDENCE_PERMISSIONS,
   IN_POD_PERMISSIONS,
-  mayDo,
-  QUEUE_PERMISSION,
   recordPermissions,
 } from '../controller/preflight.js';
 import { probeKube } from '../controller/probe-kube.js';
@@ -301,8 +299,6 @@ async function probeNamespace(
   // never with --in-pod, where each workload's probe runs inside that workload's own pod.
   const classes = twinClasses(r.workloads, settings.grouping && !settings.inPod);
   const probesStarted = ctx.now();
-  // Only where pods wait for lanes, and never for --in-pod, whose probes are not our pods.
-  const queueAhead = !settings.inPod && (await mayDo(kube, r.namespace, QUEUE_PERMISSION));
   const probed = await runProbes(probeKube(kube), {
     workloads: classes.map((c) => c.representative),
     image: settings.image,
@@ -310,7 +306,6 @@ async function probeNamespace(
     perNode: settings.perNode,
     inPod: settings.inPod,
     companionConcurrency: settings.companionConcurrency,
-    queueAhead,
     ...(settings.controlNamespace !== undefined && { controlNamespace: settings.controlNamespace }),
     startTimeoutMs: settings.startTimeoutMs,
     settleMs: settings.settleMs,

@@ -12,7 +12,6 @@ import {
   checkCompanion,
   checkWorkloads,
   POLICY_KIND_PERMISSIONS,
-  QUEUE_PERMISSION,
   RUN_PERMISSIONS,
   readyEndpoints,
   recordPermissions,
@@ -33,7 +32,7 @@ t.test('manifests/rbac.yaml grants what preflight checks in the tested namespace
   const role = docs.find((d) => d.kind === 'Role');
   t.equal(role?.metadata.namespace, 'production-agents');
   const rules = role?.rules ?? [];
-  for (const p of [...RUN_PERMISSIONS, QUEUE_PERMISSION, ...recordPermissions('egress-verify-deployment-data-processor')])
+  for (const p of [...RUN_PERMISSIONS, ...recordPermissions('egress-verify-deployment-data-processor')])
     t.ok(grants(rules, p), `${p.verb} ${p.resource}${p.name ? ` ${p.name}` : ''}`);
   t.same(tooWide(rules), [], 'no Secret, no wildcard, no deletecollection');
 });

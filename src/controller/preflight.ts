@@ -92,7 +92,25 @@ export async function checkPermissions(kube: Kube, namespace: string, permission
   const denied: string[] = [];
   await Promise.all(
     permissions.map(async (p) => {
-      if (!(await mayDo(kube, namespace, p)))
+      const review = await kubeCall('asking the API server what this identity may do', () =>
+        kube.authz.createSelfSubjectAccessReview({
+          body: {
+            apiVersion: 'authorization.k8s.io/v1',
+            kind: 'SelfSubjectAccessReview',
+            spec: {
+              resourceAttributes: {
+                namespace: p.cluster ? '' : namespace,
+                verb: p.verb,
+                resource: p.resource,
+                group: p.group ?? '',
+                subresource: p.subresource ?? '',
+                name: p.name ?? '',
+              },
+            },
+          },
+        }),
+      );
+      if (review.status?.allowed !== true)
         denied.push(
           `${p.verb} ${p.resource}${p.subresource ? `/${p.subresource}` : ''}${p.name ? ` ${p.name}` : ''}${p.cluster ? ' (cluster-wide)' : ''}`,
         );
@@ -100,35 +118,6 @@ export async function checkPermissions(kube: Kube, namespace: string, permission
   );
   if (denied.length > 0)
     throw new InfrastructureError(`RBAC denies what a run needs in namespace ${namespace}: ${denied.sort().join(', ')}`);
-}
-
-/**
- * Queued probe pods (probes/lane.ts) are given their lane by a patch of their annotation. A run
- * without it creates each pod only as a lane frees: slower, as sure.
- */
-export const QUEUE_PERMISSION: Permission = { verb: 'patch', resource: 'pods' };
-
-/** Whether RBAC allows this identity `p` in `namespace`. */
-export async function mayDo(kube: Kube, namespace: string, p: Permission): Promise<boolean> {
-  const review = await kubeCall('asking the API server what this identity may do', () =>
-    kube.authz.createSelfSubjectAccessReview({
-      body: {
-        apiVersion: 'authorization.k8s.io/v1',
-        kind: 'SelfSubjectAccessReview',
-        spec: {
-          resourceAttributes: {
-            namespace: p.cluster ? '' : namespace,
-            verb: p.verb,
-            resource: p.resource,
-            group: p.group ?? '',
-            subresource: p.subresource ?? '',
-            name: p.name ?? '',
-          },
-        },
-      },
-    }),
-  );
-  return review.status?.allowed === true;
 }
 
 /** The companion Service a URL like http://egress-guardian-svc:8080 names, with its port (kube/service-name.ts). */

@@ -19,7 +19,6 @@ export interface ProbeKube {
     | 'deleteNamespacedPod'
     | 'listNamespacedConfigMap'
     | 'listNamespacedPod'
-    | 'patchNamespacedPod'
     | 'readNamespacedPod'
     | 'readNamespacedPodLog'
     | 'replaceNamespacedPodEphemeralcontainers'

@@ -1,15 +1,12 @@
 import t from 'tap';
-import { LANE_ANNOTATION, LANE_GO, LANE_WAIT } from '../../probes/lane.js';
 import {
   buildEphemeralProbe,
   buildProbePod,
   buildRunObject,
   NEVER_READY_GATE,
   PROBE_NODE_OPTIONS,
-  type ProbePodInput,
   planKey,
   RUN_LABEL,
-  withLaneGo,
 } from './probe-pod.js';
 import type { WorkloadTarget } from './target.js';
 import { withoutControllerHashes } from './target.js';
@@ -24,7 +21,7 @@ const target: WorkloadTarget = {
   liveSelector: 'role=agent-workload',
   twin: networkTwin({}),
 };
-const input: ProbePodInput = {
+const pod = buildProbePod({
   runId: 'r1',
   index: 0,
   target,
@@ -36,8 +33,7 @@ const input: ProbePodInput = {
   settleMs: 2000,
   pathWaitMs: 20_000,
   node: 'node-a',
-};
-const pod = buildProbePod(input);
+});
 
 t.test('the probe carries the workload identity and none of its controller hashes', async (t) => {
   t.match(pod.metadata?.labels, { role: 'agent-workload', app: 'data-processor', [RUN_LABEL]: 'r1' });
@@ -109,31 +105,6 @@ t.test('Pod Security "restricted", no service account token, bounded in time and
   t.match(spec?.affinity?.nodeAffinity?.requiredDuringSchedulingIgnoredDuringExecution?.nodeSelectorTerms, [
     { matchFields: [{ key: 'metadata.name', values: ['node-a'] }] },
   ]);
-});
-
-t.test('a queued pod: its lane annotation reaches the probe through a downward-API file, still restricted', async (t) => {
-  const queued = buildProbePod({ ...input, laneWaitMs: 90_000 });
-  t.equal(queued.metadata?.annotations?.[LANE_ANNOTATION], LANE_WAIT);
-  t.same(queued.spec?.volumes?.[1], {
-    name: 'lane',
-    downwardAPI: { items: [{ path: 'lane', fieldRef: { fieldPath: `metadata.annotations['${LANE_ANNOTATION}']` } }] },
-  });
-  const c = queued.spec?.containers[0];
-  t.same(c?.volumeMounts?.[1], { name: 'lane', mountPath: '/etc/egress-verify-lane', readOnly: true });
-  t.match(c?.args?.slice(1, 7), [
-    '--plan',
-    '/etc/egress-verify/plan.json',
-    '--lane-file',
-    '/etc/egress-verify-lane/lane',
-    '--lane-wait-ms',
-    '90000',
-  ]);
-  t.same(queued.spec?.securityContext, pod.spec?.securityContext, 'the same pod security as any probe pod');
-  t.same(queued.spec?.automountServiceAccountToken, false);
-  t.equal(withLaneGo(queued).metadata?.annotations?.[LANE_ANNOTATION], LANE_GO, 'created into a free lane: its go is there from the start');
-  t.equal(queued.metadata?.annotations?.[LANE_ANNOTATION], LANE_WAIT, 'the queued object is left as it was');
-  t.notOk(pod.metadata?.annotations?.[LANE_ANNOTATION], 'a pod of a run that queues none has no lane');
-  t.same(pod.spec?.volumes?.length, 1);
 });
 
 t.test('the probe is the network twin: DNS, host aliases, runtime, CNI annotations, node constraints', async (t) => {

@@ -5,7 +5,6 @@
  * readiness gate nothing satisfies so it never joins the workload's Service endpoints.
  */
 import type { V1ConfigMap, V1EphemeralContainer, V1OwnerReference, V1Pod } from '@kubernetes/client-node';
-import { LANE_ANNOTATION, LANE_GO, LANE_WAIT } from '../../probes/lane.js';
 import { PLAN_ENV } from '../../probes/plan.js';
 import type { WorkloadTarget } from './target.js';
 import { copiedNetworkFields, twinPlacement } from './twin.js';
@@ -22,9 +21,6 @@ export const PLAN_DIR = '/etc/egress-verify';
 const PLAN_FILE = 'plan.json';
 /** What one ConfigMap can hold (etcd's object limit); the run object carries every plan. */
 export const RUN_OBJECT_MAX_BYTES = 1024 * 1024 - 16 * 1024;
-/** Where a queued probe pod reads its lane annotation (probes/lane.ts): beside the plan, not in its volume. */
-const LANE_DIR = '/etc/egress-verify-lane';
-const LANE_FILE = 'lane';
 
 export const planKey = (index: number): string => `plan-${index}.json`;
 
@@ -43,11 +39,6 @@ export interface ProbePodInput {
   settleMs: number;
   /** Then wait up to this long for the allowed path to answer (probes/allowed-path.ts). */
   pathWaitMs: number;
-  /**
-   * The run queues pods for the companion (probes/lane.ts): the pod is built queued, and waits
-   * up to this long from its start for its lane before its first tunnel.
-   */
-  laneWaitMs?: number;
   node?: string;
 }
 
@@ -138,8 +129,6 @@ export function buildEphemeralProbe(input: ProbeProcessInput & { runId: string; 
 
 export function buildProbePod(input: ProbePodInput): V1Pod {
   const { target, runId } = input;
-  const laned = input.laneWaitMs !== undefined;
-  const laneArgs = laned ? ['--lane-file', `${LANE_DIR}/${LANE_FILE}`, '--lane-wait-ms', String(input.laneWaitMs)] : [];
   return {
     apiVersion: 'v1',
     kind: 'Pod',
@@ -147,11 +136,7 @@ export function buildProbePod(input: ProbePodInput): V1Pod {
       name: `egress-verify-${runId}-${input.index}`,
       namespace: target.namespace,
       labels: probeLabels(target, runId),
-      annotations: {
-        ...target.twin.annotations,
-        'egress-verify.dev/target': target.description,
-        ...(input.laneWaitMs !== undefined && { [LANE_ANNOTATION]: LANE_WAIT }),
-      },
+      annotations: { ...target.twin.annotations, 'egress-verify.dev/target': target.description },
       ownerReferences: [runObjectOwner(input.runObject)],
     },
     spec: {
@@ -177,11 +162,8 @@ export function buildProbePod(input: ProbePodInput): V1Pod {
       containers: [
         {
           name: PROBE_CONTAINER,
-          ...probeProcess(input, ['--plan', `${PLAN_DIR}/${PLAN_FILE}`, ...laneArgs], []),
-          volumeMounts: [
-            { name: 'plan', mountPath: PLAN_DIR, readOnly: true },
-            ...(laned ? [{ name: 'lane', mountPath: LANE_DIR, readOnly: true }] : []),
-          ],
+          ...probeProcess(input, ['--plan', `${PLAN_DIR}/${PLAN_FILE}`], []),
+          volumeMounts: [{ name: 'plan', mountPath: PLAN_DIR, readOnly: true }],
           // One core at most: the probe lives seconds, and at half a core the quota throttled its
           // start-up (about 0.4 s of CPU on several threads) and its checks into twice the time.
           resources: {
@@ -190,24 +172,7 @@ export function buildProbePod(input: ProbePodInput): V1Pod {
           },
         },
       ],
-      volumes: [
-        { name: 'plan', configMap: { name: input.runObject.name, items: [{ key: input.planKey, path: PLAN_FILE }] } },
-        // The kubelet rewrites a downward-API file when the annotation changes; a ConfigMap's
-        // files wait for the pod's next periodic sync, up to a minute.
-        ...(laned
-          ? [
-              {
-                name: 'lane',
-                downwardAPI: { items: [{ path: LANE_FILE, fieldRef: { fieldPath: `metadata.annotations['${LANE_ANNOTATION}']` } }] },
-              },
-            ]
-          : []),
-      ],
+      volumes: [{ name: 'plan', configMap: { name: input.runObject.name, items: [{ key: input.planKey, path: PLAN_FILE }] } }],
     },
   };
-}
-
-/** A queued probe pod as created into a free lane: its go is there when it first looks. */
-export function withLaneGo(pod: V1Pod): V1Pod {
-  return { ...pod, metadata: { ...pod.metadata, annotations: { ...pod.metadata?.annotations, [LANE_ANNOTATION]: LANE_GO } } };
 }

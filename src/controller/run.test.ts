@@ -1,13 +1,12 @@
 import t from 'tap';
 import type { Observation, ProbePlan } from '../../probes/base/model.js';
-import { LANE_ANNOTATION, LANE_GO, LANE_WAIT } from '../../probes/lane.js';
 import { judge } from '../../probes/runner.js';
 import { renderJsonLines, renderTerminationMessage } from '../../probes/wire.js';
 import { FakeKube, until } from '../../test/fake-kube.js';
 import { podStatus } from '../../test/pod-status.js';
 import { toolVersion } from '../base/package-root.js';
 import { RUN_LABEL } from './probe-pod.js';
-import { controllerPodOwner, type ProbeRunSettings, queueAhead, runProbes } from './run.js';
+import { controllerPodOwner, type ProbeRunSettings, runProbes } from './run.js';
 import type { WorkloadTarget } from './target.js';
 import { networkTwin } from './twin.js';
 
@@ -63,7 +62,6 @@ function settings(extra: Partial<ProbeRunSettings> = {}): ProbeRunSettings {
     perNode: false,
     inPod: false,
     companionConcurrency: 32,
-    queueAhead: false,
     startTimeoutMs: 5000,
     settleMs: 0,
     pathWaitMs: 0,
@@ -194,56 +192,6 @@ t.test('more probe pods than the companion budget: a pod starts as one ends, eac
     'every pod read back',
   );
   t.ok(progress.includes('4 probe pods: 2 probe(s) at once, 1 companion tunnel(s) each (--companion-concurrency 2), the next as one ends'));
-});
-
-t.test(
-  'with patch on pods, pods past the budget are created queued, a quarter of the lanes at a time, and given lanes in turn',
-  async (t) => {
-    t.same([1, 2, 4, 16, 17].map(queueAhead), [1, 1, 1, 4, 5]);
-    const kube = new FakeKube(() => now);
-    const workloads = ['a', 'b', 'c', 'd'].map((name) => ({ target: { ...target, description: `deployment/${name}` }, plan }));
-    const run = runProbes(kube, settings({ workloads, companionConcurrency: 2, queueAhead: true }));
-    const byIndex = (): string[] => probePods(kube).sort((x, y) => Number(x.split('-').pop()) - Number(y.split('-').pop()));
-    const lane = (name = ''): string | undefined => kube.pods.get(`${NS}/${name}`)?.metadata?.annotations?.[LANE_ANNOTATION];
-    await until(() => probePods(kube).length === 3 && kube.openWatches() === 1, 'two pods in lanes, one queued');
-    const [first, second, third] = byIndex();
-    t.same([first, second, third].map(lane), [LANE_GO, LANE_GO, LANE_WAIT]);
-    const spec = kube.pods.get(`${NS}/${third}`)?.spec;
-    const args = spec?.containers[0]?.args ?? [];
-    const laneWait = Number(args[args.indexOf('--lane-wait-ms') + 1]);
-    t.equal(spec?.activeDeadlineSeconds, 2 * (laneWait / 1000), "a queued pod's deadline holds its own and the wait for its lane");
-    const end = (pod = ''): void => {
-      kube.logs.set(`${NS}/${pod}/probe`, probeLog('blocked'));
-      kube.setStatus(NS, pod, podStatus.exited(0));
-    };
-    end(first);
-    await until(() => kube.patches.length === 1 && probePods(kube).length === 3, 'a lane for the queued pod, and the next queued');
-    t.same(kube.patches, [`pod ${NS}/${third} {"metadata":{"annotations":{"${LANE_ANNOTATION}":"${LANE_GO}"}}}`]);
-    const fourth = byIndex().at(-1);
-    t.equal(lane(fourth), LANE_WAIT, 'the fourth queued in the place the third left');
-    end(second);
-    await until(() => kube.patches.length === 2, 'the fourth given the lane the second freed');
-    end(third);
-    end(fourth);
-    const outcome = await run;
-    t.equal(outcome.pods.length, 4);
-    t.ok(
-      outcome.results.every((r) => r.verdict === 'pass'),
-      'every pod read back',
-    );
-  },
-);
-
-t.test('without patch on pods, or with lanes for all, nothing is queued', async (t) => {
-  const kube = new FakeKube(() => now);
-  const run = runProbes(kube, settings({ companionConcurrency: 8, queueAhead: true }));
-  await until(() => probePods(kube).length === 1 && kube.openWatches() === 1, 'the probe pod');
-  const [pod = ''] = probePods(kube);
-  t.notOk(kube.pods.get(`${NS}/${pod}`)?.metadata?.annotations?.[LANE_ANNOTATION], 'a lane for every pod: no queue');
-  kube.logs.set(`${NS}/${pod}/probe`, probeLog('blocked'));
-  kube.setStatus(NS, pod, podStatus.exited(0));
-  await run;
-  t.same(kube.patches, []);
 });
 
 t.test('fewer probe pods than the budget: one wave, the budget split between them', async (t) => {

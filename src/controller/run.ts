@@ -3,13 +3,12 @@
  * read back through the API (logs, termination message), and cleanup on every path out.
  */
 import { randomBytes } from 'node:crypto';
-import { PatchStrategy, setHeaderOptions, type V1OwnerReference, type V1Pod } from '@kubernetes/client-node';
+import type { V1OwnerReference, V1Pod } from '@kubernetes/client-node';
 import type { CheckResult, Observation, ProbePlan } from '../../probes/base/model.js';
 import { proxyFor } from '../../probes/base/proxy-env.js';
 import { markPlan } from '../../probes/base/receipt.js';
 import { planDurationMs, withCompanionSlots } from '../../probes/companion-slots.js';
 import { controlPlan } from '../../probes/control-plan.js';
-import { LANE_ANNOTATION, LANE_GO } from '../../probes/lane.js';
 import type { PodRef } from '../../probes/wire.js';
 import type { Environment } from '../base/environment.js';
 import { InfrastructureError, UsageError } from '../base/errors.js';
@@ -28,7 +27,6 @@ import {
   probeLabels,
   RUN_LABEL,
   RUN_OBJECT_MAX_BYTES,
-  withLaneGo,
 } from './probe-pod.js';
 import { collect, describe, readProbeLog, verdictLine } from './results.js';
 import { cleanup, sweepStale } from './sweep.js';
@@ -47,11 +45,6 @@ export interface ProbeRunSettings {
   controlNamespace?: string;
   /** Tunnels all this run's probes may hold through the companion at once (companion-budget.ts). */
   companionConcurrency: number;
-  /**
-   * Pods beyond the budget's lanes are created queued, ahead of their lane (watch.ts, probes/lane.ts);
-   * needs patch on pods. Otherwise each is created as a lane frees.
-   */
-  queueAhead: boolean;
   /** How long a probe pod may take to start before its Kubernetes reason is reported. */
   startTimeoutMs: number;
   settleMs: number;
@@ -65,13 +58,6 @@ export interface ProbeRunSettings {
   /** The controller's environment: its own pod, when it runs in one (controllerPodOwner). */
   env: Environment;
 }
-
-/**
- * Queued pods at most, for `lanes`: a quarter. Enough to start the next pods while the lanes
- * turn over; with as many queued as lanes, 100 distinct twins kept 32 pods alive on the lab
- * node, whose CoreDNS and companion then answered so late that 23 pods' blocks stayed unproven.
- */
-export const queueAhead = (lanes: number): number => Math.ceil(lanes / 4);
 
 export interface RunOutcome {
   runId: string;
@@ -125,11 +111,7 @@ export async function runProbes(kube: ProbeKube, settings: ProbeRunSettings): Pr
   const workloads = settings.workloads.map((w, i) => ({ ...w, plan: withCompanionSlots(markPlan(w.plan, runId, i), share.slots) }));
   // Checks through the companion queue for their slots; the rest is start-up slack.
   const longestPlanMs = Math.max(...workloads.map((w) => planDurationMs(w.plan)));
-  const ownDeadlineSeconds = Math.ceil((settings.startTimeoutMs + settings.settleMs + settings.pathWaitMs + longestPlanMs) / 1000) + 30;
-  // A queued pod's lane frees when one of the pods ahead of it is done with the companion, at
-  // the latest when it ends: within one pod's deadline of the queued pod's creation.
-  const laneWaitMs = settings.queueAhead && !settings.inPod && share.lanes < placements.length ? ownDeadlineSeconds * 1000 : undefined;
-  const activeDeadlineSeconds = ownDeadlineSeconds + (laneWaitMs ?? 0) / 1000;
+  const activeDeadlineSeconds = Math.ceil((settings.startTimeoutMs + settings.settleMs + settings.pathWaitMs + longestPlanMs) / 1000) + 30;
   const plans = workloads.map((w) => JSON.stringify(w.plan));
   const planBytes = plans.reduce((n, p) => n + Buffer.byteLength(p), 0);
   if (planBytes > RUN_OBJECT_MAX_BYTES)
@@ -198,7 +180,6 @@ export async function runProbes(kube: ProbeKube, settings: ProbeRunSettings): Pr
           activeDeadlineSeconds,
           settleMs: settings.settleMs,
           pathWaitMs: settings.pathWaitMs,
-          ...(laneWaitMs !== undefined && { laneWaitMs }),
           ...(placement.node ? { node: placement.node } : {}),
         });
         const name = pod.metadata?.name ?? '';
@@ -211,22 +192,10 @@ export async function runProbes(kube: ProbeKube, settings: ProbeRunSettings): Pr
         settings.onProgress?.(`${pods.size} probe pods`, `${budgetLine(share.lanes, share.slots, settings)}, the next as one ends`);
       return watchUntilDone(kube, namespace, runId, [...pods.keys()], settings, deadlineMs * share.rounds, {
         lanes: share.lanes,
-        ahead: laneWaitMs === undefined ? 0 : queueAhead(share.lanes),
         container: PROBE_CONTAINER,
         onDone: readAndDelete,
-        create: async (name, queued) => {
-          const pod = pods.get(name) ?? {};
-          // Built queued; one created into a free lane carries its go from the start.
-          const body = queued || laneWaitMs === undefined ? pod : withLaneGo(pod);
-          await kubeCall(`creating probe pod ${name}`, () => kube.core.createNamespacedPod({ namespace, body }));
-        },
-        release: async (name) => {
-          await kubeCall(`giving probe pod ${name} its lane`, () =>
-            kube.core.patchNamespacedPod(
-              { namespace, name, body: { metadata: { annotations: { [LANE_ANNOTATION]: LANE_GO } } } },
-              setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
-            ),
-          );
+        create: async (name) => {
+          await kubeCall(`creating probe pod ${name}`, () => kube.core.createNamespacedPod({ namespace, body: pods.get(name) ?? {} }));
         },
       });
     };

@@ -145,25 +145,18 @@ t.test('an abort (SIGINT, SIGTERM) ends the wait with an error, before or during
 const exited = (kube: FakeKube, ...names: string[]): void => {
   for (const name of names) kube.setStatus(NS, name, podStatus.exited(0));
 };
-/**
- * A feed that creates the pods in the fake API server and records the order: a pod's name,
- * `name (queued)` for one created queued, and `name: lane` for a queued one given its lane.
- */
-function feedOf(kube: FakeKube, lanes: number, fail?: string, ahead = 0) {
+/** A feed that creates the pods in the fake API server, and records the order. */
+function feedOf(kube: FakeKube, lanes: number, fail?: string) {
   const order: string[] = [];
   return {
     order,
     feed: {
       lanes,
-      ahead,
       container: 'probe',
-      create: async (name: string, queued: boolean) => {
+      create: async (name: string) => {
         if (name === fail) throw new InfrastructureError(`creating probe pod ${name}: forbidden`);
-        order.push(queued ? `${name} (queued)` : name);
+        order.push(name);
         await created(kube, name);
-      },
-      release: async (name: string) => {
-        order.push(`${name}: lane`);
       },
     },
   };
@@ -250,59 +243,13 @@ t.test('a feed: the run deadline reports the pods never created as stuck; a fail
   await until(() => kube.openWatches() === 0, 'the watch to be stopped');
 });
 
-t.test('a feed ahead: queued pods are created at once, and take the lanes that free, in order', async (t) => {
-  const { kube, settings } = setup();
-  const { order, feed } = feedOf(kube, 2, undefined, 2);
-  const done = watchUntilDone(kube, NS, 'r1', ['p0', 'p1', 'p2', 'p3', 'p4'], settings, 10_000, feed);
-  await until(() => order.length === 4 && kube.openWatches() === 1, 'two lanes and two queued');
-  t.same(order, ['p0', 'p1', 'p2 (queued)', 'p3 (queued)'], 'no more queued than `ahead`');
-  for (const p of ['p0', 'p1', 'p2']) kube.setStatus(NS, p, podStatus.running());
-  await until(() => kube.openFollows() === 2, 'the pods in lanes followed; a queued one holds none');
-  kube.writeLog(NS, 'p0', 'probe', '{"type":"companion-done"}');
-  await until(() => order.length === 6, 'p2 given the lane p0 freed, and p4 queued behind p3');
-  t.same(order.slice(4), ['p2: lane', 'p4 (queued)']);
-  await until(() => kube.openFollows() === 2, 'p2, already running, followed once it holds a lane');
-  kube.writeLog(NS, 'p2', 'probe', '{"type":"companion-done"}');
-  await until(() => order.length === 7, 'p3 in the lane p2 freed');
-  exited(kube, 'p1');
-  await until(() => order.length === 8, 'p4 in the lane p1 freed');
-  t.same(order.slice(6), ['p3: lane', 'p4: lane']);
-  exited(kube, 'p0', 'p2', 'p3', 'p4');
-  t.same(Object.keys(summary(await done)).sort(), ['p0', 'p1', 'p2', 'p3', 'p4']);
-});
-
-t.test('a feed ahead: a queued pod that ends or is stuck leaves the queue, and the next is queued in its place', async (t) => {
-  const { kube, settings } = setup(60);
-  const { order, feed } = feedOf(kube, 1, undefined, 1);
-  const done = watchUntilDone(kube, NS, 'r1', ['a', 'b', 'c', 'd'], settings, 10_000, feed);
-  await until(() => order.length === 2 && kube.openWatches() === 1, 'one lane, one queued');
-  kube.setStatus(NS, 'a', podStatus.running());
-  kube.setStatus(NS, 'b', podStatus.waiting('ImagePullBackOff', 'slow registry'));
-  await until(() => order.length === 3, 'c queued after b was stuck');
-  t.same(kube.deletes, [`pod ${NS}/b`], 'the stuck queued pod deleted: it would start and wait for a lane it will not get');
-  exited(kube, 'c');
-  await until(() => order.length === 4, 'd queued after c ended without a lane');
-  t.same(order, ['a', 'b (queued)', 'c (queued)', 'd (queued)'], 'no lane given to a pod that is gone');
-  exited(kube, 'a');
-  await until(() => order.length === 5, 'd given the lane a freed');
-  t.equal(order[4], 'd: lane');
-  exited(kube, 'd');
-  t.same(summary(await done), {
-    a: { node: 'node-a', state: 'done', exitCode: 0 },
-    b: { node: 'node-a', state: 'stuck', reason: 'ImagePullBackOff: slow registry' },
-    c: { node: 'node-a', state: 'done', exitCode: 0 },
-    d: { node: 'node-a', state: 'done', exitCode: 0 },
-  });
-});
-
-t.test('a feed creates a few pods at once, never more than it has lanes and queue places for', async (t) => {
+t.test('a feed creates a few pods at once, never more than it has lanes for', async (t) => {
   const { kube, settings } = setup();
   let inFlight = 0;
   let most = 0;
   const made: string[] = [];
   const feed = {
-    lanes: 6,
-    ahead: 6,
+    lanes: 12,
     container: 'probe',
     create: async (name: string) => {
       most = Math.max(most, ++inFlight);
@@ -311,14 +258,13 @@ t.test('a feed creates a few pods at once, never more than it has lanes and queu
       made.push(name);
       await created(kube, name);
     },
-    release: async () => {},
   };
   const names = Array.from({ length: 14 }, (_, i) => `p${i}`);
   const done = watchUntilDone(kube, NS, 'r1', names, settings, 10_000, feed);
-  await until(() => made.length === 12, 'six in lanes and six queued');
+  await until(() => made.length === 12, 'a pod for each lane');
   t.equal(most, 8, 'eight creates in flight at once, not one by one');
   await new Promise((resolve) => setTimeout(resolve, 50));
-  t.equal(made.length, 12, 'the last two wait for a place');
+  t.equal(made.length, 12, 'the last two wait for a lane');
   exited(kube, ...names.slice(0, 12));
   await until(() => made.length === 14, 'the last two, as pods end');
   exited(kube, 'p12', 'p13');

@@ -25,22 +25,15 @@ const MAX_REWATCH = 5;
 const CREATES_AT_ONCE = 8;
 
 /**
- * Probe pods that take lanes in turn (the companion budget, companion-budget.ts): the first
- * `lanes` at once, and the next only when one has ended or has said on its log that its
+ * Probe pods that are created as lanes free up (the companion budget, companion-budget.ts): the
+ * first `lanes` at once, and the next only when one has ended or has said on its log that its
  * tunnels through the companion are closed (`companion-done`, wire.ts), so no more than `lanes`
  * hold tunnels at once. A pod past that line may go on with its must-fail checks.
- *
- * Up to `ahead` more are created queued: they start, settle and wait for their path while the
- * pods ahead of them run, and open no tunnel until `release` gives them a lane (probes/lane.ts).
  */
 export interface PodFeed {
   lanes: number;
-  /** Pods created queued, at most, at any time; 0 creates each pod only when a lane is free. */
-  ahead: number;
-  /** Creates the named pod, queued or holding a lane; a failure ends the watch with its error. */
-  create(name: string, queued: boolean): Promise<void>;
-  /** Gives a queued pod its lane; a failure ends the watch with its error. */
-  release(name: string): Promise<void>;
+  /** Creates the named pod; a failure ends the watch with its error. */
+  create(name: string): Promise<void>;
   /** The probe's container, whose log is followed for the companion-done line. */
   container: string;
   /** Called once for each pod whose probe has exited, while others may still run. */
@@ -66,8 +59,6 @@ export function watchUntilDone(
 ): Promise<Map<string, PodState>> {
   const states = new Map<string, PodState>();
   const waiting = feed ? [...podNames] : [];
-  /** Pods created queued, in the order they take lanes. */
-  const queued: string[] = [];
   /**
    * Pods created that hold a lane: until they end or say companion-done. A stuck pod holds it
    * until deleted.
@@ -101,23 +92,18 @@ export function watchUntilDone(
     };
     const onAbort = (): void => finish(new InfrastructureError('interrupted: probe pods deleted, no report'));
     settings.signal.addEventListener('abort', onAbort, { once: true });
-    const allEnded = (): boolean =>
-      waiting.length === 0 && queued.length === 0 && states.size === podNames.length && [...states.values()].every(terminal);
+    const allEnded = (): boolean => waiting.length === 0 && states.size === podNames.length && [...states.values()].every(terminal);
     const ended = (name: string): void => {
       const state = states.get(name);
       if (state?.progress.state === 'done' && !reported.has(name)) {
         reported.add(name);
         feed?.onDone?.(name);
       }
-      if (state === undefined || !terminal(state)) return;
-      // A queued pod that ended (no lane came, or it never started) will take none.
-      const inQueue = queued.indexOf(name);
-      if (inQueue !== -1) queued.splice(inQueue, 1);
-      else if (!alive.has(name)) return;
+      if (state === undefined || !terminal(state) || !alive.has(name)) return;
       clearTimeout(startTimers.get(name));
-      // A stuck pod may start after all: its lane (or its place in the queue) is free only once it is gone.
+      // A stuck pod may start after all: its lane is free only once it is gone.
       if (state.progress.state === 'stuck') {
-        if (waiting.length + queued.length === 0 && inQueue === -1) return;
+        if (waiting.length === 0) return;
         released.add(name);
         void kube.core
           .deleteNamespacedPod({ name, namespace, gracePeriodSeconds: 0 })
@@ -135,7 +121,7 @@ export function watchUntilDone(
       void fill();
     };
     const follow = (name: string): void => {
-      if (feed === undefined || follows.has(name) || !alive.has(name) || waiting.length + queued.length === 0) return;
+      if (feed === undefined || follows.has(name) || !alive.has(name) || waiting.length === 0) return;
       follows.set(
         name,
         kube
@@ -161,49 +147,29 @@ export function watchUntilDone(
       // The abort is deferred, as for the watch: this may run inside the follow's own callback.
       void pending?.then((controller) => setImmediate(() => controller?.abort()));
     };
-    const created = async (name: string, queue: boolean): Promise<void> => {
-      await feed?.create(name, queue);
-      arm(name);
-    };
     const fill = async (): Promise<void> => {
       if (feed === undefined || filling) return;
       filling = true;
       try {
-        // Lanes and queue places are taken here, before any call: the calls then run a few at once.
-        const steps: Array<() => Promise<void>> = [];
+        // Lanes are taken here, before any call: the creates then run a few at once.
+        const names: string[] = [];
         while (!settled && alive.size < feed.lanes) {
-          const lane = queued.shift();
-          const name = lane ?? waiting.shift();
-          if (name === undefined) break;
-          alive.add(name);
-          steps.push(
-            lane === undefined
-              ? () => created(name, false)
-              : async () => {
-                  await feed.release(name);
-                  settings.onProgress?.(name, 'given its lane');
-                  if (states.get(name)?.progress.state === 'running') follow(name);
-                },
-          );
-        }
-        while (!settled && queued.length < feed.ahead) {
           const name = waiting.shift();
           if (name === undefined) break;
-          queued.push(name);
-          steps.push(() => created(name, true));
+          alive.add(name);
+          names.push(name);
         }
-        await mapBounded(steps, CREATES_AT_ONCE, (step) => step());
+        await mapBounded(names, CREATES_AT_ONCE, async (name) => {
+          await feed.create(name);
+          arm(name);
+        });
       } catch (err) {
         finish(err instanceof Error ? err : new Error(String(err)));
       } finally {
         filling = false;
       }
       // Lanes freed while a create was in flight.
-      if (
-        !settled &&
-        ((waiting.length + queued.length > 0 && alive.size < feed.lanes) || (waiting.length > 0 && queued.length < feed.ahead))
-      )
-        void fill();
+      if (!settled && waiting.length > 0 && alive.size < feed.lanes) void fill();
       if (allEnded()) finish();
     };
     /**

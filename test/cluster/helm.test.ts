@@ -13,7 +13,7 @@ import t from 'tap';
 import { auditObjects } from '../../src/audit/audit.js';
 import { parseManifests } from '../../src/audit/manifests.js';
 import { CONTROL_PERMISSIONS } from '../../src/controller/control-pod.js';
-import { EVIDENCE_PERMISSIONS, QUEUE_PERMISSION, RUN_PERMISSIONS, recordPermissions } from '../../src/controller/preflight.js';
+import { EVIDENCE_PERMISSIONS, RUN_PERMISSIONS, recordPermissions } from '../../src/controller/preflight.js';
 import { grants, tooWide } from '../rbac.js';
 import {
   companionCaCert,
@@ -116,7 +116,6 @@ t.test('custody: the controller, its key and the pinned CA live in its own names
   for (const workload of ['deployment-data-processor', 'deployment-egress-guardian'])
     for (const p of [
       ...RUN_PERMISSIONS,
-      QUEUE_PERMISSION,
       ...EVIDENCE_PERMISSIONS.filter((p) => !p.cluster),
       ...recordPermissions(`egress-verify-${workload}`),
     ])
@@ -182,7 +181,7 @@ t.test('allNamespaces: one ClusterRole bound cluster-wide instead of a Role per 
   const objs = render('-f', labValues, '--set', 'allNamespaces=true');
   t.notOk(objs.some((o) => o.kind === 'Role' || o.kind === 'RoleBinding'));
   const role = objs.find((o) => o.kind === 'ClusterRole' && !o.metadata.name.includes('evidence'));
-  for (const p of [...RUN_PERMISSIONS, QUEUE_PERMISSION]) t.ok(grants(role?.rules ?? [], p), `${p.verb} ${p.resource}`);
+  for (const p of RUN_PERMISSIONS) t.ok(grants(role?.rules ?? [], p), `${p.verb} ${p.resource}`);
   t.ok(objs.some((o) => o.kind === 'ClusterRoleBinding' && o.subjects?.[0]?.namespace === CONTROLLER_NS));
 });
 

@@ -23,12 +23,12 @@ helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version }}
 {{/*
 What a run needs in a tested namespace (manifests/rbac.yaml, src/controller/preflight.ts).
 Deletes cannot be narrowed by name: probe pods and run objects are named per run, and RBAC has
-no label selection. Patch gives a queued probe pod its lane (an annotation).
+no label selection.
 */}}
 {{- define "egress-verify.rules" -}}
 - apiGroups: [""]
   resources: ["pods"]
-  verbs: ["create", "get", "list", "watch", "delete", "patch"]
+  verbs: ["create", "get", "list", "watch", "delete"]
 - apiGroups: [""]
   resources: ["pods/log"]
   verbs: ["get"]
