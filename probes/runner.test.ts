@@ -221,32 +221,30 @@ t.test('a companion that cannot be reached stays a failure, whatever the control
   t.match(results[1], { verdict: 'pass', controlSource: 'control-pod' });
 });
 
-/** A must-fail TCP dial (`tcp<suffix>`) and its control (`ctl<suffix>`) through a companion that is closed, on loopback: the control's dial goes nowhere else. */
-const controlledDial = (host: string, port: number, suffix = ''): ProbePlan => ({
-  version: 1,
-  checks: [
-    {
-      id: `ctl${suffix}`,
-      kind: 'proxy-connect',
-      expect: 'reachable',
-      purpose: 'control',
-      host,
-      port,
-      companion: { url: 'http://127.0.0.1:1' },
-      proof: 'banner',
-      deadlineMs: 1000,
-    },
-    { id: `tcp${suffix}`, kind: 'tcp', expect: 'blocked', host, port, control: `ctl${suffix}`, deadlineMs: 1000 },
-  ],
-});
-
 t.test('IPv6: a pod without an IPv6 address skips what only IPv6 can send, and says so; never a pass', async (t) => {
   // A listener on ::1 answers: a dialled check would connect, and be a bypass.
   const server = createServer((s) => s.destroy());
   await new Promise<void>((resolve) => server.listen(0, '::1', resolve));
   t.teardown(() => server.close());
   const { port } = server.address() as AddressInfo;
-  const v6 = controlledDial('::1', port, '6');
+  const v6: ProbePlan = {
+    version: 1,
+    checks: [
+      {
+        id: 'ctl6',
+        kind: 'proxy-connect',
+        expect: 'reachable',
+        purpose: 'control',
+        host: '::1',
+        port,
+        // Closed, on loopback: the control's dial goes nowhere else.
+        companion: { url: 'http://127.0.0.1:1' },
+        proof: 'banner',
+        deadlineMs: 1000,
+      },
+      { id: 'tcp6', kind: 'tcp', expect: 'blocked', host: '::1', port, control: 'ctl6', deadlineMs: 1000 },
+    ],
+  };
   const skipped = await runPlan(v6, []);
   t.match(skipped, [
     { id: 'ctl6', verdict: 'skip', observation: { outcome: 'no-ipv6' } },

@@ -101,7 +101,7 @@ t.test('probe pods beyond the budget take turns at the companion, two at a time,
     'bash',
     [
       '-c',
-      `exec "$0" --kubeconfig "$1" -n "$2" get pods -l egress-verify.dev/run -w --no-headers -o 'custom-columns=N:.metadata.name,P:.status.phase,E:.status.containerStatuses[0].state.terminated.reason,I:.status.podIP' > "$3"`,
+      `exec "$0" --kubeconfig "$1" -n "$2" get pods -l egress-verify.dev/run -w --no-headers -o custom-columns=N:.metadata.name,P:.status.phase,E:.status.containerStatuses[0].state.terminated.reason,I:.status.podIP > "$3"`,
       KUBECTL,
       KUBECONFIG,
       REFERENCE_NS,
