@@ -271,6 +271,26 @@ t.test('a feed creates a few pods at once, never more than it has lanes for', as
   t.equal(Object.keys(summary(await done)).length, 14);
 });
 
+t.test('a failed create ends the watch, and the creates not yet begun are not made', async (t) => {
+  const { kube, settings } = setup();
+  const begun: string[] = [];
+  const feed = {
+    lanes: 12,
+    container: 'probe',
+    create: async (name: string) => {
+      begun.push(name);
+      if (name === 'p0') throw new InfrastructureError('creating probe pod p0: forbidden');
+      await new Promise((resolve) => setTimeout(resolve, 30));
+      await created(kube, name);
+    },
+  };
+  const names = Array.from({ length: 12 }, (_, i) => `p${i}`);
+  await t.rejects(watchUntilDone(kube, NS, 'r1', names, settings, 10_000, feed), { message: 'creating probe pod p0: forbidden' });
+  await new Promise((resolve) => setTimeout(resolve, 100));
+  t.same(begun, names.slice(0, 8), 'the eight begun at once, and no more after the failure');
+  await until(() => kube.openWatches() === 0, 'the watch to be stopped');
+});
+
 t.test('no pods at all: done at once', async (t) => {
   const { kube, settings } = setup();
   t.same([...(await watchUntilDone(kube, NS, 'r1', [], settings, 10_000)).keys()], []);

@@ -160,11 +160,16 @@ export function watchUntilDone(
           names.push(name);
         }
         await mapBounded(names, CREATES_AT_ONCE, async (name) => {
-          await feed.create(name);
-          arm(name);
+          // A failed create ends the run: the creates not yet begun are not made.
+          if (settled) return;
+          try {
+            await feed.create(name);
+          } catch (err) {
+            finish(err instanceof Error ? err : new Error(String(err)));
+            return;
+          }
+          if (!settled) arm(name);
         });
-      } catch (err) {
-        finish(err instanceof Error ? err : new Error(String(err)));
       } finally {
         filling = false;
       }
