@@ -8,6 +8,7 @@
  *   per workload (the controller's own count, logged at exit);
  * - what a signed evidence bundle and --record add;
  * - a 1,000-port sweep against one port deadline.
+ * Each figure starts from a quiet node: the pods of the one before gone, the CPU idle.
  */
 import { spawn } from 'node:child_process';
 import { generateKeyPairSync } from 'node:crypto';
@@ -27,8 +28,44 @@ const SETTLE_MS = 2000;
 const scratch = mkdtempSync(join(tmpdir(), 'ev-bench-'));
 const mib = (bytes: number): string => (bytes / 2 ** 20).toFixed(0);
 
+/** Pods in the namespace before the bench: the reference workload and its companion. */
+const standingPods = podsInNamespace();
+
+function podsInNamespace(): number {
+  return kc(['-n', NS, 'get', 'pods', '-o', 'name']).split('\n').filter(Boolean).length;
+}
+
+/** Idle share of the machine's CPU over one second (the lab cluster's one node is this machine). */
+async function idleShare(): Promise<number> {
+  const read = (): { idle: number; total: number } => {
+    const ticks = (readFileSync('/proc/stat', 'utf8').split('\n')[0] ?? '').split(/\s+/).slice(1).map(Number);
+    return { idle: (ticks[3] ?? 0) + (ticks[4] ?? 0), total: ticks.reduce((a, b) => a + b, 0) };
+  };
+  const a = read();
+  await new Promise((resolve) => setTimeout(resolve, 1000));
+  const b = read();
+  return (b.idle - a.idle) / Math.max(1, b.total - a.total);
+}
+
+/**
+ * Waits, at most two minutes, until the pods of the measurements before are gone and the node
+ * has been at least 80% idle for two seconds. A pod's teardown keeps the node busy for seconds
+ * after its API object is gone (about 7 s for 20 trivial pods here): without the wait, each
+ * measurement paid for the one before it, the runs for the floor's pods above all.
+ */
+async function quietNode(): Promise<void> {
+  const until = performance.now() + 120_000;
+  let calm = 0;
+  while (calm < 2 && performance.now() < until) {
+    calm = podsInNamespace() <= standingPods && (await idleShare()) >= 0.8 ? calm + 1 : 0;
+    if (calm === 0) await new Promise((resolve) => setTimeout(resolve, 1000));
+  }
+  if (calm < 2) console.log('     (the node was still busy after 2 min of waiting; the next figure pays for it)');
+}
+
 /** N pods of the probe image printing its version, created at once: ms until all have Succeeded. */
-function floorMs(n: number): number {
+async function floorMs(n: number): Promise<number> {
+  await quietNode();
   const label = `ev-bench-floor=${Date.now().toString(36)}`;
   const pods = Array.from({ length: n }, (_, i) => ({
     apiVersion: 'v1',
@@ -100,6 +137,7 @@ interface Measured {
 
 /** One run of the CLI under /usr/bin/time, its pods' memory cgroups sampled while it runs. */
 async function measure(args: string[]): Promise<Measured> {
+  await quietNode();
   const before = new Set(podCgroups().keys());
   const peaks = new Map<string, number>();
   const sample = (): void => {
@@ -192,9 +230,9 @@ try {
   console.log(`longest check deadline ${longestDeadline} ms, settle ${SETTLE_MS} ms`);
   console.log('N    twins      floor_ms  wall_ms  budget_ms  ratio  exit  probe_pods  probe_peak_MiB  controller_MiB  api_req/workload');
   let identicalOne = 0;
-  const floorOne = floorMs(1);
+  const floorOne = await floorMs(1);
   for (const n of sizes) {
-    const floor = floorMs(n);
+    const floor = await floorMs(n);
     const workloads = names.slice(0, n).flatMap((w) => ['--workload', w]);
     for (const [twins, extra] of [
       ['identical', []],
