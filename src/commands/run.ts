@@ -47,7 +47,15 @@ import { planFor } from '../plan/local-plan.js';
 import { diffRuns, runVerdicts } from '../report/diff.js';
 import { summarizeOnTerminal, writeOutputs } from '../report/output.js';
 import { pushAfterRun } from '../report/pushgateway.js';
-import { buildReport, exitCodeFor, type Report, type RunReport, runVerdict, type TwinReport } from '../report/report.js';
+import {
+  buildReport,
+  exitCodeFor,
+  noBlockProvenWarnings,
+  type Report,
+  type RunReport,
+  runVerdict,
+  type TwinReport,
+} from '../report/report.js';
 import type { RunContext } from './run-context.js';
 import type { RunSettings } from './run-settings.js';
 
@@ -209,7 +217,12 @@ async function run(settings: RunSettings, ctx: RunContext, signal: AbortSignal):
   const report: RunReport = redactCredentialsIn({
     ...buildReport('run', outcome.results, startedAt, ctx.now()),
     verdict: runVerdict(outcome.results, findings),
-    warnings: [...new Set(warnings), ...outcome.warnings, ...[...gaps, ...(snapshot?.gaps ?? [])].map((g) => `not read: ${g}`)],
+    warnings: [
+      ...new Set(warnings),
+      ...outcome.warnings,
+      ...noBlockProvenWarnings(outcome.results),
+      ...[...gaps, ...(snapshot?.gaps ?? [])].map((g) => `not read: ${g}`),
+    ],
     findings,
     ...(outcome.receipts.length > 0 && { receipts: outcome.receipts }),
     ...(exceptions.length > 0 && { exceptions }),

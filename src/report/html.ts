@@ -7,7 +7,7 @@ import { dump } from 'js-yaml';
 import type { CheckResult, Verdict } from '../../probes/base/model.js';
 import { type AuditFinding, findingLocations, severityRank } from '../audit/finding.js';
 import { changeGroups } from './diff.js';
-import { type AuditReport, needsNoAttention, type ProbeReport, type Report, type RunReport } from './report.js';
+import { type AuditReport, needsNoAttention, noBlockProven, type ProbeReport, type Report, type RunReport } from './report.js';
 
 /** Markup this module built; anything else interpolated into `html` is text and is escaped. */
 class Markup {
@@ -109,8 +109,11 @@ function checksMeaning(report: ProbeReport | RunReport): string {
       );
     }
     case 'inconclusive':
-      return s.total === 0
-        ? 'No check ran: nothing was proven.'
+      if (s.total === 0) return 'No check ran: nothing was proven.';
+      if (s.inconclusive === 0 && noBlockProven(report.results).length > 0)
+        return 'Every check passed, but none proved a path that must be blocked blocked: nothing shows egress is restricted.';
+      return s.inconclusive === 0
+        ? 'Every check passed, but a finding below keeps the verdict from a pass.'
         : `Nothing failed, but not everything could be proven: ${s.inconclusive} of ${s.total} checks proved nothing either way.`;
     case 'error':
       return `Nothing failed, but the probe could not run ${plural(s.error, 'check')} of ${s.total}: those prove nothing.`;

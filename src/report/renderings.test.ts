@@ -4,6 +4,7 @@ import t from 'tap';
 import { Parser } from 'tap-parser';
 import type { CheckResult, Verdict } from '../../probes/base/model.js';
 import type { AuditFinding } from '../audit/finding.js';
+import { renderHtml } from './html.js';
 import { renderJunit } from './junit.js';
 import { reportValidator } from './read.js';
 import { buildReport, overallVerdict, runVerdict, verdictFromRows } from './report.js';
@@ -59,6 +60,38 @@ t.test('a skip (an IPv6 check from a pod without IPv6) is never a pass, and alon
     'TAP SKIP directive with the reason',
   );
   t.equal(final.skip, 1);
+});
+
+t.test('passes without one path that must be blocked proven blocked are not a pass', async (t) => {
+  const as = (r: CheckResult, workload?: string): CheckResult => (workload ? { ...r, workload } : r);
+  const reach = (verdict: Verdict, workload?: string): CheckResult =>
+    as({ ...result('proxy-https/site', verdict), expect: 'reachable', kind: 'proxy-https' }, workload);
+  const block = (verdict: Verdict, workload?: string): CheckResult => as(result('tcp/site', verdict), workload);
+  t.equal(overallVerdict([reach('pass')]), 'inconclusive', 'the allowed path alone (a catalogue with no outside target)');
+  t.equal(overallVerdict([reach('pass'), block('skip')]), 'inconclusive', 'every block skipped');
+  t.equal(overallVerdict([reach('pass'), block('pass')]), 'pass');
+  t.equal(overallVerdict([reach('fail')]), 'fail', 'a broken allowed path still fails');
+  t.equal(
+    overallVerdict([reach('pass', 'deployment/a'), block('pass', 'deployment/a'), reach('pass', 'deployment/b')]),
+    'inconclusive',
+    'each workload needs a block of its own',
+  );
+  t.equal(overallVerdict([block('pass', 'deployment/a'), block('pass', 'deployment/b')]), 'pass');
+  t.equal(runVerdict([reach('pass')], []), 'inconclusive', 'a run the same');
+
+  const vacuous = buildReport('probe', [reach('pass')], new Date(0), new Date(1000));
+  t.equal(vacuous.verdict, 'inconclusive');
+  t.match(vacuous.warnings, [/^the probe: no check of a path that must be blocked passed/]);
+  t.equal(verdictFromRows(vacuous), 'inconclusive', '`report render` and `evidence verify` recompute the same');
+  t.ok(reportValidator()(JSON.parse(JSON.stringify(vacuous))), 'the schema admits it');
+  t.match(renderHtml(vacuous), /Every check passed, but none proved a path that must be blocked blocked/);
+  t.match(renderTap(vacuous), /no check of a path that must be blocked passed/, 'TAP says why');
+  t.equal(buildReport('probe', [reach('pass'), block('pass')], new Date(0), new Date(1000)).warnings, undefined);
+  t.equal(
+    buildReport('probe', [reach('pass'), block('fail')], new Date(0), new Date(1000)).warnings,
+    undefined,
+    'a fail needs no such warning',
+  );
 });
 
 t.test("a run's verdict: a finding that decides it makes it worse, never better", async (t) => {

@@ -150,13 +150,39 @@ export interface PolicySnapshot {
 /** A check that asks nothing of the reader: it passed, or it could not be sent at all (never a pass). */
 export const needsNoAttention = (r: { verdict: Verdict }): boolean => r.verdict === 'pass' || r.verdict === 'skip';
 
-/** Any fail beats an error, an error beats inconclusive; nothing proven (all skipped) is not a pass. */
+/**
+ * Any fail beats an error, an error beats inconclusive. Nothing proven is not a pass: all checks
+ * skipped, or a workload without one path that must be blocked proven blocked.
+ */
 export function overallVerdict(results: readonly CheckResult[]): Verdict {
   if (results.every((r) => r.verdict === 'skip')) return 'inconclusive';
   for (const v of ['fail', 'error', 'inconclusive'] as const) {
     if (results.some((r) => r.verdict === v)) return v;
   }
-  return 'pass';
+  return noBlockProven(results).length > 0 ? 'inconclusive' : 'pass';
+}
+
+/**
+ * The workloads (in a probe's report, the one probe: "") whose results prove no path that must
+ * be blocked blocked. Their passes show the allowed path works, not that any other path is shut:
+ * a catalogue with no outside target, or outside targets all skipped.
+ */
+export function noBlockProven(results: readonly CheckResult[]): string[] {
+  const proven = new Map<string, boolean>();
+  for (const r of results) {
+    const workload = r.workload ?? '';
+    proven.set(workload, proven.get(workload) === true || (r.expect === 'blocked' && r.verdict === 'pass'));
+  }
+  return [...proven].filter(([, p]) => !p).map(([workload]) => workload);
+}
+
+/** Why a report of passes is inconclusive, when no path that must be blocked was proven blocked. */
+export function noBlockProvenWarnings(results: readonly CheckResult[]): string[] {
+  if (results.some((r) => r.verdict !== 'pass' && r.verdict !== 'skip')) return [];
+  return noBlockProven(results).map(
+    (workload) =>
+      `${workload || 'the probe'}: no check of a path that must be blocked passed, so nothing shows its egress is restricted (inconclusive)`,
+  );
 }
 
 const VERDICT_RANK: readonly Verdict[] = ['pass', 'inconclusive', 'error', 'fail'];
@@ -235,6 +261,7 @@ export function buildReport(command: 'probe' | 'run', results: CheckResult[], st
     verdict: overallVerdict(results),
     summary: summarize(results),
     results,
+    ...(noBlockProvenWarnings(results).length > 0 && { warnings: noBlockProvenWarnings(results) }),
   };
 }
 

@@ -80,6 +80,27 @@ t.test('the reference architecture passes every check', async (t) => {
   t.same(probePods(), [], 'no probe pod is left behind');
 });
 
+t.test('a catalogue with no outside target proves nothing: inconclusive, never a pass', async (t) => {
+  const file = join(scratch, 'no-outside.yaml');
+  writeFileSync(file, dump({ ...(load(readFileSync(CATALOGUE, 'utf8')) as object), outside: [], resolvers: [] }));
+  const r = egressVerify(['-n', NS, '--workload', 'deployment/data-processor', '--catalogue', file]);
+  t.equal(r.code, 3, `exit 3: inconclusive\n${r.stderr}`);
+  t.equal(r.report?.verdict, 'inconclusive');
+  t.ok(
+    r.report?.results.some((x) => x.verdict === 'pass'),
+    'the allowed path was proven',
+  );
+  t.notOk(
+    r.report?.results.some((x) => x.expect === 'blocked'),
+    'and no path that must be blocked was dialled',
+  );
+  t.ok(
+    r.report?.warnings?.some((w) => /^deployment\/data-processor: no check of a path that must be blocked passed/.test(w)),
+    'the report says why',
+  );
+  t.same(probePods(), [], 'no probe pod is left behind');
+});
+
 t.test('a plan over the 128 KiB of an environment variable reaches its probe pod (a long CA chain)', async (t) => {
   const pem = Buffer.from(kc(['-n', NS, 'get', 'secret', 'guardian-tls-ca', '-o', 'jsonpath={.data.ca\\.pem}']), 'base64').toString();
   const cert = pem.match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----\n/)?.[0] ?? '';
