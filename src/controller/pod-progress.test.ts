@@ -115,3 +115,20 @@ t.test('--in-pod: only the ephemeral probe container counts, not the running wor
     reason: /Succeeded/,
   });
 });
+
+t.test("a sidecar admission added to the probe pod: only the probe container's state counts", async (t) => {
+  const status = (name: string, state: object) => ({ name, image: 'i', imageID: '', ready: false, restartCount: 0, state });
+  const sidecarDone = status('istio-proxy', { terminated: { exitCode: 0 } });
+  t.same(podProgress(pod({ phase: 'Running', containerStatuses: [sidecarDone, status('probe', { running: {} })] })), { state: 'running' });
+  t.same(
+    podProgress(
+      pod({
+        phase: 'Running',
+        containerStatuses: [status('istio-proxy', { running: {} }), status('probe', { terminated: { exitCode: 1 } })],
+      }),
+    ),
+    { state: 'done', exitCode: 1 },
+    'the probe ended, the sidecar runs on',
+  );
+  t.same(podProgress(pod({ phase: 'Pending', containerStatuses: [sidecarDone] })), { state: 'pending' });
+});

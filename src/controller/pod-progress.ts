@@ -4,6 +4,7 @@
  */
 import type { V1ContainerStatus, V1Pod } from '@kubernetes/client-node';
 import type { ProbePlan } from '../../probes/base/model.js';
+import { PROBE_CONTAINER } from './probe-pod.js';
 
 export type PodProgress =
   | { state: 'pending'; reason?: string }
@@ -38,9 +39,10 @@ const FATAL_WAITING = new Set([
 /** Reasons that may clear on their own; reported as stuck only when the start deadline passes. */
 const SLOW_WAITING = new Set(['ErrImagePull', 'ImagePullBackOff', 'ContainerCreating', 'PodInitializing']);
 
+/** Its probe container's progress: a sidecar admission added to the pod may end first, or never. */
 export function podProgress(pod: V1Pod): PodProgress {
   const phase = pod.status?.phase;
-  const container = pod.status?.containerStatuses?.[0];
+  const container = pod.status?.containerStatuses?.find((c) => c.name === PROBE_CONTAINER);
   if (phase === 'Succeeded' || phase === 'Failed' || container?.state?.terminated !== undefined) {
     // Failed before the container ran, e.g. activeDeadlineSeconds while Pending.
     return (
