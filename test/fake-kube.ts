@@ -48,11 +48,14 @@ export class FakeKube implements ProbeKube {
   readonly follows: string[] = [];
   private uids = 0;
 
+  /** A mutating webhook: what admission makes of a pod before it is stored. */
+  admit: (pod: V1Pod) => V1Pod = (pod) => pod;
+
   constructor(private readonly now: () => Date = () => new Date()) {}
 
   readonly core: ProbeKube['core'] = {
     createNamespacedPod: async ({ namespace, body }) => {
-      const pod = this.store(this.pods, namespace, body, 'pods');
+      const pod = this.store(this.pods, namespace, this.admit(structuredClone(body)), 'pods');
       this.emit('ADDED', pod);
       return pod;
     },

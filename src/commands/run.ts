@@ -357,6 +357,7 @@ async function runFindings(
   const findings: AuditFinding[] = [
     ...twinFound,
     ...outcome.findings,
+    ...outcome.admissionFindings,
     ...runs.flatMap((r) => exceptionFindings(r.exceptions, r.namespace)),
   ];
   for (const r of runs) {
@@ -418,6 +419,7 @@ function mergeOutcomes(outcomes: readonly NamespaceOutcome[], namespaces: readon
     warnings: outcomes.flatMap((o) => o.warnings),
     receipts: outcomes.flatMap((o, i) => qualify(o.receipts, i)),
     findings: outcomes.flatMap((o) => o.findings),
+    admissionFindings: outcomes.flatMap((o) => o.admissionFindings),
   };
 }
 

@@ -101,6 +101,43 @@ t.test('a run: stale pods swept, a probe pod per workload, its log read back as 
   t.equal(kube.configMaps.size, 0, 'the run object is gone');
 });
 
+t.test('a probe pod that admission changed in what decides egress is twin-inexact, never a pass', async (t) => {
+  const passing = async (kube: FakeKube) => {
+    const run = runProbes(kube, settings());
+    await until(() => probePods(kube).length === 1 && kube.openWatches() === 1, 'the probe pod');
+    const [pod = ''] = probePods(kube);
+    kube.logs.set(`${NS}/${pod}/probe`, probeLog('blocked'));
+    kube.setStatus(NS, pod, podStatus.exited(0));
+    return { pod, outcome: await run };
+  };
+  const plain = await passing(new FakeKube(() => now));
+  t.same(plain.outcome.admissionFindings, [], 'a pod admitted as sent (and scheduled) differs in nothing');
+
+  const kube = new FakeKube(() => now);
+  // A mesh injected into the namespace, which the workload opts out of.
+  kube.admit = (pod) => ({
+    ...pod,
+    spec: {
+      ...(pod.spec ?? { containers: [] }),
+      initContainers: [{ name: 'istio-init', securityContext: { capabilities: { add: ['NET_ADMIN', 'NET_RAW'] } } }],
+      containers: [...(pod.spec?.containers ?? []), { name: 'istio-proxy' }],
+    },
+  });
+  const { pod, outcome } = await passing(kube);
+  t.same(
+    outcome.results.map((r) => r.verdict),
+    ['pass', 'pass'],
+    'its checks passed',
+  );
+  t.match(outcome.admissionFindings, [
+    {
+      ruleId: 'twin-inexact',
+      decides: 'inconclusive',
+      message: new RegExp(`probe pod ${pod} differs from the pod sent .*containers added at admission .*istio-init, istio-proxy`),
+    },
+  ]);
+});
+
 t.test('without a log the termination message is read', async (t) => {
   const kube = new FakeKube(() => now);
   const run = runProbes(kube, settings());

@@ -10,6 +10,7 @@ import { markPlan } from '../../probes/base/receipt.js';
 import { planDurationMs, withCompanionSlots } from '../../probes/companion-slots.js';
 import { controlPlan } from '../../probes/control-plan.js';
 import type { PodRef } from '../../probes/wire.js';
+import type { AuditFinding } from '../audit/finding.js';
 import type { Environment } from '../base/environment.js';
 import { InfrastructureError, UsageError } from '../base/errors.js';
 import { kubeCall } from '../kube/client.js';
@@ -31,6 +32,7 @@ import {
 import { collect, describe, readProbeLog, verdictLine } from './results.js';
 import { cleanup, sweepStale } from './sweep.js';
 import type { WorkloadTarget } from './target.js';
+import { admissionFindings, admittedDifferences } from './twin.js';
 import { watchUntilDone } from './watch.js';
 
 export interface ProbeRunSettings {
@@ -70,6 +72,8 @@ export interface RunOutcome {
   warnings: string[];
   /** By index into settings.workloads: the plan as sent, with its inspection receipts' markers. */
   plans: ProbePlan[];
+  /** Probe pods that admission changed in what could decide egress (twin-inexact, never a pass). */
+  admissionFindings: AuditFinding[];
 }
 
 /**
@@ -131,6 +135,8 @@ export async function runProbes(kube: ProbeKube, settings: ProbeRunSettings): Pr
   const owner = { name: runObject.metadata?.name ?? '', uid: runObject.metadata?.uid ?? '' };
   // Filled before each create, so that cleanup deletes whatever a cut-off create left.
   const probes = new Map<string, Probe>();
+  /** Each probe pod as sent, to compare with the pod as admitted. */
+  const sent = new Map<string, V1Pod>();
   /** Each probe's workload, by index into settings.workloads. */
   const workloadOf = new Map<string, number>();
   const controls: ControlRun = { pods: new Map(), planOf: [] };
@@ -184,6 +190,7 @@ export async function runProbes(kube: ProbeKube, settings: ProbeRunSettings): Pr
         });
         const name = pod.metadata?.name ?? '';
         pods.set(name, pod);
+        sent.set(name, pod);
         // Recorded before it exists, so that cleanup deletes whatever a cut-off create left.
         probes.set(name, { pod: name, container: PROBE_CONTAINER, plan, workload: target.description });
         workloadOf.set(name, placement.w);
@@ -206,6 +213,7 @@ export async function runProbes(kube: ProbeKube, settings: ProbeRunSettings): Pr
         : watchUntilDone(kube, controls.namespace, runId, [...controls.pods.keys()], settings, deadlineMs),
     ]);
     const results: CheckResult[] = [];
+    const admitted: AuditFinding[] = [];
     const pods: RunOutcome['pods'] = [];
     const podObjects: V1Pod[] = [];
     // The control pods first: what they reached is part of judging the twins.
@@ -235,6 +243,9 @@ export async function runProbes(kube: ProbeKube, settings: ProbeRunSettings): Pr
         outcome: settings.inPod ? `ephemeral container ${container} ${outcome}` : outcome,
       });
       if (state.object) podObjects.push(state.object);
+      const body = sent.get(key);
+      const target = workloads[workloadOf.get(key) ?? -1]?.target;
+      if (state.object && body && target) admitted.push(...admissionFindings(target, name, admittedDifferences(body, state.object)));
       const controlPod = controls.planOf[workloadOf.get(key) ?? -1];
       const direct = controlPod === undefined ? undefined : directOf.get(controlPod);
       const own = await collect(kube, namespace, plan, where, state.progress, container, direct, early.get(key)?.log);
@@ -247,7 +258,16 @@ export async function runProbes(kube: ProbeKube, settings: ProbeRunSettings): Pr
       ),
     );
     const imageId = probeStatuses.find((c) => c.imageID)?.imageID;
-    return { runId, results, pods, podObjects, ...(imageId && { imageId }), warnings, plans: workloads.map((w) => w.plan) };
+    return {
+      runId,
+      results,
+      pods,
+      podObjects,
+      ...(imageId && { imageId }),
+      warnings,
+      plans: workloads.map((w) => w.plan),
+      admissionFindings: admitted,
+    };
   } finally {
     const gone = new Set<string>();
     for (const [name, { deleted }] of early) if (await deleted) gone.add(name);

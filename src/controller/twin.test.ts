@@ -1,6 +1,6 @@
-import type { V1PodTemplateSpec } from '@kubernetes/client-node';
+import type { V1Pod, V1PodTemplateSpec } from '@kubernetes/client-node';
 import t from 'tap';
-import { inPodTwin, liveDifferences, networkTwin, twinFindings, twinPlacement } from './twin.js';
+import { admissionFindings, admittedDifferences, inPodTwin, liveDifferences, networkTwin, twinFindings, twinPlacement } from './twin.js';
 
 const reference: V1PodTemplateSpec = {
   metadata: { labels: { app: 'data-processor' } },
@@ -184,4 +184,94 @@ t.test('--in-pod: the shared network namespace leaves no difference that decides
     ['host-network', 'secondary-network'],
     'NetworkPolicy still covers neither the node network nor a secondary one',
   );
+});
+
+t.test("a mesh injector's switch is copied: a workload that opts out keeps its probe out too", async (t) => {
+  const optedOut = networkTwin({ ...reference, metadata: { ...reference.metadata, annotations: { 'sidecar.istio.io/inject': 'false' } } });
+  t.same(optedOut.annotations, { 'sidecar.istio.io/inject': 'false' });
+  t.ok(optedOut.copied.includes('annotation sidecar.istio.io/inject'));
+  t.same(twinFindings({ namespace: 'ns', description: 'deployment/x', twin: optedOut }, false), [], 'nothing inexact');
+});
+
+t.test('the probe pod as admitted against the pod sent', async (t) => {
+  const sent: V1Pod = {
+    metadata: {
+      name: 'p',
+      labels: { app: 'data-processor', 'egress-verify.dev/run': 'r' },
+      annotations: { 'k8s.v1.cni.cncf.io/networks': 'a' },
+    },
+    spec: { containers: [{ name: 'probe' }] },
+  };
+  const admitted = (change: (pod: V1Pod) => void): V1Pod => {
+    // What the API server and the scheduler add to every pod decide nothing.
+    const pod: V1Pod = structuredClone(sent);
+    pod.spec = {
+      ...(pod.spec ?? { containers: [] }),
+      dnsPolicy: 'ClusterFirst',
+      nodeName: 'n',
+      tolerations: [{ key: 'k', operator: 'Exists' }],
+    };
+    pod.metadata = { ...pod.metadata, uid: 'u', resourceVersion: '9' };
+    change(pod);
+    return pod;
+  };
+  const fields = (pod: V1Pod): string[] => admittedDifferences(sent, pod).map((d) => d.field);
+  t.same(fields(admitted(() => {})), [], 'as sent, with the defaults');
+  t.same(
+    fields(
+      admitted((p) => {
+        p.metadata = { ...p.metadata, labels: { ...p.metadata?.labels, team: 'x' } };
+      }),
+    ),
+    [],
+    'a label added is not compared: a webhook that labels every pod labels the workload too',
+  );
+  t.same(
+    fields(
+      admitted((p) => {
+        p.metadata = { ...p.metadata, labels: { 'egress-verify.dev/run': 'r', app: 'other' } };
+      }),
+    ),
+    ['label app'],
+    'a label changed',
+  );
+  t.same(
+    fields(
+      admitted((p) => {
+        p.metadata = { ...p.metadata, labels: { 'egress-verify.dev/run': 'r' }, annotations: {} };
+      }),
+    ),
+    ['label app', 'annotation k8s.v1.cni.cncf.io/networks'],
+    'a label and a network annotation removed',
+  );
+  t.same(
+    fields(
+      admitted((p) => {
+        if (p.spec) Object.assign(p.spec, { hostNetwork: true, dnsPolicy: 'Default' });
+      }),
+    ),
+    ['hostNetwork', 'dnsPolicy'],
+    'network fields set',
+  );
+  t.same(
+    fields(
+      admitted((p) => {
+        p.spec?.containers.push({ name: 'log-shipper' });
+      }),
+    ),
+    [],
+    'a sidecar that can neither redirect nor filter decides nothing',
+  );
+  const injected = admittedDifferences(
+    sent,
+    admitted((p) => {
+      p.spec?.containers.push({ name: 'linkerd-proxy' }, { name: 'tun', securityContext: { capabilities: { add: ['NET_ADMIN'] } } });
+    }),
+  );
+  t.match(injected, [{ field: 'containers added at admission', probe: 'linkerd-proxy, tun', decidesEgress: true }]);
+  const findings = admissionFindings({ namespace: 'ns', description: 'deployment/x', twin: networkTwin(reference) }, 'p', injected);
+  t.match(findings, [
+    { ruleId: 'twin-inexact', decides: 'inconclusive', message: /^deployment\/x: probe pod p differs from the pod sent/ },
+  ]);
+  t.same(admissionFindings({ namespace: 'ns', description: 'deployment/x', twin: networkTwin(reference) }, 'p', []), []);
 });

@@ -4,7 +4,7 @@
  * that could decide egress makes a pass impossible (the run is at best inconclusive). Pure.
  */
 
-import type { V1Affinity, V1PodDNSConfig, V1PodSpec, V1PodTemplateSpec, V1Toleration } from '@kubernetes/client-node';
+import type { V1Affinity, V1Pod, V1PodDNSConfig, V1PodSpec, V1PodTemplateSpec, V1Toleration } from '@kubernetes/client-node';
 import { ruleSpec } from '../audit/catalogue.js';
 import type { AuditFinding } from '../audit/finding.js';
 import { meshContainers, netAdminContainers, networkAnnotation, networkAnnotationKeys, secondaryNetworks } from '../kube/pod-network.js';
@@ -246,6 +246,53 @@ export function twinFindings(subject: TwinSubject, hostNetworkProbe: boolean): A
       ),
     );
   return out;
+}
+
+/** What the API server sets when a pod leaves the field out. */
+const FIELD_DEFAULTS: Partial<Record<(typeof COPIED_FIELDS)[number], unknown>> = { dnsPolicy: 'ClusterFirst', hostNetwork: false };
+
+/**
+ * What admission changed in a probe pod that could decide egress: a label or copied network
+ * field it was sent with, changed or removed, or containers added that can redirect or filter
+ * its packets (a mesh proxy injected into the probe, say, though the workload opts out).
+ * Labels added are not compared: a webhook that labels every pod labels the workload's too.
+ */
+export function admittedDifferences(sent: V1Pod, admitted: V1Pod): TwinDifference[] {
+  const out: TwinDifference[] = [];
+  const differs = (field: string, was: unknown, is: unknown, reason: string): void => {
+    if (text(was ?? null) !== text(is ?? null))
+      out.push({ field, workload: text(was ?? 'unset'), probe: text(is ?? 'unset'), reason, decidesEgress: true });
+  };
+  const changed = 'admission changed it on the probe pod (a mutating webhook)';
+  for (const [key, value] of Object.entries(sent.metadata?.labels ?? {}))
+    differs(`label ${key}`, value, admitted.metadata?.labels?.[key], `${changed}; policies select pods by label`);
+  for (const field of COPIED_FIELDS)
+    differs(field, sent.spec?.[field] ?? FIELD_DEFAULTS[field], admitted.spec?.[field] ?? FIELD_DEFAULTS[field], changed);
+  for (const key of networkAnnotationKeys)
+    differs(`annotation ${key}`, sent.metadata?.annotations?.[key], admitted.metadata?.annotations?.[key], changed);
+  const names = new Set([...(sent.spec?.initContainers ?? []), ...(sent.spec?.containers ?? [])].map((c) => c.name));
+  const added = {
+    containers: [...(admitted.spec?.initContainers ?? []), ...(admitted.spec?.containers ?? [])].filter((c) => !names.has(c.name)),
+  };
+  const redirecting = [...meshContainers(added), ...netAdminContainers(added)];
+  if (redirecting.length > 0)
+    out.push({
+      field: 'containers added at admission',
+      workload: 'none',
+      probe: redirecting.join(', '),
+      reason: "a mesh proxy or NET_ADMIN container in the probe pod's network namespace can redirect or drop its packets",
+      decidesEgress: true,
+    });
+  return out;
+}
+
+/** The twin-inexact finding for a probe pod that admission changed in what could decide egress. */
+export function admissionFindings(subject: TwinSubject, pod: string, differences: readonly TwinDifference[]): AuditFinding[] {
+  if (differences.length === 0) return [];
+  const what = differences.map((d) => `${d.field} sent ${d.workload}, admitted ${d.probe} (${d.reason})`).join('; ');
+  return [
+    finding('twin-inexact', subject, `probe pod ${pod} differs from the pod sent in what could decide egress: ${what}`, 'inconclusive'),
+  ];
 }
 
 /**

@@ -14,8 +14,14 @@ interface NetworkAnnotation {
   why: string;
 }
 
-/** Pod annotations that CNIs act on when the pod is created (documented by Multus, Calico, Cilium, Antrea). */
+/**
+ * Pod annotations that CNIs (Multus, Calico, Cilium, Antrea) and service-mesh injectors (Istio,
+ * Linkerd, Kuma) act on when the pod is created, as their documentation gives them.
+ */
 const NETWORK_ANNOTATIONS = {
+  'sidecar.istio.io/inject': { copy: true, why: "decides whether Istio injects its proxy, which redirects the pod's traffic" },
+  'linkerd.io/inject': { copy: true, why: "decides whether Linkerd injects its proxy, which redirects the pod's traffic" },
+  'kuma.io/sidecar-injection': { copy: true, why: "decides whether Kuma injects its sidecar, which redirects the pod's traffic" },
   'k8s.v1.cni.cncf.io/networks': {
     copy: true,
     secondaryNetwork: true,
