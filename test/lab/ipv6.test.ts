@@ -118,6 +118,9 @@ t.test('a workload with no IPv6 address: every IPv6 check is a skip that says wh
       else t.equal(r.verdict, 'pass', `${policy} ${r.id}: the IPv4 checks still run: ${explain(r)}`);
     }
     t.equal(run.report.summary.skip, v6Ids.size, `${policy}: the summary counts the skips`);
-    t.equal(run.report.verdict, 'pass', `${policy}: the checks that ran decide; the skips are listed, not passed`);
+    // Every must-fail check of the plan dials IPv6: with none proven blocked, nothing shows egress is shut.
+    t.equal(run.report.verdict, 'inconclusive', `${policy}: the skips are listed, not passed, and no block is proven`);
+    t.match(run.report.warnings, [/no check of a path that must be blocked passed/], `${policy}: the report says why`);
+    t.equal(run.code, 3, `${policy}: exit 3`);
   }
 });
