@@ -252,6 +252,7 @@ export function buildAuditReport(
 export function buildReport(command: 'probe', results: CheckResult[], startedAt: Date, finishedAt: Date): ProbeReport;
 export function buildReport(command: 'run', results: CheckResult[], startedAt: Date, finishedAt: Date): RunReport;
 export function buildReport(command: 'probe' | 'run', results: CheckResult[], startedAt: Date, finishedAt: Date): ProbeReport | RunReport {
+  const warnings = noBlockProvenWarnings(results);
   return {
     schemaVersion: 1,
     tool: { name: 'egress-verify', version: toolVersion },
@@ -261,7 +262,7 @@ export function buildReport(command: 'probe' | 'run', results: CheckResult[], st
     verdict: overallVerdict(results),
     summary: summarize(results),
     results,
-    ...(noBlockProvenWarnings(results).length > 0 && { warnings: noBlockProvenWarnings(results) }),
+    ...(warnings.length > 0 && { warnings }),
   };
 }
 
